@@ -1,0 +1,57 @@
+// Per-element math shared by the CPU backend and the CUDA kernels. Everything
+// here is CRBM_HD (host+device) and header-only, so both paths run the very
+// same code: sigmoid, softplus, the sampling decision given a uniform, and the
+// conversion of Philox output words to uniforms and normals.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define CRBM_HD __host__ __device__ __forceinline__
+#else
+#define CRBM_HD inline
+#endif
+
+namespace crbm::math {
+
+// sigm(x) = 1 / (1 + e^-x), evaluated without overflow for large |x|.
+CRBM_HD float sigmoid(float x) {
+  if (x >= 0.0f) {
+    return 1.0f / (1.0f + expf(-x));
+  }
+  const float e = expf(x);
+  return e / (1.0f + e);
+}
+
+// softplus(x) = log(1 + e^x), stable: x + log1p(e^-x) for x > 0.
+CRBM_HD float softplus(float x) {
+  if (x > 0.0f) {
+    return x + log1pf(expf(-x));
+  }
+  return log1pf(expf(x));
+}
+
+CRBM_HD double softplus(double x) {
+  if (x > 0.0) {
+    return x + log1p(exp(-x));
+  }
+  return log1p(exp(x));
+}
+
+// A Bernoulli(p) draw given u ~ U(0,1): on iff u < p.
+CRBM_HD float bernoulli_from_uniform(float p, float u) { return u < p ? 1.0f : 0.0f; }
+
+// 32 random bits -> float uniform in the open interval (0, 1):
+// the top 24 bits give k/2^24, shifted by half a step so 0 and 1 never occur.
+CRBM_HD float uniform_from_bits(uint32_t bits) {
+  return (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
+}
+
+// Box-Muller (cosine branch): two open uniforms -> one standard normal.
+CRBM_HD float normal_from_uniforms(float u1, float u2) {
+  const float two_pi = 6.283185307179586f;
+  return sqrtf(-2.0f * logf(u1)) * cosf(two_pi * u2);
+}
+
+}  // namespace crbm::math

@@ -1,0 +1,290 @@
+// CPU backend: OpenBLAS sgemm for the products, OpenMP loops for the rest.
+// Threads are one budget: OpenBLAS (OpenMP build) and our loops share the same
+// OpenMP pool, sized once, so they never oversubscribe the cores.
+// Per-element math comes from kernels/*.cuh, the same functions the CUDA
+// kernels call.
+#include <cblas.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "crbm/backend.hpp"
+#include "crbm_hd.cuh"
+#include "philox.cuh"
+
+extern "C" {
+void openblas_set_num_threads(int);
+char* openblas_get_config(void);
+}
+
+namespace crbm {
+namespace {
+
+void check_cpu(CMatRef m, const char* what) {
+  CRBM_CHECK_THROW(m.device == Device::cpu, what, " is ", to_string(m.device),
+                   " memory, passed to the cpu backend");
+}
+
+void check_same_shape(CMatRef a, CMatRef b, const char* op) {
+  CRBM_CHECK_THROW(a.rows == b.rows && a.cols == b.cols, op, ": shape ", a.rows, "x", a.cols,
+                   " vs ", b.rows, "x", b.cols);
+}
+
+// Parallel loops only pay above a few thousand elements.
+constexpr int64_t kParallelMin = 1 << 14;
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) {
+    threads_ = threads > 0 ? threads : omp_get_num_procs();
+    omp_set_num_threads(threads_);
+    openblas_set_num_threads(threads_);
+  }
+
+  Device device() const override { return Device::cpu; }
+  std::string describe() const override {
+    return fmt::format("cpu ({} threads, {})", threads_, openblas_get_config());
+  }
+
+  float* allocate(size_t count) override {
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, count * sizeof(float)) != 0 || p == nullptr) {
+      CRBM_FAIL("out of host memory allocating ", count * sizeof(float), " bytes");
+    }
+    return static_cast<float*>(p);
+  }
+  void deallocate(float* ptr) noexcept override { free(ptr); }
+
+  void upload(const float* host, MatRef dst) override {
+    check_cpu(dst, "upload destination");
+    std::memcpy(dst.data, host, dst.size() * sizeof(float));
+  }
+  void download(CMatRef src, float* host) override {
+    check_cpu(src, "download source");
+    std::memcpy(host, src.data, src.size() * sizeof(float));
+  }
+  void copy(CMatRef src, MatRef dst) override {
+    check_cpu(src, "copy source");
+    check_cpu(dst, "copy destination");
+    check_same_shape(src, dst, "copy");
+    std::memmove(dst.data, src.data, src.size() * sizeof(float));
+  }
+  void fill(MatRef dst, float value) override {
+    check_cpu(dst, "fill destination");
+    const int64_t n = dst.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) dst.data[i] = value;
+  }
+  void synchronize() override {}
+
+  void gemm(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b, float beta,
+            MatRef c) override {
+    check_cpu(a, "gemm A");
+    check_cpu(b, "gemm B");
+    check_cpu(c, "gemm C");
+    const int64_t m = trans_a ? a.cols : a.rows;
+    const int64_t k = trans_a ? a.rows : a.cols;
+    const int64_t kb = trans_b ? b.cols : b.rows;
+    const int64_t n = trans_b ? b.rows : b.cols;
+    CRBM_CHECK_THROW(k == kb && c.rows == m && c.cols == n, "gemm shapes: op(A) ", m, "x", k,
+                     ", op(B) ", kb, "x", n, ", C ", c.rows, "x", c.cols);
+    if (m == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), alpha, a.data, static_cast<int>(a.cols), b.data,
+                static_cast<int>(b.cols), beta, c.data, static_cast<int>(c.cols));
+  }
+
+  void axpby(float alpha, CMatRef x, float beta, MatRef y) override {
+    check_cpu(x, "axpby x");
+    check_cpu(y, "axpby y");
+    check_same_shape(x, y, "axpby");
+    const int64_t n = y.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) y.data[i] = alpha * x.data[i] + beta * y.data[i];
+  }
+
+  void column_sums(CMatRef x, float alpha, float beta, MatRef out) override {
+    check_cpu(x, "column_sums input");
+    check_cpu(out, "column_sums output");
+    CRBM_CHECK_THROW(out.size() == x.cols, "column_sums: output has ", out.size(),
+                     " elements for ", x.cols, " columns");
+    const int64_t cols = x.cols;
+    // Each thread owns a slice of columns and walks all rows: no reduction races.
+#pragma omp parallel for if (x.size() > kParallelMin)
+    for (int64_t c = 0; c < cols; ++c) {
+      double s = 0.0;
+      for (int64_t r = 0; r < x.rows; ++r) s += x.data[r * cols + c];
+      out.data[c] = alpha * static_cast<float>(s) + (beta == 0.0f ? 0.0f : beta * out.data[c]);
+    }
+  }
+
+  void row_reduce(CMatRef x, RowReduce op, MatRef out) override {
+    check_cpu(x, "row_reduce input");
+    check_cpu(out, "row_reduce output");
+    CRBM_CHECK_THROW(out.size() == x.rows, "row_reduce: output has ", out.size(),
+                     " elements for ", x.rows, " rows");
+#pragma omp parallel for if (x.size() > kParallelMin)
+    for (int64_t r = 0; r < x.rows; ++r) {
+      const float* row = x.data + r * x.cols;
+      double s = 0.0;
+      for (int64_t c = 0; c < x.cols; ++c) {
+        const float v = row[c];
+        switch (op) {
+          case RowReduce::sum: s += v; break;
+          case RowReduce::softplus_sum: s += math::softplus(v); break;
+          case RowReduce::square_sum: s += static_cast<double>(v) * v; break;
+        }
+      }
+      out.data[r] = static_cast<float>(s);
+    }
+  }
+
+  void scale_add_activate(MatRef x, float scale, CMatRef col_scale, CMatRef bias,
+                          Activation act) override {
+    check_cpu(x, "scale_add_activate input");
+    if (col_scale.data) {
+      check_cpu(col_scale, "scale_add_activate col_scale");
+      CRBM_CHECK_THROW(col_scale.size() == x.cols, "col_scale has ", col_scale.size(),
+                       " elements for ", x.cols, " columns");
+    }
+    if (bias.data) {
+      check_cpu(bias, "scale_add_activate bias");
+      CRBM_CHECK_THROW(bias.size() == x.cols, "bias has ", bias.size(), " elements for ", x.cols,
+                       " columns");
+    }
+    const int64_t cols = x.cols;
+#pragma omp parallel for if (x.size() > kParallelMin)
+    for (int64_t r = 0; r < x.rows; ++r) {
+      float* row = x.data + r * cols;
+      for (int64_t c = 0; c < cols; ++c) {
+        float v = scale * row[c];
+        if (col_scale.data) v *= col_scale.data[c];
+        if (bias.data) v += bias.data[c];
+        row[c] = act == Activation::sigmoid ? math::sigmoid(v) : v;
+      }
+    }
+  }
+
+  void momentum_update(MatRef param, MatRef velocity, CMatRef grad, float lr, float momentum,
+                       float l2, float l1) override {
+    check_cpu(param, "momentum_update param");
+    check_cpu(velocity, "momentum_update velocity");
+    check_cpu(grad, "momentum_update grad");
+    check_same_shape(param, velocity, "momentum_update");
+    check_same_shape(param, grad, "momentum_update");
+    const int64_t n = param.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) {
+      const float p = param.data[i];
+      const float sign = p > 0.0f ? 1.0f : (p < 0.0f ? -1.0f : 0.0f);
+      const float v = momentum * velocity.data[i] + lr * (grad.data[i] - l2 * p - l1 * sign);
+      velocity.data[i] = v;
+      param.data[i] = p + v;
+    }
+  }
+
+  void sample_bernoulli(CMatRef probs, MatRef out, RngKey key) override {
+    check_cpu(probs, "sample_bernoulli probs");
+    check_cpu(out, "sample_bernoulli output");
+    check_same_shape(probs, out, "sample_bernoulli");
+    const int64_t n = out.size();
+    // One Philox block gives four consecutive elements.
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t b = 0; b < (n + 3) / 4; ++b) {
+      const philox::Words4 w = philox::block(key.seed, key.stream, key.step, b);
+      for (int64_t j = 0; j < 4 && 4 * b + j < n; ++j) {
+        const int64_t i = 4 * b + j;
+        out.data[i] = math::bernoulli_from_uniform(probs.data[i], math::uniform_from_bits(w.x[j]));
+      }
+    }
+  }
+
+  void sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) override {
+    check_cpu(mean, "sample_gaussian mean");
+    check_cpu(out, "sample_gaussian output");
+    check_same_shape(mean, out, "sample_gaussian");
+    if (col_sigma.data) {
+      check_cpu(col_sigma, "sample_gaussian sigma");
+      CRBM_CHECK_THROW(col_sigma.size() == out.cols, "sigma has ", col_sigma.size(),
+                       " elements for ", out.cols, " columns");
+    }
+    const int64_t cols = out.cols;
+    const int64_t n = out.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) {
+      const float s = col_sigma.data ? col_sigma.data[i % cols] : 1.0f;
+      out.data[i] = mean.data[i] + s * philox::normal(key.seed, key.stream, key.step, i);
+    }
+  }
+
+  void fill_uniform(MatRef out, RngKey key) override {
+    check_cpu(out, "fill_uniform output");
+    const int64_t n = out.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) out.data[i] = philox::uniform(key.seed, key.stream, key.step, i);
+  }
+
+  void fill_normal(MatRef out, float mean, float stddev, RngKey key) override {
+    check_cpu(out, "fill_normal output");
+    const int64_t n = out.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) {
+      out.data[i] = mean + stddev * philox::normal(key.seed, key.stream, key.step, i);
+    }
+  }
+
+  void gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst) override {
+    check_cpu(src, "gather_rows source");
+    check_cpu(dst, "gather_rows destination");
+    CRBM_CHECK_THROW(dst.rows == static_cast<int64_t>(index.size()) && dst.cols == src.cols,
+                     "gather_rows: ", index.size(), " indices into a ", dst.rows, "x", dst.cols,
+                     " destination from ", src.cols, " columns");
+    for (int32_t i : index) {
+      CRBM_CHECK_THROW(i >= 0 && i < src.rows, "gather_rows: index ", i, " outside ", src.rows,
+                       " rows");
+    }
+    const int64_t cols = src.cols;
+#pragma omp parallel for if (dst.size() > kParallelMin)
+    for (int64_t r = 0; r < dst.rows; ++r) {
+      std::memcpy(dst.data + r * cols, src.data + static_cast<int64_t>(index[r]) * cols,
+                  cols * sizeof(float));
+    }
+  }
+
+  double sum_squared_diff(CMatRef a, CMatRef b) override {
+    check_cpu(a, "sum_squared_diff a");
+    check_cpu(b, "sum_squared_diff b");
+    check_same_shape(a, b, "sum_squared_diff");
+    const int64_t n = a.size();
+    double s = 0.0;
+#pragma omp parallel for reduction(+ : s) if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = static_cast<double>(a.data[i]) - b.data[i];
+      s += d * d;
+    }
+    return s;
+  }
+
+  bool all_finite(CMatRef x) override {
+    check_cpu(x, "all_finite input");
+    const int64_t n = x.size();
+    int64_t bad = 0;
+#pragma omp parallel for reduction(+ : bad) if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) bad += std::isfinite(x.data[i]) ? 0 : 1;
+    return bad == 0;
+  }
+
+ private:
+  int threads_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) {
+  return std::make_unique<CpuBackend>(threads);
+}
+
+}  // namespace crbm
