@@ -55,3 +55,32 @@ CRBM_HD float normal_from_uniforms(float u1, float u2) {
 }
 
 }  // namespace crbm::math
+
+namespace crbm::math {
+
+// Softmax of n logits in place, stable (max subtracted).
+CRBM_HD void softmax_inplace(float* x, int64_t n, int64_t stride = 1) {
+  float m = x[0];
+  for (int64_t i = 1; i < n; ++i) m = fmaxf(m, x[i * stride]);
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = expf(x[i * stride] - m);
+    x[i * stride] = e;
+    s += e;
+  }
+  const float inv = 1.0f / s;
+  for (int64_t i = 0; i < n; ++i) x[i * stride] *= inv;
+}
+
+// Index of the category that uniform u selects from probabilities p[0..n) by
+// inverse CDF; rounding slack falls to the last category.
+CRBM_HD int64_t categorical_from_uniform(const float* p, int64_t n, float u, int64_t stride = 1) {
+  float cdf = 0.0f;
+  for (int64_t i = 0; i < n - 1; ++i) {
+    cdf += p[i * stride];
+    if (u < cdf) return i;
+  }
+  return n - 1;
+}
+
+}  // namespace crbm::math

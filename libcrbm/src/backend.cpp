@@ -9,4 +9,20 @@ std::unique_ptr<Backend> make_backend(const std::string& device) {
   CRBM_FAIL("unknown device '", device, "' (expected cpu or cuda)");
 }
 
+namespace {
+[[noreturn]] void missing(const Backend& b, const char* op) {
+  CRBM_FAIL("backend '", b.describe(), "' does not implement ", op);
+}
+}  // namespace
+
+void Backend::softmax_groups(MatRef, int64_t) { missing(*this, "softmax_groups"); }
+void Backend::sample_softmax_groups(CMatRef, int64_t, MatRef, RngKey) {
+  missing(*this, "sample_softmax_groups");
+}
+void Backend::sample_multinomial_counts(CMatRef, CMatRef, MatRef, RngKey) {
+  missing(*this, "sample_multinomial_counts");
+}
+void Backend::multiply(CMatRef, MatRef) { missing(*this, "multiply"); }
+void Backend::sigmoid_backward(CMatRef, MatRef) { missing(*this, "sigmoid_backward"); }
+
 }  // namespace crbm

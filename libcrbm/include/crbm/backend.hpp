@@ -53,6 +53,9 @@ class Backend {
   virtual void copy(CMatRef src, MatRef dst) = 0;             // same shape
   virtual void fill(MatRef dst, float value) = 0;
   virtual void synchronize() = 0;
+  // The native stream of a CUDA backend (a cudaStream_t), so that extension
+  // operations (convolutions, cuDNN) run in the same order; nullptr on the CPU.
+  virtual void* native_stream() const { return nullptr; }
 
   // ---- dense algebra ----
   // C = alpha * op(A) op(B) + beta * C with op = transpose when the flag is set.
@@ -84,6 +87,22 @@ class Backend {
   // out = uniform(0,1) or mean + stddev * normal.
   virtual void fill_uniform(MatRef out, RngKey key) = 0;
   virtual void fill_normal(MatRef out, float mean, float stddev, RngKey key) = 0;
+
+  // ---- softmax units, fine-tuning (defaults throw: a backend that lacks them says so) ----
+  // In place: each row is cols/group groups of `group` consecutive entries; each
+  // group becomes softmax(group) (stable: max subtracted). group == cols: row softmax.
+  virtual void softmax_groups(MatRef x, int64_t group);
+  // One-hot draw per group from its probabilities; uniform element index of
+  // group g in row r is r * (cols / group) + g.
+  virtual void sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, RngKey key);
+  // Counts of totals[r] draws from row r's categorical distribution `probs`
+  // (replicated softmax: a document of length D). Uniform element index of draw
+  // d in row r is r * max_total + d, with max_total the largest totals[r].
+  virtual void sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef out, RngKey key);
+  // y = a .* y (elementwise).
+  virtual void multiply(CMatRef a, MatRef y);
+  // delta = delta .* h .* (1 - h): backpropagation through a sigmoid layer.
+  virtual void sigmoid_backward(CMatRef h, MatRef delta);
 
   // ---- data movement ----
   // dst row r = src row index[r] (indices on the host; dst.rows == index.size()).

@@ -236,6 +236,76 @@ class CpuBackend final : public Backend {
     }
   }
 
+  void softmax_groups(MatRef x, int64_t group) override {
+    check_cpu(x, "softmax_groups input");
+    CRBM_CHECK_THROW(group > 0 && x.cols % group == 0, "softmax_groups: group size ", group,
+                     " does not divide ", x.cols, " columns");
+    const int64_t groups = x.rows * (x.cols / group);
+#pragma omp parallel for if (x.size() > kParallelMin)
+    for (int64_t g = 0; g < groups; ++g) math::softmax_inplace(x.data + g * group, group);
+  }
+
+  void sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, RngKey key) override {
+    check_cpu(probs, "sample_softmax_groups probs");
+    check_cpu(out, "sample_softmax_groups output");
+    check_same_shape(probs, out, "sample_softmax_groups");
+    CRBM_CHECK_THROW(group > 0 && probs.cols % group == 0, "sample_softmax_groups: group size ",
+                     group, " does not divide ", probs.cols, " columns");
+    const int64_t groups = probs.rows * (probs.cols / group);
+#pragma omp parallel for if (probs.size() > kParallelMin)
+    for (int64_t g = 0; g < groups; ++g) {
+      const float u = philox::uniform(key.seed, key.stream, key.step, g);
+      const int64_t pick = math::categorical_from_uniform(probs.data + g * group, group, u);
+      float* o = out.data + g * group;
+      for (int64_t i = 0; i < group; ++i) o[i] = i == pick ? 1.0f : 0.0f;
+    }
+  }
+
+  void sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef out, RngKey key) override {
+    check_cpu(probs, "sample_multinomial_counts probs");
+    check_cpu(totals, "sample_multinomial_counts totals");
+    check_cpu(out, "sample_multinomial_counts output");
+    check_same_shape(probs, out, "sample_multinomial_counts");
+    CRBM_CHECK_THROW(totals.size() == probs.rows, "sample_multinomial_counts: ", totals.size(),
+                     " totals for ", probs.rows, " rows");
+    int64_t max_total = 0;
+    for (int64_t r = 0; r < totals.size(); ++r) {
+      CRBM_CHECK_THROW(totals.data[r] >= 0.0f && std::isfinite(totals.data[r]),
+                       "sample_multinomial_counts: total ", totals.data[r], " in row ", r);
+      max_total = std::max<int64_t>(max_total, static_cast<int64_t>(totals.data[r]));
+    }
+    const int64_t cols = probs.cols;
+#pragma omp parallel for if (probs.size() > kParallelMin)
+    for (int64_t r = 0; r < probs.rows; ++r) {
+      const float* p = probs.data + r * cols;
+      float* o = out.data + r * cols;
+      for (int64_t c = 0; c < cols; ++c) o[c] = 0.0f;
+      const int64_t draws = static_cast<int64_t>(totals.data[r]);
+      for (int64_t d = 0; d < draws; ++d) {
+        const float u = philox::uniform(key.seed, key.stream, key.step, r * max_total + d);
+        o[math::categorical_from_uniform(p, cols, u)] += 1.0f;
+      }
+    }
+  }
+
+  void multiply(CMatRef a, MatRef y) override {
+    check_cpu(a, "multiply a");
+    check_cpu(y, "multiply y");
+    check_same_shape(a, y, "multiply");
+    const int64_t n = y.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) y.data[i] *= a.data[i];
+  }
+
+  void sigmoid_backward(CMatRef h, MatRef delta) override {
+    check_cpu(h, "sigmoid_backward h");
+    check_cpu(delta, "sigmoid_backward delta");
+    check_same_shape(h, delta, "sigmoid_backward");
+    const int64_t n = delta.size();
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) delta.data[i] *= h.data[i] * (1.0f - h.data[i]);
+  }
+
   void gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst) override {
     check_cpu(src, "gather_rows source");
     check_cpu(dst, "gather_rows destination");

@@ -1,0 +1,43 @@
+// safetensors checkpoints (the format NumPy/PyTorch users read with
+// `safetensors.numpy.load_file`): 8-byte little-endian header length N, N bytes of
+// JSON {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
+// then the raw little-endian tensor bytes. Writes are atomic; reads validate everything.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "crbm/tensor.hpp"
+
+namespace crbm {
+
+struct SafetensorsFile {
+  std::map<std::string, HostTensor> tensors;
+  std::map<std::string, std::string> metadata;  // "__metadata__" (string -> string)
+};
+
+// Writes F32 tensors in name order, contiguous and 8-byte aligned (the header is
+// padded with spaces to a multiple of 8), atomically (see write_file_atomically):
+// an existing file at `path` is replaced only when the new one is complete.
+void save_safetensors(const std::string& path, const SafetensorsFile& f);
+
+// Reads and validates a safetensors file: header length sane (< file size, < 100 MB),
+// JSON well formed, each entry with dtype/shape/data_offsets, offsets inside the data
+// region and not overlapping, byte count == prod(shape) * itemsize. F32 loads as is;
+// F64, F16 and BF16 are converted to float; other dtypes throw. Every error message
+// starts with the path.
+SafetensorsFile load_safetensors(const std::string& path);
+
+// The tensor `name` with the expected shape (a dim of -1 matches anything); throws
+// "<path>: missing tensor 'weights' (has: a, b, c)" or
+// "<path>: tensor 'weights' has shape [3,4], expected [3,5]".
+const HostTensor& require_tensor(const SafetensorsFile& f, const std::string& name,
+                                 const std::vector<int64_t>& expected_shape,
+                                 const std::string& path_for_messages);
+
+// The metadata value for `key`; throws "<path>: missing metadata 'key'" when absent.
+const std::string& require_metadata(const SafetensorsFile& f, const std::string& key,
+                                    const std::string& path_for_messages);
+
+}  // namespace crbm
