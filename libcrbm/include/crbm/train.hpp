@@ -1,0 +1,110 @@
+// Training a dense RBM by contrastive divergence (CD-k) or persistent CD
+// (PCD-k, Tieleman 2008). The gradient of the mean log-likelihood is
+// <v h'>_data - <v h'>_model; both terms use hidden probabilities, not samples
+// (Hinton's practical guide, section 3). Updates: momentum, L2 (and L1)
+// weight decay on W, a sparsity target on the hidden units' running mean
+// activation, and a learning rate lr / (1 + decay * epoch).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "crbm/rbm.hpp"
+
+namespace crbm {
+
+struct TrainConfig {
+  int cd_k = 1;                  // Gibbs steps per update
+  bool persistent = false;       // PCD: chains persist across updates
+  int64_t pcd_chains = 0;        // 0: one chain per minibatch row
+  int epochs = 10;
+  int64_t batch_size = 100;
+  float learning_rate = 0.05f;
+  float lr_decay = 0.0f;         // lr_t = lr / (1 + lr_decay * epoch)
+  float momentum = 0.5f;         // used for the first momentum_switch_epoch epochs
+  float final_momentum = 0.9f;   // afterwards
+  int momentum_switch_epoch = 5;
+  float weight_decay = 2e-4f;    // L2 on W
+  float l1_decay = 0.0f;         // L1 on W
+  float sparsity_target = 0.0f;  // p; 0 disables the sparsity term
+  float sparsity_cost = 0.1f;    // lambda: hidden bias += lr * lambda * (p - q)
+  float sparsity_decay = 0.9f;   // q <- decay * q + (1 - decay) * mean_batch(h)
+  bool sample_negative_visible = false;  // final negative visible: sample instead of mean
+  bool resample_binarization = false;    // data rows are probabilities: draw binary v each batch
+  uint64_t seed = 1;
+  int divergence_check_every = 50;  // updates between non-finite checks (and at epoch end)
+
+  // Throws crbm::Error naming the first invalid field.
+  void validate() const;
+  std::string to_json() const;
+};
+
+struct EpochStats {
+  int epoch = 0;                  // 1-based
+  int64_t updates = 0;            // total so far
+  double reconstruction_error = 0;  // mean squared error per example (sum over units)
+  double free_energy_train = 0;   // mean F over (a subset of) the training rows
+  double free_energy_holdout = 0; // mean F over the held-out rows (0 if none)
+  double seconds = 0;
+  double samples_per_second = 0;
+  double learning_rate = 0;
+  double momentum = 0;
+  double mean_hidden_activation = 0;
+};
+
+// Raised when parameters or statistics become NaN/Inf; the model keeps the
+// last parameters that were finite at an epoch boundary (see last_good()).
+class DivergenceError : public Error {
+ public:
+  using Error::Error;
+};
+
+class CdTrainer {
+ public:
+  CdTrainer(Rbm& rbm, TrainConfig config);
+
+  // One epoch over `data` [N x V] (backend memory): shuffled minibatches from
+  // the seed, updates, then epoch statistics (on up to `stats_rows` rows).
+  // `holdout` may be empty. Throws DivergenceError after restoring last_good().
+  EpochStats train_epoch(CMatRef data, CMatRef holdout = CMatRef{}, int64_t stats_rows = 1000);
+  // One update from a minibatch [B x V].
+  void update(CMatRef batch);
+
+  const TrainConfig& config() const { return config_; }
+  int epoch() const { return epoch_; }
+  int64_t updates() const { return updates_; }
+  const RbmParams& last_good() const { return last_good_; }
+  double current_learning_rate() const;
+  double current_momentum() const;
+
+ private:
+  void ensure_buffers(int64_t batch);
+  void negative_phase(CMatRef v0, CMatRef h0);
+  void check_finite(const char* where);
+
+  Rbm& rbm_;
+  TrainConfig config_;
+  Backend& be_;
+  int epoch_ = 0;
+  int64_t updates_ = 0;
+  int64_t buffer_rows_ = 0;
+  RbmParams last_good_;
+  Matrix shuffled_;                                // [N x V]
+  Matrix v0_, v_bin_, h0_, h_sample_, vk_, hk_;    // [B x V] / [B x H]
+  Matrix chains_;                                  // PCD chain states [C x V]
+  Matrix chain_h_, chain_hs_;                      // [C x H]
+  Matrix vs_scratch_;                              // [max(B,C) x V]
+  Matrix grad_w_, grad_b_, grad_c_;                // [V x H], [1 x V], [1 x H]
+  Matrix vel_w_, vel_b_, vel_c_;
+  Matrix q_;                                       // running mean hidden activation [1 x H]
+  Matrix batch_mean_h_;                            // [1 x H]
+  bool chains_initialised_ = false;
+};
+
+// Fisher-Yates permutation of [0, n) from (seed, epoch), identical on every
+// machine.
+std::vector<int32_t> shuffled_indices(int64_t n, uint64_t seed, uint64_t epoch);
+
+}  // namespace crbm

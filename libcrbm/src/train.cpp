@@ -1,0 +1,297 @@
+// CD-k / PCD-k training of a dense RBM against the Backend operations.
+// One update (B rows, C negative chains; C = B for CD):
+//   h0 = P(h|v0);  negative chain -> (vk, hk = P(h|vk))
+//   dW = (v0/s)'h0 / B - (vk/s)'hk / C,  db = (sum v0/B - sum vk/C) / s^2,
+//   dc = sum h0/B - sum hk/C  (+ lambda (p - q) with the sparsity target)
+//   velocity = m velocity + lr (grad - l2 W - l1 sign W);  param += velocity
+#include "crbm/train.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "philox.cuh"
+
+namespace crbm {
+namespace {
+
+// RNG streams: one per kind of draw, so changing k or the batch never
+// reshuffles unrelated draws.
+constexpr uint32_t kStreamHidden = 1;
+constexpr uint32_t kStreamVisible = 2;
+constexpr uint32_t kStreamBinarize = 3;
+constexpr uint32_t kStreamChainInit = 4;
+constexpr uint32_t kStreamShuffle = 5;
+
+}  // namespace
+
+void TrainConfig::validate() const {
+  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
+    if (bad) CRBM_FAIL("invalid training configuration: ", field, " = ", value, " (", rule, ")");
+  };
+  fail_if(cd_k < 1, "cd_k", cd_k, "at least 1 Gibbs step");
+  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
+  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
+  fail_if(pcd_chains < 0, "pcd_chains", pcd_chains, "must be >= 0");
+  fail_if(!(learning_rate > 0.0f) || !std::isfinite(learning_rate), "learning_rate", learning_rate,
+          "must be positive and finite");
+  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
+  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
+  fail_if(!(final_momentum >= 0.0f && final_momentum < 1.0f), "final_momentum", final_momentum,
+          "must be in [0, 1)");
+  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
+  fail_if(!(l1_decay >= 0.0f), "l1_decay", l1_decay, "must be >= 0");
+  fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target",
+          sparsity_target, "must be in [0, 1); 0 disables it");
+  fail_if(!(sparsity_cost >= 0.0f), "sparsity_cost", sparsity_cost, "must be >= 0");
+  fail_if(!(sparsity_decay >= 0.0f && sparsity_decay < 1.0f), "sparsity_decay", sparsity_decay,
+          "must be in [0, 1)");
+  fail_if(divergence_check_every < 1, "divergence_check_every", divergence_check_every,
+          "must be >= 1");
+}
+
+std::string TrainConfig::to_json() const {
+  nlohmann::json j;
+  j["algorithm"] = persistent ? "pcd" : "cd";
+  j["k"] = cd_k;
+  j["pcd_chains"] = pcd_chains;
+  j["epochs"] = epochs;
+  j["batch_size"] = batch_size;
+  j["learning_rate"] = learning_rate;
+  j["lr_decay"] = lr_decay;
+  j["momentum"] = momentum;
+  j["final_momentum"] = final_momentum;
+  j["momentum_switch_epoch"] = momentum_switch_epoch;
+  j["weight_decay"] = weight_decay;
+  j["l1_decay"] = l1_decay;
+  j["sparsity_target"] = sparsity_target;
+  j["sparsity_cost"] = sparsity_cost;
+  j["sparsity_decay"] = sparsity_decay;
+  j["sample_negative_visible"] = sample_negative_visible;
+  j["resample_binarization"] = resample_binarization;
+  j["seed"] = seed;
+  return j.dump();
+}
+
+std::vector<int32_t> shuffled_indices(int64_t n, uint64_t seed, uint64_t epoch) {
+  std::vector<int32_t> idx(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) idx[i] = static_cast<int32_t>(i);
+  for (int64_t i = n - 1; i > 0; --i) {
+    const philox::Words4 w = philox::block(seed, kStreamShuffle, epoch, static_cast<uint64_t>(i));
+    const int64_t j = static_cast<int64_t>((static_cast<uint64_t>(w.x[0]) * (i + 1)) >> 32);
+    std::swap(idx[i], idx[j]);
+  }
+  return idx;
+}
+
+CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
+    : rbm_(rbm), config_(std::move(config)), be_(rbm.backend()) {
+  config_.validate();
+  const int64_t v = rbm.visible(), h = rbm.hidden();
+  grad_w_ = Matrix(be_, v, h);
+  grad_b_ = Matrix(be_, 1, v);
+  grad_c_ = Matrix(be_, 1, h);
+  vel_w_ = Matrix(be_, v, h);
+  vel_b_ = Matrix(be_, 1, v);
+  vel_c_ = Matrix(be_, 1, h);
+  q_ = Matrix(be_, 1, h);
+  batch_mean_h_ = Matrix(be_, 1, h);
+  for (Matrix* m : {&vel_w_, &vel_b_, &vel_c_, &q_}) be_.fill(*m, 0.0f);
+}
+
+double CdTrainer::current_learning_rate() const {
+  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+}
+
+double CdTrainer::current_momentum() const {
+  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+}
+
+void CdTrainer::ensure_buffers(int64_t batch) {
+  if (batch <= buffer_rows_) return;
+  const int64_t v = rbm_.visible(), h = rbm_.hidden();
+  v0_ = Matrix(be_, batch, v);
+  v_bin_ = Matrix(be_, batch, v);
+  h0_ = Matrix(be_, batch, h);
+  h_sample_ = Matrix(be_, batch, h);
+  vk_ = Matrix(be_, batch, v);
+  hk_ = Matrix(be_, batch, h);
+  const int64_t chains = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
+  vs_scratch_ = Matrix(be_, std::max(batch, chains), v);
+  buffer_rows_ = batch;
+}
+
+void CdTrainer::check_finite(const char* where) {
+  if (rbm_.parameters_finite()) return;
+  const int failed_epoch = epoch_ + 1;
+  if (!last_good_.weights.data.empty()) rbm_.load(last_good_);
+  throw DivergenceError(concat(
+      "training diverged in epoch ", failed_epoch, " (update ", updates_, ", ", where,
+      "): the parameters became NaN/Inf; they were restored to the end of epoch ", epoch_,
+      ". Lower the learning rate (now ", current_learning_rate(), ") or the momentum."));
+}
+
+void CdTrainer::update(CMatRef batch) {
+  const int64_t b = batch.rows;
+  CRBM_CHECK_THROW(batch.cols == rbm_.visible(), "minibatch has ", batch.cols, " columns for ",
+                   rbm_.visible(), " visible units");
+  if (b == 0) return;
+  ensure_buffers(std::max(b, config_.batch_size));
+  const int64_t h = rbm_.hidden();
+  const int64_t v = rbm_.visible();
+
+  CMatRef v0 = batch;
+  if (config_.resample_binarization) {
+    MatRef vb = v_bin_.rows_view(0, b);
+    be_.sample_bernoulli(batch, vb, RngKey{config_.seed, kStreamBinarize, uint64_t(updates_)});
+    v0 = vb;
+  }
+  MatRef h0 = h0_.rows_view(0, b);
+  rbm_.hidden_given_visible(v0, h0);
+
+  // Negative phase: (vk, hk) with `chains` rows.
+  const uint64_t k = static_cast<uint64_t>(config_.cd_k);
+  CMatRef vk, hk;
+  if (config_.persistent) {
+    const int64_t c = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
+    if (!chains_initialised_) {
+      chains_ = Matrix(be_, c, v);
+      chain_h_ = Matrix(be_, c, h);
+      chain_hs_ = Matrix(be_, c, h);
+      // Start the chains at data rows (repeated when there are more chains than rows),
+      // binarised for Bernoulli units.
+      std::vector<int32_t> rows(static_cast<size_t>(c));
+      for (int64_t i = 0; i < c; ++i) rows[i] = static_cast<int32_t>(i % b);
+      be_.gather_rows(v0, rows, chains_);
+      if (rbm_.visible_type() == VisibleType::bernoulli) {
+        be_.sample_bernoulli(chains_, chains_, RngKey{config_.seed, kStreamChainInit, 0});
+      }
+      chains_initialised_ = true;
+    }
+    for (uint64_t s = 0; s < k; ++s) {
+      const uint64_t step = uint64_t(updates_) * k + s;
+      rbm_.hidden_given_visible(chains_, chain_h_);
+      rbm_.sample_hidden(chain_h_, chain_hs_, RngKey{config_.seed, kStreamHidden, step});
+      rbm_.visible_mean_given_hidden(chain_hs_, chains_);
+      rbm_.sample_visible(chains_, chains_, RngKey{config_.seed, kStreamVisible, step});
+    }
+    rbm_.hidden_given_visible(chains_, chain_h_);
+    vk = chains_;
+    hk = chain_h_;
+  } else {
+    MatRef hs = h_sample_.rows_view(0, b);
+    MatRef vkm = vk_.rows_view(0, b);
+    MatRef hkm = hk_.rows_view(0, b);
+    CMatRef h_prev = h0;
+    for (uint64_t s = 0; s < k; ++s) {
+      const uint64_t step = uint64_t(updates_) * k + s;
+      rbm_.sample_hidden(h_prev, hs, RngKey{config_.seed, kStreamHidden, step});
+      rbm_.visible_mean_given_hidden(hs, vkm);
+      if (s + 1 < k || config_.sample_negative_visible) {
+        rbm_.sample_visible(vkm, vkm, RngKey{config_.seed, kStreamVisible, step});
+      }
+      rbm_.hidden_given_visible(vkm, hkm);
+      h_prev = hkm;
+    }
+    vk = vkm;
+    hk = hkm;
+  }
+
+  // Statistics (hidden probabilities on both sides).
+  const float inv_b = 1.0f / static_cast<float>(b);
+  const float inv_c = 1.0f / static_cast<float>(vk.rows);
+  MatRef scratch = vs_scratch_.ref();
+  // The scratch is reused for vk/s once v0/s has been consumed (stream order).
+  const CMatRef vs0 = rbm_.scaled_visible(v0, scratch.row_range(0, b));
+  be_.gemm(true, false, inv_b, vs0, h0, 0.0f, grad_w_);
+  be_.column_sums(vs0, inv_b, 0.0f, grad_b_);
+  const CMatRef vsk = rbm_.scaled_visible(vk, scratch.row_range(0, vk.rows));
+  be_.gemm(true, false, -inv_c, vsk, hk, 1.0f, grad_w_);
+  be_.column_sums(vsk, -inv_c, 1.0f, grad_b_);
+  if (rbm_.visible_type() == VisibleType::gaussian && !rbm_.unit_sigma()) {
+    be_.scale_add_activate(grad_b_, 1.0f, rbm_.inverse_sigma(), CMatRef{}, Activation::linear);
+  }
+  be_.column_sums(h0, inv_b, 0.0f, grad_c_);
+  be_.column_sums(hk, -inv_c, 1.0f, grad_c_);
+
+  if (config_.sparsity_target > 0.0f) {
+    // q <- decay q + (1 - decay) mean(h0); dc += lambda (p - q).
+    be_.column_sums(h0, inv_b, 0.0f, batch_mean_h_);
+    if (updates_ == 0) {
+      be_.copy(batch_mean_h_, q_);
+    } else {
+      be_.axpby(1.0f - config_.sparsity_decay, batch_mean_h_, config_.sparsity_decay, q_);
+    }
+    be_.fill(batch_mean_h_, config_.sparsity_target);
+    be_.axpby(-1.0f, q_, 1.0f, batch_mean_h_);
+    be_.axpby(config_.sparsity_cost, batch_mean_h_, 1.0f, grad_c_);
+  }
+
+  const float lr = static_cast<float>(current_learning_rate());
+  const float mom = static_cast<float>(current_momentum());
+  be_.momentum_update(rbm_.weights(), vel_w_, grad_w_, lr, mom, config_.weight_decay,
+                      config_.l1_decay);
+  be_.momentum_update(rbm_.visible_bias(), vel_b_, grad_b_, lr, mom, 0.0f, 0.0f);
+  be_.momentum_update(rbm_.hidden_bias(), vel_c_, grad_c_, lr, mom, 0.0f, 0.0f);
+  ++updates_;
+  if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
+}
+
+EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
+  const int64_t n = data.rows;
+  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols,
+                   " columns for ", rbm_.visible(), " visible units");
+  if (n == 0) CRBM_FAIL("training data is empty");
+  if (last_good_.weights.data.empty()) last_good_ = rbm_.to_host();
+  const auto start = std::chrono::steady_clock::now();
+  EpochStats stats;
+  stats.learning_rate = current_learning_rate();
+  stats.momentum = current_momentum();
+
+  if (shuffled_.rows() != n || shuffled_.cols() != data.cols) shuffled_ = Matrix(be_, n, data.cols);
+  be_.gather_rows(data, shuffled_indices(n, config_.seed, static_cast<uint64_t>(epoch_)),
+                  shuffled_);
+  for (int64_t first = 0; first < n; first += config_.batch_size) {
+    const int64_t rows = std::min(config_.batch_size, n - first);
+    update(shuffled_.rows_view(first, rows));
+  }
+  be_.synchronize();
+  const auto end = std::chrono::steady_clock::now();
+  stats.seconds = std::chrono::duration<double>(end - start).count();
+  stats.samples_per_second = stats.seconds > 0 ? n / stats.seconds : 0.0;
+
+  check_finite("end of epoch");
+  // Statistics on a random subset (the first rows of this epoch's shuffle).
+  const int64_t m = std::min(stats_rows > 0 ? stats_rows : n, n);
+  const CMatRef subset = shuffled_.rows_view(0, m);
+  Matrix hprob(be_, m, rbm_.hidden());
+  Matrix recon(be_, m, rbm_.visible());
+  rbm_.hidden_given_visible(subset, hprob);
+  rbm_.visible_mean_given_hidden(hprob, recon);
+  stats.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
+  Matrix hmean(be_, 1, rbm_.hidden());
+  be_.column_sums(hprob, 1.0f / static_cast<float>(m), 0.0f, hmean);
+  const HostTensor hm = hmean.download();
+  double act = 0.0;
+  for (float x : hm.data) act += x;
+  stats.mean_hidden_activation = act / static_cast<double>(rbm_.hidden());
+  stats.free_energy_train = rbm_.mean_free_energy(subset);
+  if (holdout.rows > 0) {
+    stats.free_energy_holdout =
+        rbm_.mean_free_energy(holdout.row_range(0, std::min(holdout.rows, m)));
+  }
+  if (!std::isfinite(stats.reconstruction_error) || !std::isfinite(stats.free_energy_train)) {
+    if (!last_good_.weights.data.empty()) rbm_.load(last_good_);
+    throw DivergenceError(concat("training diverged in epoch ", epoch_ + 1,
+                                 ": reconstruction error or free energy is NaN/Inf; parameters "
+                                 "restored to the end of epoch ",
+                                 epoch_, ". Lower the learning rate."));
+  }
+  ++epoch_;
+  stats.epoch = epoch_;
+  stats.updates = updates_;
+  last_good_ = rbm_.to_host();
+  return stats;
+}
+
+}  // namespace crbm
