@@ -31,7 +31,7 @@ CRBM_HD void mulhilo(uint32_t a, uint32_t b, uint32_t& hi, uint32_t& lo) {
 }
 
 CRBM_HD Words4 philox4x32_10(Words4 ctr, uint32_t key0, uint32_t key1) {
-#if defined(__CUDACC__)
+#if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
   for (int round = 0; round < 10; ++round) {
