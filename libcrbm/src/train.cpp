@@ -10,6 +10,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "crbm/cuda_graph.hpp"
 #include "philox.cuh"
 
 namespace crbm {
@@ -132,25 +133,55 @@ void CdTrainer::check_finite(const char* where) {
 }
 
 void CdTrainer::update(CMatRef batch) {
-  const int64_t b = batch.rows;
   CRBM_CHECK_THROW(batch.cols == rbm_.visible(), "minibatch has ", batch.cols, " columns for ",
                    rbm_.visible(), " visible units");
-  if (b == 0) return;
-  ensure_buffers(std::max(b, config_.batch_size));
+  if (batch.rows == 0) return;
+  ensure_buffers(std::max(batch.rows, config_.batch_size));
+  update_body(batch);
+  ++updates_;
+  if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
+}
+
+bool CdTrainer::graphs_enabled() const {
+  return config_.use_cuda_graphs && is_cuda_backend(be_);
+}
+
+void CdTrainer::graph_update(CMatRef batch) {
+  // The graph reads its minibatch from a fixed buffer and replays the update
+  // with the keys of consecutive updates (stride k per replay, see cuda_graph.hpp).
+  if (graph_ == nullptr) {
+    graph_batch_ = Matrix(be_, config_.batch_size, rbm_.visible());
+    GraphCapture capture;
+    capture.begin(be_, static_cast<uint64_t>(config_.cd_k));
+    try {
+      update_body(graph_batch_);
+    } catch (...) {
+      capture.end();
+      throw;
+    }
+    graph_ = std::make_unique<CudaGraph>(capture.end());
+  }
+  be_.copy(batch, graph_batch_);
+  graph_->launch();
+}
+
+void CdTrainer::update_body(CMatRef batch) {
+  const int64_t b = batch.rows;
   const int64_t h = rbm_.hidden();
   const int64_t v = rbm_.visible();
 
+  const uint64_t k = static_cast<uint64_t>(config_.cd_k);
   CMatRef v0 = batch;
   if (config_.resample_binarization) {
     MatRef vb = v_bin_.rows_view(0, b);
-    be_.sample_bernoulli(batch, vb, RngKey{config_.seed, kStreamBinarize, uint64_t(updates_)});
+    be_.sample_bernoulli(batch, vb,
+                        RngKey{config_.seed, kStreamBinarize, uint64_t(updates_) * k});
     v0 = vb;
   }
   MatRef h0 = h0_.rows_view(0, b);
   rbm_.hidden_given_visible(v0, h0);
 
   // Negative phase: (vk, hk) with `chains` rows.
-  const uint64_t k = static_cast<uint64_t>(config_.cd_k);
   CMatRef vk, hk;
   if (config_.persistent) {
     const int64_t c = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
@@ -233,8 +264,6 @@ void CdTrainer::update(CMatRef batch) {
                       config_.l1_decay);
   be_.momentum_update(rbm_.visible_bias(), vel_b_, grad_b_, lr, mom, 0.0f, 0.0f);
   be_.momentum_update(rbm_.hidden_bias(), vel_c_, grad_c_, lr, mom, 0.0f, 0.0f);
-  ++updates_;
-  if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
 }
 
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
@@ -251,9 +280,21 @@ EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_r
   if (shuffled_.rows() != n || shuffled_.cols() != data.cols) shuffled_ = Matrix(be_, n, data.cols);
   be_.gather_rows(data, shuffled_indices(n, config_.seed, static_cast<uint64_t>(epoch_)),
                   shuffled_);
+  // Learning rate and momentum are constants of a captured graph, and buffers
+  // may move between epochs: capture afresh each epoch.
+  graph_.reset();
   for (int64_t first = 0; first < n; first += config_.batch_size) {
     const int64_t rows = std::min(config_.batch_size, n - first);
-    update(shuffled_.rows_view(first, rows));
+    const CMatRef batch = shuffled_.rows_view(first, rows);
+    // The first update runs eagerly: it allocates buffers and starts PCD chains.
+    if (graphs_enabled() && rows == config_.batch_size && updates_ > 0) {
+      ensure_buffers(rows);
+      graph_update(batch);
+      ++updates_;
+      if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
+    } else {
+      update(batch);
+    }
   }
   be_.synchronize();
   const auto end = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "crbm/cuda_graph.hpp"
 #include "crbm/rbm.hpp"
 
 namespace crbm {
@@ -35,6 +36,7 @@ struct TrainConfig {
   bool resample_binarization = false;    // data rows are probabilities: draw binary v each batch
   uint64_t seed = 1;
   int divergence_check_every = 50;  // updates between non-finite checks (and at epoch end)
+  bool use_cuda_graphs = true;      // CUDA backend: replay each epoch's full-batch update as a graph
 
   // Throws crbm::Error naming the first invalid field.
   void validate() const;
@@ -81,6 +83,9 @@ class CdTrainer {
 
  private:
   void ensure_buffers(int64_t batch);
+  void update_body(CMatRef batch);  // the math of one update, keyed by updates_
+  bool graphs_enabled() const;
+  void graph_update(CMatRef batch);
   void negative_phase(CMatRef v0, CMatRef h0);
   void check_finite(const char* where);
 
@@ -101,6 +106,8 @@ class CdTrainer {
   Matrix q_;                                       // running mean hidden activation [1 x H]
   Matrix batch_mean_h_;                            // [1 x H]
   bool chains_initialised_ = false;
+  std::unique_ptr<CudaGraph> graph_;  // this epoch's captured update (CUDA)
+  Matrix graph_batch_;                // the graph's minibatch buffer [B x V]
 };
 
 // Fisher-Yates permutation of [0, n) from (seed, epoch), identical on every
