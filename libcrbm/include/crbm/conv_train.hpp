@@ -1,0 +1,98 @@
+// Training a ConvRbm by CD-k or PCD-k (Lee et al. 2009; Lee's code for the
+// details). With s = 1 or 1/sigma^2 (see conv_rbm.hpp), B data rows, R chain
+// rows, Q = Hh*Wh hidden positions per map and V = H*W visible positions:
+//   dW   = s (corr(v0, h0) / B - corr(vk, hk) / R) / Q      (hidden probabilities)
+//   db_k = (sum h0^k / B - sum hk^k / R) / Q  + lambda (p - q_k)
+//   dc_c = s (sum v0_c / B - sum vk_c / R) / V
+//   q_k <- eta q_k + (1 - eta) mean_{n,i,j} h0^k          (sparsity, per filter)
+//   velocity = m velocity + lr_t (grad - l2 W - l1 sign W);  param += velocity
+//   lr_t = lr / (1 + lr_decay * epoch);  sigma <- max(sigma * sigma_decay, sigma_min)
+//   after every epoch (Gaussian units; Lee's annealing).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "crbm/conv_rbm.hpp"
+#include "crbm/train.hpp"
+
+namespace crbm {
+
+struct ConvTrainConfig {
+  int cd_k = 1;
+  bool persistent = false;
+  int64_t pcd_chains = 0;  // 0: one chain per minibatch row
+  int epochs = 10;
+  int64_t batch_size = 20;
+  float learning_rate = 0.02f;
+  float lr_decay = 0.0f;
+  float momentum = 0.5f;
+  float final_momentum = 0.9f;
+  int momentum_switch_epoch = 5;
+  float weight_decay = 0.01f;  // L2 on the filters (Lee: 0.01)
+  float l1_decay = 0.0f;
+  float sparsity_target = 0.0f;  // p; 0 disables (Lee: 0.002 layer 1)
+  float sparsity_cost = 5.0f;    // lambda (Lee: 5)
+  float sparsity_decay = 0.9f;   // eta
+  float sigma_decay = 1.0f;      // Gaussian sigma *= sigma_decay after each epoch (Lee: 0.99)
+  float sigma_min = 0.0f;        // ... down to sigma_min
+  bool sample_negative_visible = false;  // Lee: the negative phase uses the visible mean
+  uint64_t seed = 1;
+  int divergence_check_every = 50;
+
+  void validate() const;  // throws crbm::Error naming the first bad field
+  std::string to_json() const;
+};
+
+struct ConvEpochStats {
+  int epoch = 0;
+  int64_t updates = 0;
+  double reconstruction_error = 0;    // mean squared error per example
+  double free_energy = 0;             // mean F over the stats rows
+  double mean_hidden_activation = 0;  // mean P(h=1|v) over filters and positions
+  double mean_pooled_activation = 0;  // mean P(pool on|v)
+  double sigma = 1;
+  double learning_rate = 0;
+  double seconds = 0;
+  double samples_per_second = 0;
+};
+
+class ConvTrainer {
+ public:
+  ConvTrainer(ConvRbm& rbm, ConvTrainConfig config);
+
+  // One epoch over data [N, C*H*W] (backend memory), shuffled from the seed;
+  // statistics on up to stats_rows rows. Throws DivergenceError after restoring
+  // the parameters of the last finished epoch.
+  ConvEpochStats train_epoch(CMatRef data, int64_t stats_rows = 500);
+  void update(CMatRef batch);
+
+  const ConvTrainConfig& config() const { return config_; }
+  int epoch() const { return epoch_; }
+  int64_t updates() const { return updates_; }
+  double current_learning_rate() const;
+  double current_momentum() const;
+
+ private:
+  void ensure_buffers(int64_t rows);
+  void check_finite(const char* where);
+
+  ConvRbm& rbm_;
+  ConvTrainConfig config_;
+  Backend& be_;
+  ConvOps& ops_;
+  int epoch_ = 0;
+  int64_t updates_ = 0;
+  int64_t buffer_rows_ = 0;
+  ConvRbmParams last_good_;
+  bool have_last_good_ = false;
+  Matrix batch_;                       // [B, V] gathered minibatch
+  Matrix logits_, h0_, hs_, vk_, hk_;  // [R, ...]
+  Matrix chains_;                      // PCD visible states [R, V]
+  Matrix grad_w_, grad_hb_, grad_vb_;
+  Matrix vel_w_, vel_hb_, vel_vb_;
+  Matrix q_, batch_mean_h_, target_;  // [1, K]
+  bool chains_initialised_ = false;
+};
+
+}  // namespace crbm

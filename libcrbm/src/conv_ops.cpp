@@ -1,0 +1,120 @@
+// ConvShape validation, shape checks shared by the ConvOps implementations, and
+// the dispatch from a Backend to its conv ops (CPU always; CUDA only when the
+// library was built with it, CRBM_HAVE_CUDA).
+#include <fmt/format.h>
+
+#include "crbm/conv.hpp"
+#include "pool_math.cuh"
+
+namespace crbm {
+
+std::unique_ptr<ConvOps> make_cpu_conv_ops(Backend& backend);
+#ifdef CRBM_HAVE_CUDA
+std::unique_ptr<ConvOps> make_cuda_conv_ops(Backend& backend, ConvAlgo algo);
+bool cuda_conv_has_cudnn();
+#endif
+
+void ConvShape::validate() const {
+  auto fail_if = [&](bool bad, const char* what) {
+    if (bad) CRBM_FAIL("invalid convolution shape (", to_string(), "): ", what);
+  };
+  fail_if(batch < 0, "negative batch");
+  fail_if(channels < 1 || height < 1 || width < 1, "the visible layer needs C, H, W >= 1");
+  fail_if(filters < 1, "at least one filter");
+  fail_if(filter_size < 1, "filter size must be >= 1");
+  fail_if(filter_size > height || filter_size > width, "filter larger than the image");
+  fail_if(pool < 1 || pool > pool::kMaxPoolSize, "pool size must be in [1, 8]");
+  fail_if(pooled_height() < 1 || pooled_width() < 1,
+          "pool size larger than the hidden map (H-F+1, W-F+1)");
+}
+
+std::string ConvShape::to_string() const {
+  return fmt::format("{}x {}x{}x{}, {} filters {}x{}, pool {}", batch, channels, height, width,
+                     filters, filter_size, filter_size, pool);
+}
+
+const char* to_string(ConvAlgo a) {
+  switch (a) {
+    case ConvAlgo::automatic:
+      return "auto";
+    case ConvAlgo::custom:
+      return "custom";
+    case ConvAlgo::cudnn:
+      return "cudnn";
+  }
+  return "?";
+}
+
+ConvAlgo parse_conv_algo(const std::string& s) {
+  if (s == "auto" || s == "automatic") return ConvAlgo::automatic;
+  if (s == "custom") return ConvAlgo::custom;
+  if (s == "cudnn") return ConvAlgo::cudnn;
+  CRBM_FAIL("unknown convolution algorithm '", s, "' (expected auto, custom or cudnn)");
+}
+
+namespace {
+
+void expect(CMatRef m, int64_t rows, int64_t cols, Device device, const char* op,
+            const char* what) {
+  CRBM_CHECK_THROW(m.rows == rows && m.cols == cols, op, ": ", what, " is ", m.rows, "x", m.cols,
+                   ", expected ", rows, "x", cols);
+  CRBM_CHECK_THROW(m.device == device, op, ": ", what, " is ", crbm::to_string(m.device),
+                   " memory, passed to the ", crbm::to_string(device), " conv ops");
+}
+
+}  // namespace
+
+void ConvOps::check_up(const ConvShape& s, CMatRef v, CMatRef w, CMatRef bias, CMatRef h) const {
+  s.validate();
+  const Device d = backend_->device();
+  expect(v, s.batch, s.visible_size(), d, "conv up", "visible");
+  expect(w, s.filters, s.filter_volume(), d, "conv up", "filters");
+  if (bias.data != nullptr) expect(bias, 1, s.filters, d, "conv up", "hidden bias");
+  expect(h, s.batch, s.hidden_size(), d, "conv up", "hidden");
+}
+
+void ConvOps::check_down(const ConvShape& s, CMatRef h, CMatRef w, CMatRef v) const {
+  s.validate();
+  const Device d = backend_->device();
+  expect(h, s.batch, s.hidden_size(), d, "conv down", "hidden");
+  expect(w, s.filters, s.filter_volume(), d, "conv down", "filters");
+  expect(v, s.batch, s.visible_size(), d, "conv down", "visible");
+}
+
+void ConvOps::check_pool(const ConvShape& s, CMatRef pre, CMatRef h, CMatRef pooled) const {
+  s.validate();
+  const Device d = backend_->device();
+  expect(pre, s.batch, s.hidden_size(), d, "pooling", "hidden logits");
+  if (h.data != nullptr) expect(h, s.batch, s.hidden_size(), d, "pooling", "hidden output");
+  if (pooled.data != nullptr)
+    expect(pooled, s.batch, s.pooled_size(), d, "pooling", "pooled output");
+}
+
+void ConvOps::check_grad(const ConvShape& s, CMatRef v, CMatRef h, CMatRef grad) const {
+  s.validate();
+  const Device d = backend_->device();
+  expect(v, s.batch, s.visible_size(), d, "conv weight_grad", "visible");
+  expect(h, s.batch, s.hidden_size(), d, "conv weight_grad", "hidden");
+  expect(grad, s.filters, s.filter_volume(), d, "conv weight_grad", "filter gradient");
+}
+
+std::unique_ptr<ConvOps> make_conv_ops(Backend& backend, ConvAlgo algo) {
+  if (backend.device() == Device::cpu) return make_cpu_conv_ops(backend);
+#ifdef CRBM_HAVE_CUDA
+  return make_cuda_conv_ops(backend, algo);
+#else
+  (void)algo;
+  CRBM_FAIL("convolution ops on the ", to_string(backend.device()),
+            " backend: this libcrbm was built without CUDA support");
+#endif
+}
+
+bool cudnn_available() {
+#ifdef CRBM_HAVE_CUDA
+  return cuda_conv_has_cudnn();
+#else
+  return false;
+#endif
+}
+
+}  // namespace crbm

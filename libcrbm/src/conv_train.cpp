@@ -1,0 +1,286 @@
+// CD-k / PCD-k training of a ConvRbm against the Backend and ConvOps operations
+// (update equations in conv_train.hpp). Statistics use hidden probabilities on
+// both sides; the negative chain samples whole pooling blocks (one multinomial
+// draw per block), and the final negative visible layer is the mean unless
+// sample_negative_visible is set.
+#include "crbm/conv_train.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace crbm {
+namespace {
+
+// RNG streams of conv training (distinct from the dense trainer's).
+constexpr uint32_t kStreamHidden = 21;
+constexpr uint32_t kStreamVisible = 22;
+constexpr uint32_t kStreamChainInit = 23;
+
+}  // namespace
+
+void ConvTrainConfig::validate() const {
+  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
+    if (bad)
+      CRBM_FAIL("invalid conv training configuration: ", field, " = ", value, " (", rule, ")");
+  };
+  fail_if(cd_k < 1, "cd_k", cd_k, "at least 1 Gibbs step");
+  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
+  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
+  fail_if(pcd_chains < 0, "pcd_chains", pcd_chains, "must be >= 0");
+  fail_if(!(learning_rate > 0.0f) || !std::isfinite(learning_rate), "learning_rate", learning_rate,
+          "must be positive and finite");
+  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
+  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
+  fail_if(!(final_momentum >= 0.0f && final_momentum < 1.0f), "final_momentum", final_momentum,
+          "must be in [0, 1)");
+  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
+  fail_if(!(l1_decay >= 0.0f), "l1_decay", l1_decay, "must be >= 0");
+  fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target", sparsity_target,
+          "must be in [0, 1); 0 disables it");
+  fail_if(!(sparsity_cost >= 0.0f), "sparsity_cost", sparsity_cost, "must be >= 0");
+  fail_if(!(sparsity_decay >= 0.0f && sparsity_decay < 1.0f), "sparsity_decay", sparsity_decay,
+          "must be in [0, 1)");
+  fail_if(!(sigma_decay > 0.0f && sigma_decay <= 1.0f), "sigma_decay", sigma_decay,
+          "must be in (0, 1]");
+  fail_if(!(sigma_min >= 0.0f), "sigma_min", sigma_min, "must be >= 0");
+  fail_if(divergence_check_every < 1, "divergence_check_every", divergence_check_every,
+          "must be >= 1");
+}
+
+std::string ConvTrainConfig::to_json() const {
+  nlohmann::json j;
+  j["algorithm"] = persistent ? "pcd" : "cd";
+  j["k"] = cd_k;
+  j["pcd_chains"] = pcd_chains;
+  j["epochs"] = epochs;
+  j["batch_size"] = batch_size;
+  j["learning_rate"] = learning_rate;
+  j["lr_decay"] = lr_decay;
+  j["momentum"] = momentum;
+  j["final_momentum"] = final_momentum;
+  j["momentum_switch_epoch"] = momentum_switch_epoch;
+  j["weight_decay"] = weight_decay;
+  j["l1_decay"] = l1_decay;
+  j["sparsity_target"] = sparsity_target;
+  j["sparsity_cost"] = sparsity_cost;
+  j["sparsity_decay"] = sparsity_decay;
+  j["sigma_decay"] = sigma_decay;
+  j["sigma_min"] = sigma_min;
+  j["sample_negative_visible"] = sample_negative_visible;
+  j["seed"] = seed;
+  return j.dump();
+}
+
+ConvTrainer::ConvTrainer(ConvRbm& rbm, ConvTrainConfig config)
+    : rbm_(rbm), config_(std::move(config)), be_(rbm.backend()), ops_(rbm.ops()) {
+  config_.validate();
+  const ConvShape s = rbm.shape(1);
+  grad_w_ = Matrix(be_, s.filters, s.filter_volume());
+  grad_hb_ = Matrix(be_, 1, s.filters);
+  grad_vb_ = Matrix(be_, 1, s.channels);
+  vel_w_ = Matrix(be_, s.filters, s.filter_volume());
+  vel_hb_ = Matrix(be_, 1, s.filters);
+  vel_vb_ = Matrix(be_, 1, s.channels);
+  q_ = Matrix(be_, 1, s.filters);
+  batch_mean_h_ = Matrix(be_, 1, s.filters);
+  target_ = Matrix(be_, 1, s.filters);
+  for (Matrix* m : {&vel_w_, &vel_hb_, &vel_vb_, &q_}) be_.fill(*m, 0.0f);
+}
+
+double ConvTrainer::current_learning_rate() const {
+  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+}
+
+double ConvTrainer::current_momentum() const {
+  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+}
+
+void ConvTrainer::ensure_buffers(int64_t rows) {
+  if (rows <= buffer_rows_) return;
+  const int64_t v = rbm_.visible_size(), h = rbm_.hidden_size();
+  logits_ = Matrix(be_, rows, h);
+  h0_ = Matrix(be_, rows, h);
+  hs_ = Matrix(be_, rows, h);
+  vk_ = Matrix(be_, rows, v);
+  hk_ = Matrix(be_, rows, h);
+  buffer_rows_ = rows;
+}
+
+void ConvTrainer::check_finite(const char* where) {
+  if (rbm_.parameters_finite()) return;
+  const int failed_epoch = epoch_ + 1;
+  if (have_last_good_) rbm_.load(last_good_);
+  throw DivergenceError(concat(
+      "conv RBM training diverged in epoch ", failed_epoch, " (update ", updates_, ", ", where,
+      "): the parameters became NaN/Inf; they were restored to the end of epoch ", epoch_,
+      ". Lower the learning rate (now ", current_learning_rate(), ") or the momentum."));
+}
+
+void ConvTrainer::update(CMatRef batch) {
+  const int64_t b = batch.rows;
+  CRBM_CHECK_THROW(batch.cols == rbm_.visible_size(), "conv minibatch has ", batch.cols,
+                   " columns for ", rbm_.visible_size(), " visible units");
+  if (b == 0) return;
+  const int64_t chains = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
+  ensure_buffers(std::max({b, config_.batch_size, config_.persistent ? chains : int64_t(0)}));
+  const ConvShape s = rbm_.shape(1);
+  const uint64_t k = static_cast<uint64_t>(config_.cd_k);
+
+  // Positive phase.
+  MatRef h0 = h0_.rows_view(0, b);
+  MatRef logits0 = logits_.rows_view(0, b);
+  rbm_.hidden_logits(batch, logits0);
+  rbm_.hidden_probs_from_logits(logits0, h0, MatRef{});
+
+  // Negative phase: (vk, hk) with r rows.
+  CMatRef vk, hk;
+  int64_t r = b;
+  if (config_.persistent) {
+    r = chains;
+    if (!chains_initialised_) {
+      chains_ = Matrix(be_, r, rbm_.visible_size());
+      std::vector<int32_t> rows(static_cast<size_t>(r));
+      for (int64_t i = 0; i < r; ++i) rows[i] = static_cast<int32_t>(i % b);
+      be_.gather_rows(batch, rows, chains_);
+      if (rbm_.visible_type() == VisibleType::bernoulli) {
+        be_.sample_bernoulli(chains_, chains_, RngKey{config_.seed, kStreamChainInit, 0});
+      }
+      chains_initialised_ = true;
+    }
+    MatRef logits = logits_.rows_view(0, r);
+    MatRef hs = hs_.rows_view(0, r);
+    for (uint64_t step = 0; step < k; ++step) {
+      const uint64_t counter = uint64_t(updates_) * k + step;
+      rbm_.hidden_logits(chains_, logits);
+      rbm_.sample_hidden_from_logits(logits, hs, MatRef{},
+                                     RngKey{config_.seed, kStreamHidden, counter});
+      rbm_.visible_mean_given_hidden(hs, chains_);
+      rbm_.sample_visible(chains_, chains_, RngKey{config_.seed, kStreamVisible, counter});
+    }
+    rbm_.hidden_logits(chains_, logits);
+    MatRef hkm = hk_.rows_view(0, r);
+    rbm_.hidden_probs_from_logits(logits, hkm, MatRef{});
+    vk = chains_;
+    hk = hkm;
+  } else {
+    MatRef logits = logits_.rows_view(0, b);  // holds the positive logits now
+    MatRef hs = hs_.rows_view(0, b);
+    MatRef vkm = vk_.rows_view(0, b);
+    for (uint64_t step = 0; step < k; ++step) {
+      const uint64_t counter = uint64_t(updates_) * k + step;
+      rbm_.sample_hidden_from_logits(logits, hs, MatRef{},
+                                     RngKey{config_.seed, kStreamHidden, counter});
+      rbm_.visible_mean_given_hidden(hs, vkm);
+      if (step + 1 < k || config_.sample_negative_visible) {
+        rbm_.sample_visible(vkm, vkm, RngKey{config_.seed, kStreamVisible, counter});
+      }
+      rbm_.hidden_logits(vkm, logits);
+    }
+    MatRef hkm = hk_.rows_view(0, b);
+    rbm_.hidden_probs_from_logits(logits, hkm, MatRef{});
+    vk = vkm;
+    hk = hkm;
+  }
+
+  // Statistics, normalised per hidden (visible) position as in the paper.
+  const float scale = rbm_.hidden_input_scale();
+  const float q_pos = static_cast<float>(s.hidden_plane());
+  const float v_pos = static_cast<float>(s.visible_plane());
+  const float inv_b = 1.0f / static_cast<float>(b), inv_r = 1.0f / static_cast<float>(r);
+  ops_.weight_grad(s.with_batch(b), batch, h0, scale * inv_b / q_pos, 0.0f, grad_w_);
+  ops_.weight_grad(s.with_batch(r), vk, hk, -scale * inv_r / q_pos, 1.0f, grad_w_);
+  ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, grad_hb_);
+  ops_.channel_sums(hk, s.filters, -inv_r / q_pos, 1.0f, grad_hb_);
+  ops_.channel_sums(batch, s.channels, scale * inv_b / v_pos, 0.0f, grad_vb_);
+  ops_.channel_sums(vk, s.channels, -scale * inv_r / v_pos, 1.0f, grad_vb_);
+
+  if (config_.sparsity_target > 0.0f) {
+    // q <- eta q + (1 - eta) mean(h0); db += lambda (p - q).
+    ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, batch_mean_h_);
+    if (updates_ == 0) {
+      be_.copy(batch_mean_h_, q_);
+    } else {
+      be_.axpby(1.0f - config_.sparsity_decay, batch_mean_h_, config_.sparsity_decay, q_);
+    }
+    be_.fill(target_, config_.sparsity_target);
+    be_.axpby(-1.0f, q_, 1.0f, target_);
+    be_.axpby(config_.sparsity_cost, target_, 1.0f, grad_hb_);
+  }
+
+  const float lr = static_cast<float>(current_learning_rate());
+  const float mom = static_cast<float>(current_momentum());
+  be_.momentum_update(rbm_.filters(), vel_w_, grad_w_, lr, mom, config_.weight_decay,
+                      config_.l1_decay);
+  be_.momentum_update(rbm_.hidden_bias(), vel_hb_, grad_hb_, lr, mom, 0.0f, 0.0f);
+  be_.momentum_update(rbm_.visible_bias(), vel_vb_, grad_vb_, lr, mom, 0.0f, 0.0f);
+  ++updates_;
+  if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
+}
+
+ConvEpochStats ConvTrainer::train_epoch(CMatRef data, int64_t stats_rows) {
+  const int64_t n = data.rows;
+  CRBM_CHECK_THROW(data.cols == rbm_.visible_size(), "conv training data has ", data.cols,
+                   " columns for ", rbm_.visible_size(), " visible units");
+  if (n == 0) CRBM_FAIL("conv training data is empty");
+  if (!have_last_good_) {
+    last_good_ = rbm_.to_host();
+    have_last_good_ = true;
+  }
+  ConvEpochStats stats;
+  stats.learning_rate = current_learning_rate();
+  stats.sigma = rbm_.sigma();
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int32_t> order = shuffled_indices(n, config_.seed, uint64_t(epoch_));
+  if (batch_.rows() < config_.batch_size)
+    batch_ = Matrix(be_, config_.batch_size, rbm_.visible_size());
+  for (int64_t first = 0; first < n; first += config_.batch_size) {
+    const int64_t rows = std::min(config_.batch_size, n - first);
+    const std::vector<int32_t> index(order.begin() + first, order.begin() + first + rows);
+    MatRef batch = batch_.rows_view(0, rows);
+    be_.gather_rows(data, index, batch);
+    update(batch);
+  }
+  be_.synchronize();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats.samples_per_second = stats.seconds > 0 ? n / stats.seconds : 0.0;
+  check_finite("end of epoch");
+
+  // Statistics on the first rows of this epoch's shuffle.
+  const int64_t m = std::min(stats_rows > 0 ? stats_rows : n, n);
+  const ConvShape s = rbm_.shape(m);
+  Matrix subset(be_, m, rbm_.visible_size()), hprob(be_, m, rbm_.hidden_size()),
+      pooled(be_, m, rbm_.pooled_size()), recon(be_, m, rbm_.visible_size()),
+      per_filter(be_, 1, s.filters);
+  be_.gather_rows(data, std::vector<int32_t>(order.begin(), order.begin() + m), subset);
+  rbm_.hidden_given_visible(subset, hprob, pooled);
+  rbm_.visible_mean_given_hidden(hprob, recon);
+  stats.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
+  auto mean_of = [&](CMatRef x, int64_t plane) {
+    ops_.channel_sums(x, s.filters, 1.0f / static_cast<float>(m * plane), 0.0f, per_filter);
+    double total = 0.0;
+    for (float v : per_filter.download().data) total += v;
+    return total / static_cast<double>(s.filters);
+  };
+  stats.mean_hidden_activation = mean_of(hprob, s.hidden_plane());
+  stats.mean_pooled_activation = mean_of(pooled, s.pooled_plane());
+  stats.free_energy = rbm_.mean_free_energy(subset);
+  if (!std::isfinite(stats.reconstruction_error) || !std::isfinite(stats.free_energy)) {
+    rbm_.load(last_good_);
+    throw DivergenceError(concat("conv RBM training diverged in epoch ", epoch_ + 1,
+                                 ": reconstruction error or free energy is NaN/Inf; parameters "
+                                 "restored to the end of epoch ",
+                                 epoch_, ". Lower the learning rate."));
+  }
+  ++epoch_;
+  stats.epoch = epoch_;
+  stats.updates = updates_;
+  if (rbm_.visible_type() == VisibleType::gaussian && config_.sigma_decay < 1.0f) {
+    rbm_.set_sigma(std::max(rbm_.sigma() * config_.sigma_decay, config_.sigma_min));
+  }
+  last_good_ = rbm_.to_host();
+  return stats;
+}
+
+}  // namespace crbm

@@ -1,0 +1,131 @@
+// Softmax regression by minibatch SGD with momentum (equations in logreg.hpp).
+// Targets are one-hot rows gathered with the same permutation as the inputs.
+#include "crbm/logreg.hpp"
+
+#include <cmath>
+
+#include "crbm/train.hpp"
+
+namespace crbm {
+
+void LogRegConfig::validate() const {
+  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
+    if (bad)
+      CRBM_FAIL("invalid logistic regression configuration: ", field, " = ", value, " (", rule,
+                ")");
+  };
+  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
+  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
+  fail_if(!(learning_rate > 0.0f), "learning_rate", learning_rate, "must be > 0");
+  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
+  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
+  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
+}
+
+LogisticRegression::LogisticRegression(Backend& backend, int64_t features, int classes)
+    : backend_(&backend), ops_(make_conv_ops(backend)), features_(features), classes_(classes) {
+  if (features < 1 || classes < 2) {
+    CRBM_FAIL("logistic regression needs >= 1 feature and >= 2 classes (got ", features, ", ",
+              classes, ")");
+  }
+  weights_ = Matrix(backend, features, classes);
+  bias_ = Matrix(backend, 1, classes);
+  backend.fill(weights_, 0.0f);
+  backend.fill(bias_, 0.0f);
+}
+
+void LogisticRegression::predict_proba(CMatRef x, MatRef out) const {
+  CRBM_CHECK_THROW(x.cols == features_ && out.rows == x.rows && out.cols == classes_,
+                   "logistic regression: x ", x.rows, "x", x.cols, ", out ", out.rows, "x",
+                   out.cols, " for ", features_, " features and ", classes_, " classes");
+  backend_->gemm(false, false, 1.0f, x, weights_, 0.0f, out);
+  backend_->scale_add_activate(out, 1.0f, CMatRef{}, bias_, Activation::linear);
+  ops_->softmax_rows(out);
+}
+
+void LogisticRegression::fit(CMatRef x, const std::vector<int32_t>& labels,
+                             const LogRegConfig& config,
+                             const std::function<void(int, double)>& progress) {
+  config.validate();
+  const int64_t n = x.rows;
+  CRBM_CHECK_THROW(int64_t(labels.size()) == n, "logistic regression: ", labels.size(),
+                   " labels for ", n, " rows");
+  HostTensor one_hot({n, classes_}, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    if (labels[i] < 0 || labels[i] >= classes_) {
+      CRBM_FAIL("logistic regression: label ", labels[i], " of row ", i, " outside [0, ", classes_,
+                ")");
+    }
+    one_hot.data[i * classes_ + labels[i]] = 1.0f;
+  }
+  Matrix targets = Matrix::from_host(*backend_, one_hot);
+  const int64_t b = std::min(config.batch_size, n);
+  Matrix xb(*backend_, b, features_), yb(*backend_, b, classes_), probs(*backend_, b, classes_);
+  Matrix grad_w(*backend_, features_, classes_), grad_b(*backend_, 1, classes_);
+  Matrix vel_w(*backend_, features_, classes_), vel_b(*backend_, 1, classes_);
+  backend_->fill(vel_w, 0.0f);
+  backend_->fill(vel_b, 0.0f);
+  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+    const float lr = config.learning_rate / (1.0f + config.lr_decay * float(epoch));
+    const std::vector<int32_t> order = shuffled_indices(n, config.seed, uint64_t(epoch));
+    double loss = 0.0;
+    for (int64_t first = 0; first < n; first += b) {
+      const int64_t rows = std::min(b, n - first);
+      const std::vector<int32_t> index(order.begin() + first, order.begin() + first + rows);
+      MatRef xr = xb.rows_view(0, rows), yr = yb.rows_view(0, rows), pr = probs.rows_view(0, rows);
+      backend_->gather_rows(x, index, xr);
+      backend_->gather_rows(targets, index, yr);
+      predict_proba(xr, pr);
+      if (progress) {
+        // Cross-entropy of this batch (host side; only when someone listens).
+        const HostTensor p = probs.download();
+        for (int64_t r = 0; r < rows; ++r) {
+          loss -= std::log(std::max(p.data[r * classes_ + labels[index[r]]], 1e-30f));
+        }
+      }
+      backend_->axpby(1.0f, yr, -1.0f, pr);  // Y - P
+      const float inv = 1.0f / float(rows);
+      backend_->gemm(true, false, inv, xr, pr, 0.0f, grad_w);
+      backend_->column_sums(pr, inv, 0.0f, grad_b);
+      backend_->momentum_update(weights_, vel_w, grad_w, lr, config.momentum, config.weight_decay,
+                                0.0f);
+      backend_->momentum_update(bias_, vel_b, grad_b, lr, config.momentum, 0.0f, 0.0f);
+    }
+    if (!backend_->all_finite(weights_)) {
+      CRBM_FAIL("logistic regression diverged in epoch ", epoch + 1,
+                " (weights NaN/Inf); lower the learning rate (", config.learning_rate, ")");
+    }
+    if (progress) progress(epoch + 1, loss / double(n));
+  }
+}
+
+std::vector<int32_t> LogisticRegression::predict(CMatRef x) const {
+  std::vector<int32_t> out(size_t(x.rows));
+  constexpr int64_t kChunk = 2000;
+  Matrix probs(*backend_, std::min<int64_t>(kChunk, std::max<int64_t>(x.rows, 1)), classes_);
+  for (int64_t first = 0; first < x.rows; first += kChunk) {
+    const int64_t rows = std::min(kChunk, x.rows - first);
+    predict_proba(x.row_range(first, rows), probs.rows_view(0, rows));
+    const HostTensor p = probs.download();
+    for (int64_t r = 0; r < rows; ++r) {
+      int best = 0;
+      for (int c = 1; c < classes_; ++c) {
+        if (p.data[r * classes_ + c] > p.data[r * classes_ + best]) best = c;
+      }
+      out[size_t(first + r)] = best;
+    }
+  }
+  return out;
+}
+
+double LogisticRegression::error_rate(CMatRef x, const std::vector<int32_t>& labels) const {
+  CRBM_CHECK_THROW(int64_t(labels.size()) == x.rows, "error_rate: ", labels.size(), " labels for ",
+                   x.rows, " rows");
+  if (x.rows == 0) return 0.0;
+  const std::vector<int32_t> predicted = predict(x);
+  int64_t wrong = 0;
+  for (size_t i = 0; i < labels.size(); ++i) wrong += predicted[i] != labels[i];
+  return double(wrong) / double(labels.size());
+}
+
+}  // namespace crbm
