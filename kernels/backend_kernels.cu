@@ -243,6 +243,14 @@ __global__ void fill_uniform_kernel(float* __restrict__ out, int64_t n, DeviceRn
   }
 }
 
+__global__ void fill_binary_codes_kernel(float* __restrict__ out, int64_t rows, int64_t cols,
+                                         uint64_t first) {
+  const int64_t n = rows * cols;
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    out[i] = math::binary_code_bit(first + static_cast<uint64_t>(i / cols), i % cols);
+  }
+}
+
 __global__ void fill_normal_kernel(float* __restrict__ out, int64_t n, float mean, float stddev,
                                    DeviceRngKey key) {
   const uint64_t step = effective_step(key);
@@ -450,6 +458,14 @@ void launch_fill_normal(float* out, int64_t n, float mean, float stddev, DeviceR
   if (n <= 0) return;
   fill_normal_kernel<<<blocks_for(n), kThreads, 0, stream>>>(out, n, mean, stddev, key);
   CRBM_CUDA_CHECK_LAUNCH("fill_normal_kernel");
+}
+
+void launch_fill_binary_codes(float* out, int64_t rows, int64_t cols, uint64_t first,
+                              cudaStream_t stream) {
+  if (rows <= 0 || cols <= 0) return;
+  fill_binary_codes_kernel<<<blocks_for(rows * cols), kThreads, 0, stream>>>(out, rows, cols,
+                                                                             first);
+  CRBM_CUDA_CHECK_LAUNCH("fill_binary_codes_kernel");
 }
 
 void launch_softmax_groups(float* x, int64_t groups, int64_t group, cudaStream_t stream) {

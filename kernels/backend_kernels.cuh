@@ -61,6 +61,10 @@ void launch_fill_uniform(float* out, int64_t n, DeviceRngKey key, cudaStream_t s
 void launch_fill_normal(float* out, int64_t n, float mean, float stddev, DeviceRngKey key,
                         cudaStream_t stream);
 
+// out[r,c] = bit c of (first + r).
+void launch_fill_binary_codes(float* out, int64_t rows, int64_t cols, uint64_t first,
+                              cudaStream_t stream);
+
 // Softmax units. Each row holds cols/group groups of `group` consecutive entries;
 // groups are numbered g = r * (cols/group) + j, `groups` in all. One thread per group.
 void launch_softmax_groups(float* x, int64_t groups, int64_t group, cudaStream_t stream);

@@ -84,3 +84,10 @@ CRBM_HD int64_t categorical_from_uniform(const float* p, int64_t n, float u, int
 }
 
 }  // namespace crbm::math
+
+namespace crbm::math {
+
+// Bit j of the configuration number `code`, as 0/1 (exact enumeration).
+CRBM_HD float binary_code_bit(uint64_t code, int64_t j) { return float((code >> j) & 1u); }
+
+}  // namespace crbm::math

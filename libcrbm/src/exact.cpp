@@ -27,16 +27,6 @@ class LogSumExp {
   double sum_ = 0.0;
 };
 
-// Rows = binary codes first..first+count-1 over `bits` columns (bit j of the code -> column j).
-HostTensor binary_codes(uint64_t first, int64_t count, int64_t bits) {
-  HostTensor t({count, bits});
-  for (int64_t r = 0; r < count; ++r) {
-    const uint64_t code = first + static_cast<uint64_t>(r);
-    for (int64_t j = 0; j < bits; ++j) t.data[r * bits + j] = float((code >> j) & 1u);
-  }
-  return t;
-}
-
 }  // namespace
 
 bool exact_feasible(const Rbm& rbm, const ExactOptions& options) {
@@ -58,7 +48,10 @@ double exact_log_partition(const Rbm& rbm, const ExactOptions& options) {
               " — use AIS for models this large");
   }
   const uint64_t total = uint64_t{1} << bits;
-  const int64_t batch = static_cast<int64_t>(std::min<uint64_t>(total, uint64_t(options.batch)));
+  // Bound the batch's working set (rows x max(V, H) floats) to 64 MiB.
+  const int64_t memory_rows = std::max<int64_t>(1024, (int64_t{1} << 24) / std::max(v, h));
+  const int64_t batch = static_cast<int64_t>(
+      std::min<uint64_t>(total, uint64_t(std::min(options.batch, memory_rows))));
   Matrix codes(be, batch, bits);
   Matrix log_terms(be, batch, 1);
   Matrix pre(be, batch, enumerate_hidden ? v : h);
@@ -76,8 +69,7 @@ double exact_log_partition(const Rbm& rbm, const ExactOptions& options) {
   for (uint64_t first = 0; first < total; first += uint64_t(batch)) {
     const int64_t rows = static_cast<int64_t>(std::min<uint64_t>(uint64_t(batch), total - first));
     MatRef c = codes.rows_view(0, rows);
-    const HostTensor host_codes = binary_codes(first, rows, bits);
-    be.upload(host_codes.data.data(), c);
+    be.fill_binary_codes(c, first);
     MatRef out = log_terms.rows_view(0, rows);
     if (!enumerate_hidden) {
       rbm.free_energy(c, out);

@@ -87,6 +87,9 @@ class Backend {
   // out = uniform(0,1) or mean + stddev * normal.
   virtual void fill_uniform(MatRef out, RngKey key) = 0;
   virtual void fill_normal(MatRef out, float mean, float stddev, RngKey key) = 0;
+  // Row r = the bits of the integer first + r (bit j -> column j), as 0/1 floats:
+  // the configurations that exact enumeration sums over, made where they are used.
+  virtual void fill_binary_codes(MatRef out, uint64_t first) = 0;
 
   // ---- softmax units, fine-tuning (defaults throw: a backend that lacks them says so) ----
   // In place: each row is cols/group groups of `group` consecutive entries; each

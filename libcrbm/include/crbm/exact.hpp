@@ -14,7 +14,7 @@ namespace crbm {
 
 struct ExactOptions {
   int max_enumerated_units = 30;  // refuse beyond 2^30 configurations
-  int64_t batch = 4096;           // configurations per backend batch
+  int64_t batch = 1 << 16;        // configurations per backend batch
 };
 
 // Throws when the smaller layer has more than max_enumerated_units units.

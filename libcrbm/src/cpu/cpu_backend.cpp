@@ -306,6 +306,17 @@ class CpuBackend final : public Backend {
     for (int64_t i = 0; i < n; ++i) delta.data[i] *= h.data[i] * (1.0f - h.data[i]);
   }
 
+  void fill_binary_codes(MatRef out, uint64_t first) override {
+    check_cpu(out, "fill_binary_codes output");
+    CRBM_CHECK_THROW(out.cols <= 64, "fill_binary_codes: ", out.cols, " bits do not fit 64");
+#pragma omp parallel for if (out.size() > kParallelMin)
+    for (int64_t r = 0; r < out.rows; ++r) {
+      for (int64_t j = 0; j < out.cols; ++j) {
+        out.data[r * out.cols + j] = math::binary_code_bit(first + static_cast<uint64_t>(r), j);
+      }
+    }
+  }
+
   void gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst) override {
     check_cpu(src, "gather_rows source");
     check_cpu(dst, "gather_rows destination");

@@ -342,6 +342,13 @@ void CudaBackend::fill_uniform(MatRef out, RngKey key) {
   kernels::launch_fill_uniform(out.data, out.size(), device_key(key, step_offset_), ctx_.stream);
 }
 
+void CudaBackend::fill_binary_codes(MatRef out, uint64_t first) {
+  check_cuda(out, "fill_binary_codes output");
+  CRBM_CHECK_THROW(out.cols <= 64, "fill_binary_codes: ", out.cols, " bits do not fit 64");
+  DeviceGuard guard(ctx_.ordinal);
+  kernels::launch_fill_binary_codes(out.data, out.rows, out.cols, first, ctx_.stream);
+}
+
 void CudaBackend::fill_normal(MatRef out, float mean, float stddev, RngKey key) {
   check_cuda(out, "fill_normal output");
   DeviceGuard guard(ctx_.ordinal);

@@ -72,6 +72,7 @@ class CudaBackend final : public Backend {
   void sample_bernoulli(CMatRef probs, MatRef out, RngKey key) override;
   void sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) override;
   void fill_uniform(MatRef out, RngKey key) override;
+  void fill_binary_codes(MatRef out, uint64_t first) override;
   void fill_normal(MatRef out, float mean, float stddev, RngKey key) override;
 
   void softmax_groups(MatRef x, int64_t group) override;

@@ -1,0 +1,61 @@
+// CPU backend operations against direct loops (the parity suite then holds the
+// CUDA backend to the CPU one).
+#include <gtest/gtest.h>
+
+#include "crbm/backend.hpp"
+
+namespace crbm {
+namespace {
+
+TEST(CpuBackend, FillBinaryCodesEnumeratesConfigurations) {
+  auto be = make_cpu_backend();
+  Matrix codes(*be, 8, 3);
+  be->fill_binary_codes(codes, 0);
+  const HostTensor t = codes.download();
+  for (int r = 0; r < 8; ++r)
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(t.data[r * 3 + j], float((r >> j) & 1)) << r << "," << j;
+  Matrix wide(*be, 2, 64);
+  be->fill_binary_codes(wide, uint64_t{1} << 63);
+  const HostTensor u = wide.download();
+  EXPECT_EQ(u.data[63], 1.0f);
+  EXPECT_EQ(u.data[64 + 0], 1.0f);  // (2^63 + 1) has bit 0 set
+  Matrix too_wide(*be, 1, 65);
+  EXPECT_THROW(be->fill_binary_codes(too_wide, 0), Error);
+}
+
+TEST(CpuBackend, GemmTransposesMatchLoops) {
+  auto be = make_cpu_backend();
+  HostTensor a({3, 4}), b({4, 5});
+  for (int i = 0; i < 12; ++i) a.data[i] = float(i % 5) - 2.0f;
+  for (int i = 0; i < 20; ++i) b.data[i] = float(i % 7) * 0.5f - 1.0f;
+  Matrix ma = Matrix::from_host(*be, a), mb = Matrix::from_host(*be, b);
+  Matrix c(*be, 3, 5);
+  be->gemm(false, false, 2.0f, ma, mb, 0.0f, c);
+  const HostTensor got = c.download();
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) {
+      float s = 0.0f;
+      for (int k = 0; k < 4; ++k) s += a.data[i * 4 + k] * b.data[k * 5 + j];
+      EXPECT_FLOAT_EQ(got.data[i * 5 + j], 2.0f * s);
+    }
+  // (A' as a 4x3 operand): C2 = A'^T B = A B computed through the transpose flag.
+  HostTensor at({4, 3});
+  for (int i = 0; i < 3; ++i)
+    for (int k = 0; k < 4; ++k) at.data[k * 3 + i] = a.data[i * 4 + k];
+  Matrix mat = Matrix::from_host(*be, at);
+  Matrix c2(*be, 3, 5);
+  be->gemm(true, false, 2.0f, mat, mb, 0.0f, c2);
+  EXPECT_EQ(c2.download().data, got.data);
+  Matrix bad(*be, 2, 5);
+  EXPECT_THROW(be->gemm(false, false, 1.0f, ma, mb, 0.0f, bad), Error);
+}
+
+TEST(CpuBackend, RejectsForeignMemory) {
+  auto be = make_cpu_backend();
+  float x = 0.0f;
+  MatRef gpu_view{&x, 1, 1, Device::cuda};
+  EXPECT_THROW(be->fill(gpu_view, 1.0f), Error);
+}
+
+}  // namespace
+}  // namespace crbm
