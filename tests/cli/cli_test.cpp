@@ -1,0 +1,299 @@
+// The `crbm` command end to end: runs the built binary (CRBM_CLI_PATH) in a
+// temporary directory and checks exit codes, the one-line error messages and
+// the files it writes (checkpoint, metrics JSONL, PNGs, features .npy).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "crbm/backend.hpp"
+#include "crbm/data.hpp"
+#include "crbm/image.hpp"
+#include "crbm/rbm.hpp"
+#include "crbm/safetensors.hpp"
+
+#ifndef CRBM_CLI_PATH
+#error "CRBM_CLI_PATH must name the built crbm binary"
+#endif
+
+namespace crbm {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream ss(text);
+  for (std::string line; std::getline(ss, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("crbm_cli_") + info->name() + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  fs::path path(const std::string& name) const { return dir_ / name; }
+
+  // Runs `crbm ARGS` in the test directory, capturing stdout and stderr.
+  Result run(const std::string& args) const {
+    const std::string cmd = "cd '" + dir_.string() + "' && '" + CRBM_CLI_PATH + "' " + args +
+                            " > stdout.txt 2> stderr.txt";
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_text(path("stdout.txt"));
+    r.err = read_text(path("stderr.txt"));
+    return r;
+  }
+
+  // A failing run: non-zero exit and exactly one line "crbm: error: ..." on stderr.
+  std::string expect_error(const std::string& args) const {
+    const Result r = run(args);
+    EXPECT_NE(r.code, 0) << args;
+    const auto lines = lines_of(r.err);
+    EXPECT_EQ(lines.size(), 1u) << "stderr of '" << args << "':\n" << r.err;
+    EXPECT_EQ(r.err.rfind("crbm: error: ", 0), 0u) << r.err;
+    return r.err;
+  }
+
+  // Trains a small model quickly (builtin:bars, few epochs).
+  void train_small(const std::string& out, const std::string& extra = "") const {
+    const Result r = run("train --epochs 3 --hidden 8 --quiet --out " + out + " " + extra);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CliTest, TrainWritesModelMetricsAndFilters) {
+  const Result r =
+      run("train --epochs 4 --hidden 10 --out m.safetensors --metrics m.jsonl --filters f.png "
+          "--samples s.png");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("exact mean log-likelihood (train)"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("epoch 4/4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("samples/s"), std::string::npos) << r.err;
+
+  std::map<std::string, std::string> metadata;
+  const RbmParams p = load_rbm_params(path("m.safetensors").string(), &metadata);
+  EXPECT_EQ(p.visible(), 16);
+  EXPECT_EQ(p.hidden(), 10);
+  EXPECT_EQ(metadata.at("epochs_done"), "4");
+  EXPECT_EQ(metadata.at("data"), "builtin:bars");
+  EXPECT_EQ(metadata.at("image_height"), "4");
+  EXPECT_TRUE(nlohmann::json::parse(metadata.at("train_config")).is_object());
+
+  const auto lines = lines_of(read_text(path("m.jsonl")));
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto j = nlohmann::json::parse(lines[i]);
+    for (const char* key : {"epoch", "updates", "recon_error", "free_energy_train",
+                            "free_energy_holdout", "free_energy_gap", "samples_per_sec", "seconds",
+                            "lr", "momentum", "mean_hidden_activation", "exact_log_likelihood"}) {
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << lines[i];
+    }
+    EXPECT_EQ(j["epoch"].get<int>(), static_cast<int>(i) + 1);
+  }
+  // 16 visible units, 10 hidden: the last epoch has the exact likelihood.
+  const auto last = nlohmann::json::parse(lines.back());
+  ASSERT_TRUE(last["exact_log_likelihood"].is_number());
+  EXPECT_LT(last["exact_log_likelihood"].get<double>(), 0.0);
+
+  const HostTensor filters = read_image(path("f.png").string());
+  EXPECT_EQ(filters.shape.size(), 3u);
+  EXPECT_GT(filters.shape[1], 16);
+  EXPECT_NO_THROW(read_image(path("s.png").string()));
+}
+
+TEST_F(CliTest, InfoListsTensorsAndJson) {
+  train_small("m.safetensors");
+  const Result r = run("info m.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* name : {"weights", "visible_bias", "hidden_bias", "train_config"}) {
+    EXPECT_NE(r.out.find(name), std::string::npos) << name << " not in:\n" << r.out;
+  }
+  const Result js = run("info m.safetensors --json");
+  ASSERT_EQ(js.code, 0) << js.err;
+  const auto j = nlohmann::json::parse(js.out);
+  EXPECT_EQ(j["hidden"].get<int>(), 8);
+  EXPECT_EQ(j["tensors"]["weights"]["shape"], nlohmann::json({16, 8}));
+  EXPECT_TRUE(j["metadata"]["train_config"].is_object());
+}
+
+TEST_F(CliTest, SampleWritesPng) {
+  train_small("m.safetensors");
+  const Result r = run("sample m.safetensors --chains 6 --steps 20 --every 5 --out s.png");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const HostTensor img = read_image(path("s.png").string());
+  ASSERT_EQ(img.shape.size(), 3u);
+  EXPECT_GT(img.shape[1], 4);
+  EXPECT_GT(img.shape[2], 6 * 4);
+}
+
+TEST_F(CliTest, TransformWritesFeatures) {
+  train_small("m.safetensors");
+  const Result r = run("transform m.safetensors --data builtin:bars --out f.npy --batch 64");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const HostTensor f = read_npy(path("f.npy").string());
+  ASSERT_EQ(f.shape, (std::vector<int64_t>{600, 8}));
+  for (float x : f.data) {
+    ASSERT_GE(x, 0.0f);
+    ASSERT_LE(x, 1.0f);
+  }
+}
+
+TEST_F(CliTest, ConfigFileAndCommandLineOverride) {
+  std::ofstream(path("c.toml")) << "# a config file\nhidden = 12\nepochs = 3\nlr = 0.02\n"
+                                   "metrics = \"c.jsonl\"\nquiet = true\n";
+  const Result r = run("train --config c.toml --epochs 2 --out c.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, std::string> metadata;
+  const RbmParams p = load_rbm_params(path("c.safetensors").string(), &metadata);
+  EXPECT_EQ(p.hidden(), 12);  // from the file
+  const auto config = nlohmann::json::parse(metadata.at("train_config"));
+  EXPECT_EQ(config["epochs"].get<int>(), 2);  // the command line wins
+  EXPECT_NEAR(config["learning_rate"].get<double>(), 0.02, 1e-6);
+  EXPECT_EQ(lines_of(read_text(path("c.jsonl"))).size(), 2u);
+  EXPECT_EQ(r.err.find("epoch 1/"), std::string::npos) << "quiet = true ignored";
+
+  std::ofstream(path("bad.toml")) << "hiden = 3\n";
+  EXPECT_NE(expect_error("train --config bad.toml").find("hiden"), std::string::npos);
+}
+
+TEST_F(CliTest, UnknownOptionIsOneLineWithHint) {
+  const std::string err = expect_error("train --no-such-option 3");
+  EXPECT_NE(err.find("--no-such-option"), std::string::npos) << err;
+  EXPECT_NE(err.find("crbm train --help"), std::string::npos) << err;
+  EXPECT_NE(expect_error("frobnicate").find("frobnicate"), std::string::npos);
+}
+
+TEST_F(CliTest, MissingDataFileIsNamed) {
+  const std::string err = expect_error("train --data idx:does-not-exist.idx --out m.safetensors");
+  EXPECT_NE(err.find("does-not-exist.idx"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(path("m.safetensors")));
+}
+
+TEST_F(CliTest, TruncatedIdxIsReported) {
+  // Header: uint8, 3 dims 10 x 28 x 28, but only 100 pixel bytes follow.
+  std::vector<unsigned char> bytes = {0, 0, 0x08, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28};
+  bytes.resize(bytes.size() + 100, 7);
+  std::ofstream(path("t.idx"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  const std::string err = expect_error("train --data idx:t.idx");
+  EXPECT_NE(err.find("truncated"), std::string::npos) << err;
+  EXPECT_NE(err.find("t.idx"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, NanInNpyIsReported) {
+  HostTensor x({4, 6}, 0.5f);
+  x.data[9] = std::numeric_limits<float>::quiet_NaN();
+  write_npy(path("nan.npy").string(), x);
+  const std::string err = expect_error("train --data npy:nan.npy");
+  EXPECT_NE(err.find("NaN"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, InvalidValuesNameTheField) {
+  EXPECT_NE(expect_error("train --hidden 0").find("hidden"), std::string::npos);
+  EXPECT_NE(expect_error("train --batch 0").find("batch"), std::string::npos);
+  EXPECT_NE(expect_error("train --visible ternary").find("--visible"), std::string::npos);
+  EXPECT_NE(expect_error("train --data builtin:blobs").find("gaussian"), std::string::npos);
+}
+
+TEST_F(CliTest, CudaWithoutGpuIsOneClearLine) {
+  if (cuda_available()) GTEST_SKIP() << "a GPU is present; the error path does not apply";
+  const std::string err = expect_error("train --device cuda --epochs 1");
+  EXPECT_NE(err.find("cuda"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, WrongTensorShapesAreExplained) {
+  SafetensorsFile f;
+  f.tensors["weights"] = HostTensor({16, 8}, 0.0f);
+  f.tensors["visible_bias"] = HostTensor({10}, 0.0f);
+  f.tensors["hidden_bias"] = HostTensor({8}, 0.0f);
+  f.metadata["model"] = "rbm";
+  save_safetensors(path("bad.safetensors").string(), f);
+  for (const char* cmd :
+       {"sample bad.safetensors --out s.png --steps 2",
+        "transform bad.safetensors --data builtin:bars --out f.npy", "info bad.safetensors"}) {
+    const std::string err = expect_error(cmd);
+    EXPECT_NE(err.find("visible_bias"), std::string::npos) << err;
+    EXPECT_NE(err.find("[10]"), std::string::npos) << err;
+  }
+}
+
+TEST_F(CliTest, TransformRejectsDataOfTheWrongWidth) {
+  train_small("m.safetensors");
+  const std::string err = expect_error("transform m.safetensors --data builtin:bars3 --out f.npy");
+  EXPECT_NE(err.find("visible units"), std::string::npos) << err;
+}
+
+TEST_F(CliTest, GaussianModelRoundTrip) {
+  const Result r =
+      run("train --data builtin:blobs --visible gaussian --hidden 6 --epochs 3 --quiet "
+          "--out g.safetensors --filters f.png");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, std::string> metadata;
+  const RbmParams p = load_rbm_params(path("g.safetensors").string(), &metadata);
+  EXPECT_EQ(p.visible_type, VisibleType::gaussian);
+  EXPECT_TRUE(metadata.count("standardize_mean"));
+  const Result t = run("transform g.safetensors --data builtin:blobs --out f.npy");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_EQ(read_npy(path("f.npy").string()).shape, (std::vector<int64_t>{1000, 6}));
+}
+
+TEST_F(CliTest, DivergenceKeepsThePreviousCheckpoint) {
+  train_small("m.safetensors");
+  const std::string before = read_text(path("m.safetensors"));
+  ASSERT_FALSE(before.empty());
+  const Result r = run("train --epochs 3 --hidden 8 --quiet --lr 1e30 --out m.safetensors");
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("diverged"), std::string::npos) << r.err;
+  EXPECT_EQ(read_text(path("m.safetensors")), before) << "the checkpoint was overwritten";
+  EXPECT_NO_THROW(load_rbm_params(path("m.safetensors").string()));
+}
+
+TEST_F(CliTest, HelpIsGroupedAndExitsZero) {
+  const Result r = run("train --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* group : {"Data:", "Model:", "Training:", "Output:", "--hidden", "--pcd"}) {
+    EXPECT_NE(r.out.find(group), std::string::npos) << group;
+  }
+}
+
+}  // namespace
+}  // namespace crbm

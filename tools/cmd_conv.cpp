@@ -1,0 +1,384 @@
+// `crbm conv train|transform|sample|classify`: convolutional RBMs and CDBNs on the
+// command line (library: conv_rbm.hpp, cdbn.hpp, preprocess.hpp, logreg.hpp).
+// A stack is given by comma lists (--filters 24,40 --filter-size 10,12 --pool 2,3)
+// and trained greedily, layer after layer; the checkpoint is written after each.
+#include "cmd_conv.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "common.hpp"
+#include "crbm/cdbn.hpp"
+#include "crbm/data.hpp"
+#include "crbm/image.hpp"
+#include "crbm/logreg.hpp"
+#include "crbm/preprocess.hpp"
+
+namespace crbm::tools {
+namespace {
+
+// Loads a dataset with geometry and applies the model's input preprocessing.
+Dataset load_images(const std::string& spec, const std::string& binarize, int64_t limit,
+                    uint64_t seed, bool standardize, bool whiten, bool gaussian) {
+  LoadOptions lo;
+  lo.binarize = gaussian ? Binarize::none : parse_binarize(binarize);
+  lo.seed = seed;
+  lo.limit = limit;
+  Dataset d = load_dataset(spec, lo);
+  if (!d.has_geometry()) {
+    CRBM_FAIL(spec, ": convolutional models need images; this dataset has no geometry (", d.dim(),
+              " columns). Use an image source (mnist:, idx:, or npy of (N, C, H, W))");
+  }
+  if (standardize) standardize_rows(d.x);
+  if (whiten) {
+    whiten_rows(d.x, d.channels, d.height, d.width);
+    if (standardize) standardize_rows(d.x);
+  }
+  return d;
+}
+
+template <typename T>
+T layer_value(const std::vector<T>& v, size_t layer, const char* name) {
+  if (v.empty()) CRBM_FAIL("--", name, " is empty");
+  return layer < v.size() ? v[layer] : v.back();
+}
+
+void write_filter_pngs(const Cdbn& net, const std::string& path) {
+  if (path.empty()) return;
+  const int64_t c0 = net.layer(0).shape(1).channels;
+  for (size_t l = 0; l < net.size(); ++l) {
+    int64_t size = 0;
+    HostTensor tiles = net.visualise_filters(l, &size);
+    int channels = int(c0);
+    if (c0 != 1 && c0 != 3) {  // one gray tile per (filter, channel)
+      tiles.shape = {tiles.rows() * c0, size * size};
+      channels = 1;
+    }
+    GridOptions g;
+    g.zoom = size < 16 ? 3 : 2;
+    g.pad_value = 255;
+    std::string file = path;
+    if (l > 0) {
+      const size_t dot = path.rfind('.');
+      file = (dot == std::string::npos ? path : path.substr(0, dot)) + "_layer" +
+             std::to_string(l) + ".png";
+    }
+    write_png_grid(file, tiles, channels, int(size), int(size), g);
+    fmt::print("wrote {} ({} filters of layer {}, {}x{} in the input space)\n", file, tiles.rows(),
+               l, size, size);
+  }
+}
+
+}  // namespace
+
+void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
+  if (with_common) {
+    cmd.add_option("--data", o.data, "Training images (mnist:DIR[:train|test], idx:, npy:)")
+        ->group(kGroupData)
+        ->capture_default_str();
+    cmd.add_option("--limit", o.limit, "Use the first N images (0 = all)")->group(kGroupData);
+    cmd.add_option("--epochs", o.epochs, "Epochs per layer")
+        ->group(kGroupTraining)
+        ->capture_default_str();
+    cmd.add_option("--batch-size", o.batch_size, "Minibatch size")
+        ->group(kGroupTraining)
+        ->capture_default_str();
+    cmd.add_option("--lr", o.lr, "Learning rate")->group(kGroupTraining)->capture_default_str();
+    cmd.add_option("--seed", o.seed, "Random seed")->group(kGroupTraining)->capture_default_str();
+    cmd.add_option("--out,-o", o.out, "Checkpoint (.safetensors)")
+        ->group(kGroupOutput)
+        ->capture_default_str();
+    cmd.add_option("--device", o.device, "cpu or cuda")
+        ->group(kGroupCompute)
+        ->capture_default_str();
+    cmd.add_option("--threads", o.threads, "CPU threads (0 = all)")->group(kGroupCompute);
+    cmd.add_option("--visible", o.visible, "bernoulli or gaussian")
+        ->group(kGroupModel)
+        ->capture_default_str();
+  }
+  cmd.add_option("--binarize", o.binarize, "Bernoulli input: none|threshold|stochastic")
+      ->group(kGroupData)
+      ->capture_default_str();
+  cmd.add_flag("--standardize", o.standardize, "Per-image standardization (Gaussian input)")
+      ->group(kGroupData);
+  cmd.add_flag("--whiten", o.whiten, "Lee's 1/f whitening filter (Gaussian input)")
+      ->group(kGroupData);
+  cmd.add_option("--filters", o.filters, "Filter count per layer (comma list for a CDBN)")
+      ->delimiter(',')
+      ->group(kGroupModel)
+      ->capture_default_str();
+  cmd.add_option("--filter-size", o.filter_size, "Filter size F per layer")
+      ->delimiter(',')
+      ->group(kGroupModel)
+      ->capture_default_str();
+  cmd.add_option("--pool", o.pool, "Pooling block size P per layer")
+      ->delimiter(',')
+      ->group(kGroupModel)
+      ->capture_default_str();
+  cmd.add_option("--sigma", o.sigma, "Gaussian visible sigma (Lee: 0.2)")->group(kGroupModel);
+  cmd.add_option("--sigma-decay", o.sigma_decay, "sigma *= this after each epoch (Lee: 0.99)")
+      ->group(kGroupTraining);
+  cmd.add_option("--sigma-min", o.sigma_min, "Lower bound of the annealed sigma")
+      ->group(kGroupTraining);
+  cmd.add_option("--init-std", o.init_std, "Initial filter stddev")->group(kGroupModel);
+  cmd.add_option("--hidden-bias-init", o.hidden_bias_init, "Initial hidden bias")
+      ->group(kGroupModel);
+  cmd.add_option("--cd-k", o.cd_k, "Gibbs steps per update")->group(kGroupTraining);
+  cmd.add_flag("--pcd", o.pcd, "Persistent CD")->group(kGroupTraining);
+  cmd.add_option("--pcd-chains", o.pcd_chains, "Persistent chains (0 = batch size)")
+      ->group(kGroupTraining);
+  cmd.add_option("--lr-decay", o.lr_decay, "lr / (1 + decay * epoch)")->group(kGroupTraining);
+  cmd.add_option("--momentum", o.momentum, "Initial momentum")->group(kGroupTraining);
+  cmd.add_option("--final-momentum", o.final_momentum, "Momentum after the switch epoch")
+      ->group(kGroupTraining);
+  cmd.add_option("--momentum-switch-epoch", o.momentum_switch_epoch, "Epoch of the switch")
+      ->group(kGroupTraining);
+  cmd.add_option("--weight-decay", o.weight_decay, "L2 on the filters")->group(kGroupTraining);
+  cmd.add_option("--l1", o.l1, "L1 on the filters")->group(kGroupTraining);
+  cmd.add_option("--sparsity-target", o.sparsity_target, "Target p per layer (0 = off)")
+      ->delimiter(',')
+      ->group(kGroupTraining);
+  cmd.add_option("--sparsity-cost", o.sparsity_cost, "lambda")->group(kGroupTraining);
+  cmd.add_option("--sparsity-decay", o.sparsity_decay, "eta of the running mean")
+      ->group(kGroupTraining);
+  cmd.add_option("--filters-png", o.filters_png,
+                 "Write the filters as a PNG grid (layer l > 0: FILE_layer<l>.png, "
+                 "visualised through the layers below)")
+      ->group(kGroupOutput);
+  cmd.add_option("--conv-algo", o.conv_algo, "auto|custom|cudnn (GPU)")->group(kGroupCompute);
+}
+
+int run_conv_train(const ConvCliOptions& o) {
+  const VisibleType vt = parse_visible_type(o.visible);
+  const bool gaussian = vt == VisibleType::gaussian;
+  auto backend = open_backend(o.device, o.threads);
+  const Dataset d =
+      load_images(o.data, o.binarize, o.limit, o.seed, o.standardize, o.whiten, gaussian);
+  fmt::print("data: {} images {}x{}x{} from {} ({})\n", d.size(), d.channels, d.height, d.width,
+             o.data, gaussian ? "gaussian" : o.binarize);
+  fmt::print("device: {}\n", backend->describe());
+  Matrix x = Matrix::from_host(*backend, d.x);
+  Cdbn net(*backend, d.channels, d.height, d.width, parse_conv_algo(o.conv_algo));
+  const size_t layers = o.filters.size();
+  for (size_t l = 0; l < layers; ++l) {
+    ConvRbm& rbm = net.add_layer(o.filters[l], layer_value(o.filter_size, l, "filter-size"),
+                                 layer_value(o.pool, l, "pool"),
+                                 l == 0 ? vt : VisibleType::bernoulli, o.sigma);
+    rbm.init_random(o.seed + l, o.init_std, l == 0 ? &d.x : nullptr, o.hidden_bias_init);
+    ConvTrainConfig cfg;
+    cfg.cd_k = o.cd_k;
+    cfg.persistent = o.pcd;
+    cfg.pcd_chains = o.pcd_chains;
+    cfg.epochs = o.epochs;
+    cfg.batch_size = o.batch_size;
+    cfg.learning_rate = o.lr;
+    cfg.lr_decay = o.lr_decay;
+    cfg.momentum = o.momentum;
+    cfg.final_momentum = o.final_momentum;
+    cfg.momentum_switch_epoch = o.momentum_switch_epoch;
+    cfg.weight_decay = o.weight_decay;
+    cfg.l1_decay = o.l1;
+    cfg.sparsity_target = layer_value(o.sparsity_target, l, "sparsity-target");
+    cfg.sparsity_cost = o.sparsity_cost;
+    cfg.sparsity_decay = o.sparsity_decay;
+    cfg.sigma_decay = l == 0 ? o.sigma_decay : 1.0f;
+    cfg.sigma_min = o.sigma_min;
+    cfg.seed = o.seed + 1000 * l;
+    const ConvShape s = rbm.shape(1);
+    fmt::print("layer {}: {}x{}x{} -> {} filters {}x{}, hidden {}x{}{}, pool {} -> {}x{}\n", l,
+               s.channels, s.height, s.width, s.filters, s.filter_size, s.filter_size,
+               s.hidden_height(), s.hidden_width(),
+               s.cropped() ? fmt::format(" (valid {}x{} cropped to a multiple of P)",
+                                         s.valid_height(), s.valid_width())
+                           : "",
+               s.pool, s.pooled_height(), s.pooled_width());
+    net.train_layer(l, x, cfg, [&](const ConvEpochStats& e) {
+      fmt::print(
+          "  epoch {:3d}  recon {:9.4f}  F {:10.3f}  P(h) {:.4f}  P(pool) {:.4f}  sigma {:.3f}  "
+          "{:7.1f} img/s  {}\n",
+          e.epoch, e.reconstruction_error, e.free_energy, e.mean_hidden_activation,
+          e.mean_pooled_activation, e.sigma, e.samples_per_second, hms(e.seconds));
+      std::fflush(stdout);
+    });
+    Metadata m;
+    m[meta::kData] = o.data;
+    m[meta::kBinarize] = gaussian ? "none" : o.binarize;
+    m["standardize"] = o.standardize ? "true" : "false";
+    m["whiten"] = o.whiten ? "true" : "false";
+    m[fmt::format("layer{}.train_config", l)] = cfg.to_json();
+    m[meta::kVersion] = kVersion;
+    m[meta::kCreatedBy] = "crbm conv train";
+    save_cdbn(o.out, net, m);
+    fmt::print("wrote {} ({} layer{})\n", o.out, net.size(), net.size() > 1 ? "s" : "");
+  }
+  write_filter_pngs(net, o.filters_png);
+  return 0;
+}
+
+int run_conv_transform(const ConvTransformOptions& o) {
+  auto backend = open_backend(o.device, o.threads);
+  Metadata m;
+  Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo), &m);
+  const bool gaussian = net.layer(0).visible_type() == VisibleType::gaussian;
+  const Dataset d = load_images(o.data, o.binarize, o.limit, 1, m["standardize"] == "true",
+                                m["whiten"] == "true", gaussian);
+  const size_t layer = o.layer < 0 ? net.size() - 1 : size_t(o.layer);
+  if (layer >= net.size())
+    CRBM_FAIL("--layer ", o.layer, ": the model has ", net.size(), " layers");
+  if (o.output != "hidden" && o.output != "pooled") {
+    CRBM_FAIL("--output '", o.output, "' (expected hidden or pooled)");
+  }
+  Matrix x = Matrix::from_host(*backend, d.x);
+  const Matrix input = net.layer_input(layer, x);
+  const ConvRbm& rbm = net.layer(layer);
+  const ConvShape s = rbm.shape(1);
+  const bool pooled = o.output == "pooled";
+  const int64_t cols = pooled ? s.pooled_size() : s.hidden_size();
+  HostTensor out({d.size(), s.filters, pooled ? s.pooled_height() : s.hidden_height(),
+                  pooled ? s.pooled_width() : s.hidden_width()});
+  constexpr int64_t kChunk = 500;
+  for (int64_t first = 0; first < d.size(); first += kChunk) {
+    const int64_t rows = std::min(kChunk, d.size() - first);
+    Matrix h(*backend, rows, s.hidden_size()), p(*backend, rows, s.pooled_size());
+    rbm.hidden_given_visible(input.rows_view(first, rows), h, p);
+    const HostTensor host = pooled ? p.download() : h.download();
+    std::copy(host.data.begin(), host.data.end(), out.data.begin() + first * cols);
+  }
+  write_npy(o.out, out);
+  fmt::print("wrote {} {} ({} of layer {})\n", o.out, out.shape_string(),
+             pooled ? "P(pool on|v)" : "P(h=1|v)", layer);
+  return 0;
+}
+
+int run_conv_sample(const ConvSampleOptions& o) {
+  auto backend = open_backend(o.device, o.threads);
+  Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo));
+  const ConvRbm& rbm = net.layer(0);
+  const ConvShape s = rbm.shape(o.chains);
+  Matrix v(*backend, o.chains, s.visible_size()), logits(*backend, o.chains, s.hidden_size()),
+      h(*backend, o.chains, s.hidden_size());
+  backend->fill_uniform(v, RngKey{o.seed, 31, 0});
+  if (rbm.visible_type() == VisibleType::bernoulli)
+    backend->sample_bernoulli(v, v, RngKey{o.seed, 32, 0});
+  for (int step = 0; step < o.steps; ++step) {
+    rbm.hidden_logits(v, logits);
+    rbm.sample_hidden_from_logits(logits, h, MatRef{}, RngKey{o.seed, 33, uint64_t(step)});
+    rbm.visible_mean_given_hidden(h, v);
+    if (step + 1 < o.steps) rbm.sample_visible(v, v, RngKey{o.seed, 34, uint64_t(step)});
+  }
+  HostTensor images = v.download();
+  GridOptions g;
+  g.zoom = 2;
+  g.scale = rbm.visible_type() == VisibleType::bernoulli ? TileScale::unit : TileScale::per_tile;
+  if (s.channels != 1 && s.channels != 3)
+    CRBM_FAIL("sample: cannot draw ", s.channels, "-channel images");
+  write_png_grid(o.out, images, int(s.channels), int(s.height), int(s.width), g);
+  fmt::print("wrote {} ({} chains, {} Gibbs steps of layer 0; visible means)\n", o.out, o.chains,
+             o.steps);
+  return 0;
+}
+
+int run_conv_classify(const ConvClassifyOptions& o) {
+  auto backend = open_backend(o.device, o.threads);
+  Metadata m;
+  Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo), &m);
+  const bool gaussian = net.layer(0).visible_type() == VisibleType::gaussian;
+  auto features_of = [&](const std::string& spec, int64_t limit, std::vector<int32_t>* labels) {
+    const Dataset d = load_images(spec, o.binarize, limit, o.seed, m["standardize"] == "true",
+                                  m["whiten"] == "true", gaussian);
+    if (d.labels.empty()) CRBM_FAIL(spec, ": classification needs labels");
+    *labels = d.labels;
+    Matrix x = Matrix::from_host(*backend, d.x);
+    return net.features(x);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int32_t> train_labels, test_labels;
+  const HostTensor train_f = features_of(o.train_data, o.train_limit, &train_labels);
+  const HostTensor test_f = features_of(o.test_data, o.test_limit, &test_labels);
+  fmt::print("features: {} per image ({} layers), {} train / {} test images, {:.1f} s\n",
+             net.feature_size(), net.size(), train_f.rows(), test_f.rows(),
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  Matrix xtr = Matrix::from_host(*backend, train_f), xte = Matrix::from_host(*backend, test_f);
+  LogisticRegression clf(*backend, net.feature_size(), 10);
+  LogRegConfig cfg;
+  cfg.epochs = o.epochs;
+  cfg.batch_size = o.batch_size;
+  cfg.learning_rate = o.lr;
+  cfg.weight_decay = o.weight_decay;
+  cfg.momentum = o.momentum;
+  cfg.seed = o.seed;
+  clf.fit(xtr, train_labels, cfg, [](int epoch, double loss) {
+    if (epoch % 5 == 0) fmt::print("  logreg epoch {:3d}  cross-entropy {:.4f}\n", epoch, loss);
+  });
+  const double train_err = clf.error_rate(xtr, train_labels);
+  const double test_err = clf.error_rate(xte, test_labels);
+  fmt::print("train error {:.2f}%  test error {:.2f}%  ({} test images)\n", 100 * train_err,
+             100 * test_err, test_labels.size());
+  return 0;
+}
+
+namespace {
+
+void register_conv(CLI::App& app) {
+  CLI::App* conv = app.add_subcommand(
+      "conv", "Convolutional RBMs with probabilistic max-pooling and CDBN stacks");
+  conv->require_subcommand(1);
+
+  static ConvCliOptions train_opts;
+  CLI::App* train = conv->add_subcommand("train", "Train a conv RBM / greedy CDBN");
+  add_conv_options(*train, train_opts);
+  train->callback([] { run_conv_train(train_opts); });
+
+  static ConvTransformOptions t;
+  CLI::App* transform = conv->add_subcommand(
+      "transform", "Write P(h=1|v) or P(pool on|v) maps as (N, K, rows, cols) .npy");
+  transform->add_option("model", t.model, "Checkpoint")->required();
+  transform->add_option("--data", t.data, "Images")->required();
+  transform->add_option("--out,-o", t.out, "Output .npy")->required();
+  transform->add_option("--output", t.output, "hidden or pooled")->capture_default_str();
+  transform->add_option("--layer", t.layer, "Layer (default: the last)");
+  transform->add_option("--binarize", t.binarize, "Input binarization")->capture_default_str();
+  transform->add_option("--limit", t.limit, "First N images");
+  transform->add_option("--device", t.device, "cpu or cuda");
+  transform->add_option("--conv-algo", t.conv_algo, "auto|custom|cudnn");
+  transform->add_option("--threads", t.threads, "CPU threads");
+  transform->callback([] { run_conv_transform(t); });
+
+  static ConvSampleOptions sm;
+  CLI::App* sample = conv->add_subcommand("sample", "Gibbs samples of the first layer as a PNG");
+  sample->add_option("model", sm.model, "Checkpoint")->required();
+  sample->add_option("--out,-o", sm.out, "PNG")->capture_default_str();
+  sample->add_option("--chains", sm.chains, "Number of chains")->capture_default_str();
+  sample->add_option("--steps", sm.steps, "Gibbs steps")->capture_default_str();
+  sample->add_option("--seed", sm.seed, "Seed");
+  sample->add_option("--device", sm.device, "cpu or cuda");
+  sample->add_option("--conv-algo", sm.conv_algo, "auto|custom|cudnn");
+  sample->add_option("--threads", sm.threads, "CPU threads");
+  sample->callback([] { run_conv_sample(sm); });
+
+  static ConvClassifyOptions c;
+  CLI::App* classify = conv->add_subcommand(
+      "classify", "Logistic regression on the pooled features of every layer; test error");
+  classify->add_option("model", c.model, "Checkpoint")->required();
+  classify->add_option("--train-data", c.train_data, "Labelled training images")
+      ->capture_default_str();
+  classify->add_option("--test-data", c.test_data, "Labelled test images")->capture_default_str();
+  classify->add_option("--train-limit", c.train_limit, "First N training images");
+  classify->add_option("--test-limit", c.test_limit, "First N test images");
+  classify->add_option("--binarize", c.binarize, "Input binarization")->capture_default_str();
+  classify->add_option("--epochs", c.epochs, "Logistic regression epochs")->capture_default_str();
+  classify->add_option("--batch-size", c.batch_size, "Minibatch")->capture_default_str();
+  classify->add_option("--lr", c.lr, "Learning rate")->capture_default_str();
+  classify->add_option("--weight-decay", c.weight_decay, "L2")->capture_default_str();
+  classify->add_option("--seed", c.seed, "Seed");
+  classify->add_option("--device", c.device, "cpu or cuda");
+  classify->add_option("--conv-algo", c.conv_algo, "auto|custom|cudnn");
+  classify->add_option("--threads", c.threads, "CPU threads");
+  classify->callback([] { run_conv_classify(c); });
+}
+
+const SubcommandRegistrar kRegistrar{50, register_conv};
+
+}  // namespace
+}  // namespace crbm::tools

@@ -1,0 +1,83 @@
+// Convolutional models on the command line: options shared by `crbm conv ...`
+// and (once the lead wires it) `crbm train --model conv`, and the entry points.
+// In the conv commands `--filters` is the filter COUNT (a comma list for a CDBN:
+// --filters 24,40 --filter-size 10,12 --pool 2,3); the filter image is --filters-png.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crbm::tools {
+
+struct ConvCliOptions {
+  // data
+  std::string data = "mnist:/work/shared/data/mnist:train";
+  int64_t limit = 0;
+  std::string binarize = "threshold";  // none | threshold | stochastic (Bernoulli input)
+  bool standardize = false;            // per-image standardization (Gaussian input)
+  bool whiten = false;                 // Lee's 1/f whitening (Gaussian input)
+  // model: one entry per layer
+  std::vector<int64_t> filters{24};
+  std::vector<int64_t> filter_size{10};
+  std::vector<int64_t> pool{2};
+  std::string visible = "bernoulli";
+  float sigma = 1.0f, sigma_decay = 1.0f, sigma_min = 0.0f;
+  float init_std = 0.01f, hidden_bias_init = 0.0f;
+  // training (the same for every layer except the per-layer sparsity targets)
+  int epochs = 10, cd_k = 1, momentum_switch_epoch = 5;
+  bool pcd = false;
+  int64_t batch_size = 20, pcd_chains = 0;
+  float lr = 0.02f, lr_decay = 0.0f, momentum = 0.5f, final_momentum = 0.9f;
+  float weight_decay = 0.01f, l1 = 0.0f, sparsity_cost = 5.0f, sparsity_decay = 0.9f;
+  std::vector<float> sparsity_target{0.0f};
+  uint64_t seed = 1;
+  // output
+  std::string out = "crbm_conv.safetensors";
+  std::string filters_png;  // first-layer (and, for a stack, every layer's) filters
+  // compute
+  std::string device = "cpu";
+  int threads = 0;
+  std::string conv_algo = "auto";
+};
+
+struct ConvTransformOptions {
+  std::string model, data, out, output = "pooled", binarize = "threshold";
+  int64_t limit = 0;
+  int layer = -1;  // -1: last layer
+  std::string device = "cpu", conv_algo = "auto";
+  int threads = 0;
+};
+
+struct ConvSampleOptions {
+  std::string model, out = "conv_samples.png";
+  int64_t chains = 16;
+  int steps = 1000;
+  uint64_t seed = 1;
+  std::string device = "cpu", conv_algo = "auto";
+  int threads = 0;
+};
+
+struct ConvClassifyOptions {
+  std::string model, train_data = "mnist:/work/shared/data/mnist:train",
+                     test_data = "mnist:/work/shared/data/mnist:test", binarize = "threshold";
+  int64_t train_limit = 0, test_limit = 0;
+  int epochs = 30;
+  int64_t batch_size = 100;
+  float lr = 0.1f, weight_decay = 1e-4f, momentum = 0.9f;
+  uint64_t seed = 1;
+  std::string device = "cpu", conv_algo = "auto";
+  int threads = 0;
+};
+
+// Adds the conv model/training/data/output options to `cmd` (used by `crbm conv
+// train`; `crbm train --model conv` can call it on its own subcommand, leaving
+// out the options it already has: pass with_common = false).
+void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common = true);
+int run_conv_train(const ConvCliOptions& o);
+int run_conv_transform(const ConvTransformOptions& o);
+int run_conv_sample(const ConvSampleOptions& o);
+int run_conv_classify(const ConvClassifyOptions& o);
+
+}  // namespace crbm::tools

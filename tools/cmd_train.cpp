@@ -1,0 +1,628 @@
+// `crbm train`: loads a dataset, trains a dense RBM by CD-k or PCD-k, prints one
+// progress line per epoch, logs metrics as JSONL, checkpoints atomically every
+// --save-every epochs, draws the filters as a PNG and reports the exact
+// log-likelihood when the model is small enough to enumerate.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "common.hpp"
+#include "crbm/exact.hpp"
+#include "crbm/train.hpp"
+
+namespace crbm::tools {
+namespace {
+
+struct TrainOptions {
+  std::string config;
+  // Data
+  std::string data = "builtin:bars";
+  std::string binarize = "auto";
+  int64_t limit = 0;
+  double holdout = 0.1;
+  // Model
+  int64_t hidden = 64;
+  std::string visible = "bernoulli";
+  float init_std = 0.01f;
+  // Training
+  int cd = 1;
+  int pcd = 0;
+  int64_t pcd_chains = 0;
+  int epochs = 50;
+  int64_t batch = 100;
+  float lr = 0.05f;
+  float lr_decay = 0.0f;
+  float momentum = 0.5f;
+  float final_momentum = 0.9f;
+  int momentum_switch = 5;
+  float weight_decay = 2e-4f;
+  float l1 = 0.0f;
+  float sparsity_target = 0.0f;
+  float sparsity_cost = 0.1f;
+  float sparsity_decay = 0.9f;
+  bool sample_negative = false;
+  uint64_t seed = 1;
+  // Compute
+  std::string device = "cpu";
+  int threads = 0;
+  // Output
+  std::string out = "crbm-model.safetensors";
+  std::string metrics;
+  std::string filters;
+  std::string samples;
+  int save_every = 1;
+  double save_interval = 10.0;
+  int exact_every = 0;
+  int64_t stats_rows = 1000;
+  bool quiet = false;
+
+  // Options whose default depends on the data (set after parsing when absent).
+  CLI::Option* hidden_opt = nullptr;
+  CLI::Option* epochs_opt = nullptr;
+  CLI::Option* batch_opt = nullptr;
+  CLI::Option* lr_opt = nullptr;
+  CLI::Option* holdout_opt = nullptr;
+};
+
+// Defaults for the built-in toy data: a few seconds on 2 cores, near the best
+// possible likelihood on bars-and-stripes (measured; see docs/user-guide.md).
+constexpr int64_t kBuiltinHidden = 64;
+constexpr int kBuiltinEpochs = 100;
+constexpr int64_t kBuiltinBatch = 20;
+constexpr float kBuiltinLr = 0.05f;
+constexpr int64_t kDataHidden = 500;
+constexpr int kDataEpochs = 20;
+constexpr int64_t kDataBatch = 100;
+constexpr float kDataLr = 0.05f;
+constexpr float kGaussianLr = 0.005f;
+// Exact log Z during training when at most 2^16 configurations (about 20 times
+// per run by default), else once at the end (up to 2^20).
+constexpr int kExactEveryEpochUnits = 16;
+constexpr int kExactMaxUnits = 20;
+constexpr int kExactEvaluationsPerRun = 20;
+
+bool is_builtin(const std::string& spec) {
+  return spec.empty() || spec.rfind("builtin:", 0) == 0;
+}
+
+bool all_binary(const HostTensor& x) {
+  for (float v : x.data) {
+    if (v != 0.0f && v != 1.0f) return false;
+  }
+  return true;
+}
+
+// Mean log-probability of the rows under their own empirical distribution: no
+// model can exceed it on this data (binary rows only). `distinct` receives the
+// number of distinct rows.
+double empirical_log_likelihood(const HostTensor& x, int64_t* distinct) {
+  const int64_t n = x.rows(), v = x.cols();
+  std::unordered_map<std::string, int64_t> counts;
+  for (int64_t r = 0; r < n; ++r) {
+    std::string key(static_cast<size_t>(v), '0');
+    for (int64_t c = 0; c < v; ++c) key[c] = x.data[r * v + c] > 0.5f ? '1' : '0';
+    ++counts[key];
+  }
+  *distinct = static_cast<int64_t>(counts.size());
+  double ll = 0.0;
+  for (const auto& [key, count] : counts) {
+    const double p = static_cast<double>(count) / static_cast<double>(n);
+    ll += static_cast<double>(count) * std::log(p);
+  }
+  return ll / static_cast<double>(n);
+}
+
+void register_options(CLI::App* cmd, TrainOptions& o) {
+  add_config_option(cmd, o.config);
+
+  cmd->add_option("--data", o.data,
+                  "Dataset SPEC: builtin:bars|bars3|bars6|blobs, mnist:DIR[:train|test], "
+                  "fashion-mnist[:train|test], idx:FILE, npy:FILE, amat:FILE")
+      ->type_name("SPEC")
+      ->capture_default_str()
+      ->group(kGroupData);
+  cmd->add_option("--binarize", o.binarize,
+                  "Bernoulli models on non-binary data: stochastic (pixel > uniform, redrawn "
+                  "every minibatch), threshold (> 0.5, once), none (use the values as "
+                  "probabilities); auto = stochastic unless the data is already 0/1")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"auto", "none", "threshold", "stochastic"}))
+      ->capture_default_str()
+      ->group(kGroupData);
+  cmd->add_option("--limit", o.limit, "Use only the first N rows (0 = all)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupData);
+  o.holdout_opt = cmd->add_option("--holdout", o.holdout,
+                                  "Fraction of the rows held out of training for the free-energy "
+                                  "gap [default: 0.1 when the data has more than 1,000 rows, "
+                                  "else 0]")
+                      ->type_name("FRACTION")
+                      ->group(kGroupData);
+
+  o.hidden_opt = cmd->add_option("--hidden", o.hidden,
+                                 "Number of hidden units [default: 64 on builtin data, 500 "
+                                 "otherwise]")
+                     ->type_name("N")
+                     ->group(kGroupModel);
+  cmd->add_option("--visible", o.visible,
+                  "Visible units: bernoulli (binary data in [0,1]) or gaussian (real data; "
+                  "standardized per column, statistics stored in the checkpoint)")
+      ->type_name("TYPE")
+      ->check(CLI::IsMember({"bernoulli", "gaussian"}))
+      ->capture_default_str()
+      ->group(kGroupModel);
+  cmd->add_option("--init-std", o.init_std, "Initial weights ~ N(0, std^2)")
+      ->type_name("STD")
+      ->capture_default_str()
+      ->group(kGroupModel);
+
+  auto* cd = cmd->add_option("--cd", o.cd, "Contrastive divergence with K Gibbs steps (CD-K)")
+                 ->type_name("K")
+                 ->capture_default_str()
+                 ->group(kGroupTraining);
+  auto* pcd = cmd->add_option("--pcd", o.pcd,
+                              "Persistent CD with K Gibbs steps per update (instead of --cd)")
+                  ->type_name("K")
+                  ->group(kGroupTraining);
+  cd->excludes(pcd);
+  cmd->add_option("--pcd-chains", o.pcd_chains,
+                  "Number of persistent chains (0 = one per minibatch row)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  o.epochs_opt = cmd->add_option("--epochs", o.epochs,
+                                 "Passes over the training rows [default: 100 on builtin "
+                                 "data, 20 otherwise]")
+                     ->type_name("E")
+                     ->group(kGroupTraining);
+  o.batch_opt =
+      cmd->add_option("--batch", o.batch,
+                      "Rows per minibatch (one parameter update each) [default: 20 on builtin "
+                      "data, 100 otherwise]")
+          ->type_name("B")
+          ->group(kGroupTraining);
+  o.lr_opt = cmd->add_option("--lr", o.lr,
+                             "Learning rate [default: 0.05; 0.005 for gaussian visible "
+                             "units]")
+                 ->type_name("X")
+                 ->group(kGroupTraining);
+  cmd->add_option("--lr-decay", o.lr_decay, "Learning rate lr / (1 + D * epoch); 0 = constant")
+      ->type_name("D")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--momentum", o.momentum, "Momentum for the first --momentum-switch epochs")
+      ->type_name("M")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--final-momentum", o.final_momentum, "Momentum afterwards")
+      ->type_name("M")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--momentum-switch", o.momentum_switch,
+                  "Epoch at which --final-momentum replaces --momentum")
+      ->type_name("EPOCH")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--weight-decay", o.weight_decay, "L2 penalty on the weights")
+      ->type_name("D")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--l1", o.l1, "L1 penalty on the weights")
+      ->type_name("D")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--sparsity-target", o.sparsity_target,
+                  "Target mean activation p of each hidden unit (0 = off)")
+      ->type_name("P")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--sparsity-cost", o.sparsity_cost,
+                  "Strength lambda of the sparsity term (hidden bias += lr * lambda * (p - q))")
+      ->type_name("LAMBDA")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--sparsity-decay", o.sparsity_decay,
+                  "Running-mean decay of q (q <- decay * q + (1 - decay) * mean h)")
+      ->type_name("DECAY")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_flag("--sample-negative", o.sample_negative,
+                "Sample the last negative visible state instead of using its mean")
+      ->group(kGroupTraining);
+  cmd->add_option("--seed", o.seed,
+                  "Random seed (initialisation, shuffling, sampling); same seed, same run")
+      ->type_name("S")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+
+  cmd->add_option("--device", o.device, "Where to train: cpu or cuda (GPU 0)")
+      ->type_name("DEVICE")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str()
+      ->group(kGroupCompute);
+  cmd->add_option("--threads", o.threads,
+                  "CPU threads for BLAS and loops (0 = all cores, or 1 for tiny models where "
+                  "visible x hidden x batch < 2^20)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupCompute);
+
+  cmd->add_option("--out", o.out,
+                  "Model checkpoint (.safetensors), rewritten atomically every --save-every "
+                  "epochs and at the end")
+      ->type_name("MODEL.safetensors")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--save-every", o.save_every, "Checkpoint every N epochs (0 = only at the end)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--save-interval", o.save_interval,
+                  "Minimum seconds between two epoch checkpoints: a due checkpoint is skipped "
+                  "while the last one is younger (fsync is slow on some disks; 0 = never skip; "
+                  "the first and the final checkpoints are always written)")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--exact-every", o.exact_every,
+                  "Exact log-likelihood every N epochs when the smaller layer has <= 16 units "
+                  "(0 = about 20 times per run; with 17-20 units only at the end)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--metrics", o.metrics,
+                  "Write one JSON object per epoch (JSON Lines; schema in docs/formats.md)")
+      ->type_name("FILE.jsonl")
+      ->group(kGroupOutput);
+  cmd->add_option("--filters", o.filters,
+                  "Write the weights of each hidden unit as a PNG grid (one tile per unit)")
+      ->type_name("FILE.png")
+      ->group(kGroupOutput);
+  cmd->add_option("--samples", o.samples,
+                  "Write 64 samples (1,000 Gibbs steps from random states) as a PNG grid")
+      ->type_name("FILE.png")
+      ->group(kGroupOutput);
+  cmd->add_option("--stats-rows", o.stats_rows,
+                  "Rows used for the per-epoch reconstruction error and free energies")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
+}
+
+void apply_data_dependent_defaults(TrainOptions& o, const Dataset& d) {
+  const bool builtin = is_builtin(o.data);
+  if (o.hidden_opt->count() == 0) o.hidden = builtin ? kBuiltinHidden : kDataHidden;
+  if (o.epochs_opt->count() == 0) o.epochs = builtin ? kBuiltinEpochs : kDataEpochs;
+  if (o.batch_opt->count() == 0) o.batch = builtin ? kBuiltinBatch : kDataBatch;
+  if (o.lr_opt->count() == 0) {
+    o.lr = o.visible == "gaussian" ? kGaussianLr : (builtin ? kBuiltinLr : kDataLr);
+  }
+  if (o.holdout_opt->count() == 0) o.holdout = d.size() > 1000 ? 0.1 : 0.0;
+}
+
+void validate_options(const TrainOptions& o) {
+  if (o.hidden < 1) CRBM_FAIL("--hidden: the number of hidden units must be >= 1, got ", o.hidden);
+  if (o.pcd < 0) CRBM_FAIL("--pcd: the number of Gibbs steps must be >= 1, got ", o.pcd);
+  if (!(o.holdout >= 0.0 && o.holdout < 1.0)) {
+    CRBM_FAIL("--holdout: the held-out fraction must be in [0, 1), got ", o.holdout);
+  }
+  if (o.limit < 0) CRBM_FAIL("--limit: must be >= 0 (0 = all rows), got ", o.limit);
+  if (o.save_every < 0) CRBM_FAIL("--save-every: must be >= 0, got ", o.save_every);
+  if (o.save_interval < 0) CRBM_FAIL("--save-interval: must be >= 0, got ", o.save_interval);
+  if (o.exact_every < 0) CRBM_FAIL("--exact-every: must be >= 0, got ", o.exact_every);
+  if (o.stats_rows < 1) CRBM_FAIL("--stats-rows: must be >= 1, got ", o.stats_rows);
+  if (!(o.init_std > 0.0f) || !std::isfinite(o.init_std)) {
+    CRBM_FAIL("--init-std: must be positive, got ", o.init_std);
+  }
+  if (o.out.empty()) CRBM_FAIL("--out: the checkpoint path is empty");
+}
+
+TrainConfig make_config(const TrainOptions& o, bool resample) {
+  TrainConfig c;
+  c.persistent = o.pcd > 0;
+  c.cd_k = c.persistent ? o.pcd : o.cd;
+  c.pcd_chains = o.pcd_chains;
+  c.epochs = o.epochs;
+  c.batch_size = o.batch;
+  c.learning_rate = o.lr;
+  c.lr_decay = o.lr_decay;
+  c.momentum = o.momentum;
+  c.final_momentum = o.final_momentum;
+  c.momentum_switch_epoch = o.momentum_switch;
+  c.weight_decay = o.weight_decay;
+  c.l1_decay = o.l1;
+  c.sparsity_target = o.sparsity_target;
+  c.sparsity_cost = o.sparsity_cost;
+  c.sparsity_decay = o.sparsity_decay;
+  c.sample_negative_visible = o.sample_negative;
+  c.resample_binarization = resample;
+  c.seed = o.seed;
+  return c;
+}
+
+// Exact mean log-likelihood of `data` (log Z computed once per call).
+struct ExactResult {
+  double log_z = NAN;
+  double train = NAN;
+  double holdout = NAN;
+};
+
+ExactResult exact_likelihood(const Rbm& rbm, CMatRef train, CMatRef holdout) {
+  ExactOptions opt;
+  opt.max_enumerated_units = kExactMaxUnits;
+  ExactResult r;
+  r.log_z = exact_log_partition(rbm, opt);
+  r.train = mean_log_likelihood(rbm, train, r.log_z);
+  if (holdout.rows > 0) r.holdout = mean_log_likelihood(rbm, holdout, r.log_z);
+  return r;
+}
+
+nlohmann::json finite_or_null(double x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
+}
+
+void run_train(TrainOptions& o) {
+  if (o.device == "cuda") open_backend(o.device, 0);  // fail before loading data
+  const VisibleType visible_type = parse_visible_type(o.visible);
+  const bool gaussian = visible_type == VisibleType::gaussian;
+
+  // ---- data ----
+  if (gaussian && o.binarize != "auto" && o.binarize != "none") {
+    CRBM_FAIL("--binarize ", o.binarize,
+              ": gaussian visible units take real values; drop --binarize or use "
+              "--visible bernoulli");
+  }
+  LoadOptions load;
+  load.limit = o.limit;
+  load.seed = o.seed;
+  if (o.binarize == "threshold") load.binarize = Binarize::threshold;
+  Dataset train = load_dataset(o.data, load);
+  apply_data_dependent_defaults(o, train);
+  validate_options(o);
+
+  std::string binarize = gaussian ? "none" : o.binarize;
+  if (!gaussian) {
+    const auto [lo, hi] = std::minmax_element(train.x.data.begin(), train.x.data.end());
+    if (lo != train.x.data.end() && (*lo < 0.0f || *hi > 1.0f)) {
+      CRBM_FAIL(train.source, ": values range over [", *lo, ", ", *hi,
+                "], but bernoulli visible units need data in [0, 1] (use --visible gaussian "
+                "for real-valued data)");
+    }
+    if (binarize == "auto") binarize = all_binary(train.x) ? "none" : "stochastic";
+  }
+  const bool resample = binarize == "stochastic";
+
+  Dataset holdout;
+  if (o.holdout > 0.0 && train.size() > 1) holdout = split_holdout(train, o.holdout, o.seed);
+  Metadata metadata;
+  if (gaussian) {
+    const Standardization s = standardize(train.x);
+    if (holdout.size() > 0) apply_standardization(holdout.x, s);
+    write_standardization(metadata, s);
+  }
+  // Exact likelihoods need binary rows: stochastic data gets one fixed draw.
+  HostTensor ll_train = train.x, ll_holdout = holdout.x;
+  if (resample) {
+    binarize_stochastic(ll_train, o.seed);
+    if (holdout.size() > 0) binarize_stochastic(ll_holdout, o.seed + 1);
+  }
+  const bool ll_meaningful = gaussian || all_binary(ll_train);
+
+  // ---- model and trainer ----
+  const TrainConfig config = make_config(o, resample);
+  config.validate();
+  // Tiny models run faster on one thread than on several (fork/join overhead
+  // dwarfs the work, and spinning workers hurt on a shared machine).
+  const bool tiny = train.dim() * o.hidden * o.batch < (int64_t{1} << 20);
+  auto backend = open_backend(o.device, o.threads > 0 ? o.threads : (tiny ? 1 : 0));
+  Rbm rbm(*backend, train.dim(), o.hidden, visible_type);
+  rbm.init_random(o.seed, o.init_std, &train.x);
+  CdTrainer trainer(rbm, config);
+
+  metadata[meta::kTrainConfig] = config.to_json();
+  metadata[meta::kData] = o.data;
+  metadata[meta::kBinarize] = binarize;
+  metadata[meta::kVersion] = kVersion;
+  metadata[meta::kCreatedBy] = "crbm train";
+  write_geometry(metadata, train);
+
+  Matrix data = Matrix::from_host(*backend, train.x);
+  Matrix held;
+  if (holdout.size() > 0) held = Matrix::from_host(*backend, holdout.x);
+  Matrix ll_data = Matrix::from_host(*backend, ll_train);
+  Matrix ll_held;
+  if (holdout.size() > 0) ll_held = Matrix::from_host(*backend, ll_holdout);
+
+  ExactOptions exact_opt;
+  exact_opt.max_enumerated_units = kExactMaxUnits;
+  const bool exact_ok = ll_meaningful && exact_feasible(rbm, exact_opt);
+  // Exact log Z enumerates the smaller layer; with Gaussian visible units, the hidden one.
+  const int64_t enumerated = gaussian ? rbm.hidden() : std::min(rbm.visible(), rbm.hidden());
+  const bool exact_during_training = exact_ok && enumerated <= kExactEveryEpochUnits;
+  const int exact_every =
+      o.exact_every > 0 ? o.exact_every : std::max(1, o.epochs / kExactEvaluationsPerRun);
+
+  std::FILE* metrics = nullptr;
+  if (!o.metrics.empty()) {
+    metrics = std::fopen(o.metrics.c_str(), "w");
+    if (metrics == nullptr) {
+      CRBM_FAIL("cannot open metrics file '", o.metrics, "': ", std::strerror(errno));
+    }
+  }
+  struct Closer {
+    std::FILE* f;
+    ~Closer() {
+      if (f != nullptr) std::fclose(f);
+    }
+  } closer{metrics};
+
+  if (!o.quiet) {
+    fmt::print(stderr,
+               "crbm train: {} rows x {} values from {}{} | {} visible ({}) x {} hidden | {}-{} "
+               "| {} epochs, batch {}, lr {} | {}\n",
+               with_thousands(static_cast<double>(train.size())), train.dim(), train.source,
+               holdout.size() > 0 ? fmt::format(" (+{} held out)", holdout.size()) : "",
+               rbm.visible(), to_string(visible_type), rbm.hidden(),
+               config.persistent ? "PCD" : "CD", config.cd_k, o.epochs, o.batch, o.lr,
+               backend->describe());
+  }
+
+  auto save = [&](int epochs_done) {
+    metadata[meta::kEpochs] = std::to_string(epochs_done);
+    save_rbm(o.out, rbm, metadata);
+  };
+
+  int last_saved_epoch = -1;
+  const auto run_start = std::chrono::steady_clock::now();
+  auto last_save = run_start;
+  ExactResult exact;
+  for (int e = 1; e <= o.epochs; ++e) {
+    EpochStats stats;
+    try {
+      stats = trainer.train_epoch(data, held.cref(), o.stats_rows);
+    } catch (const DivergenceError& err) {
+      const std::string kept =
+          last_saved_epoch >= 0
+              ? fmt::format("'{}' keeps the checkpoint of epoch {}", o.out, last_saved_epoch)
+              : fmt::format("nothing was written to '{}'", o.out);
+      throw DivergenceError(fmt::format("{} ({})", err.what(), kept));
+    }
+    ExactResult epoch_exact;
+    const bool exact_now = exact_during_training && (e % exact_every == 0 || e == o.epochs);
+    if (exact_now) epoch_exact = exact_likelihood(rbm, ll_data, ll_held.cref());
+    const double gap =
+        holdout.size() > 0 ? stats.free_energy_holdout - stats.free_energy_train : NAN;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    const double eta = elapsed / e * (o.epochs - e);
+
+    if (!o.quiet) {
+      std::string line = fmt::format("epoch {}/{}  recon {:.4f}  F(train) {:.2f}", e, o.epochs,
+                                     stats.reconstruction_error, stats.free_energy_train);
+      if (holdout.size() > 0) {
+        line += fmt::format("  F(holdout) {:.2f}  gap {:.2f}", stats.free_energy_holdout, gap);
+      }
+      line +=
+          fmt::format("  {} samples/s  ETA {}", with_thousands(stats.samples_per_second), hms(eta));
+      if (exact_now) line += fmt::format("  LL {:.4f}", epoch_exact.train);
+      fmt::print(stderr, "{}\n", line);
+    }
+    if (metrics != nullptr) {
+      nlohmann::json j;
+      j["epoch"] = stats.epoch;
+      j["updates"] = stats.updates;
+      j["recon_error"] = stats.reconstruction_error;
+      j["free_energy_train"] = stats.free_energy_train;
+      j["free_energy_holdout"] =
+          holdout.size() > 0 ? finite_or_null(stats.free_energy_holdout) : nullptr;
+      j["free_energy_gap"] = finite_or_null(gap);
+      j["samples_per_sec"] = stats.samples_per_second;
+      j["seconds"] = stats.seconds;
+      j["lr"] = stats.learning_rate;
+      j["momentum"] = stats.momentum;
+      j["mean_hidden_activation"] = stats.mean_hidden_activation;
+      j["exact_log_likelihood"] = finite_or_null(epoch_exact.train);
+      j["exact_log_likelihood_holdout"] = finite_or_null(epoch_exact.holdout);
+      j["log_partition"] = finite_or_null(epoch_exact.log_z);
+      fmt::print(metrics, "{}\n", j.dump());
+      std::fflush(metrics);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const bool due = o.save_every > 0 && e % o.save_every == 0 &&
+                     (last_saved_epoch < 0 || e == o.epochs ||
+                      std::chrono::duration<double>(now - last_save).count() >= o.save_interval);
+    if (due) {
+      save(e);
+      last_saved_epoch = e;
+      last_save = std::chrono::steady_clock::now();
+    }
+    if (e == o.epochs) exact = epoch_exact;
+  }
+  if (last_saved_epoch != o.epochs) save(o.epochs);
+  const double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+
+  // ---- results ----
+  fmt::print(
+      "trained a {}-{} RBM ({} visible units) on {} ({} rows) for {} epochs of {}-{} in "
+      "{:.1f} s on {}\n",
+      rbm.visible(), rbm.hidden(), to_string(visible_type), train.source, train.size(), o.epochs,
+      config.persistent ? "PCD" : "CD", config.cd_k, total, backend->describe());
+  if (exact_ok) {
+    if (!std::isfinite(exact.log_z)) exact = exact_likelihood(rbm, ll_data, ll_held.cref());
+    const char* what = gaussian ? "exact mean log-density (train, standardized data)"
+                                : "exact mean log-likelihood (train)";
+    fmt::print("{}: {:.4f} nats (log Z = {:.4f}, exact)\n", what, exact.train, exact.log_z);
+    if (std::isfinite(exact.holdout)) {
+      fmt::print("exact mean log-likelihood (holdout): {:.4f} nats\n", exact.holdout);
+    }
+    int64_t distinct = 0;
+    const double best = gaussian ? 0.0 : empirical_log_likelihood(ll_train, &distinct);
+    if (!gaussian && 2 * distinct <= ll_train.rows()) {  // informative only with repeats
+      fmt::print(
+          "best possible on this data (its empirical distribution over {} distinct "
+          "rows): {:.4f} nats\n",
+          distinct, best);
+    }
+  } else if (ll_meaningful) {
+    fmt::print(
+        "exact log-likelihood: not computed (log Z would enumerate 2^{} configurations, "
+        "more than 2^{}; estimate it with AIS)\n",
+        enumerated, kExactMaxUnits);
+  }
+  fmt::print("model: {}\n", o.out);
+  if (!o.metrics.empty()) fmt::print("metrics: {}\n", o.metrics);
+
+  const RbmParams params = rbm.to_host();
+  const Geometry g = choose_geometry(rbm.visible(), train.channels, train.height, train.width);
+  if (!o.filters.empty()) {
+    HostTensor filters({rbm.hidden(), rbm.visible()});
+    for (int64_t i = 0; i < rbm.visible(); ++i)
+      for (int64_t j = 0; j < rbm.hidden(); ++j)
+        filters.data[j * rbm.visible() + i] = params.weights.data[i * rbm.hidden() + j];
+    write_tiles_png(o.filters, filters, g, 0, /*unit_scale=*/false, /*per_tile=*/true);
+    fmt::print("filters: {} ({} tiles of {}x{})\n", o.filters, rbm.hidden(), g.height, g.width);
+  }
+  if (!o.samples.empty()) {
+    const HostTensor starts = random_chain_starts(rbm, 64, o.seed);
+    HostTensor samples = run_gibbs_chains(rbm, starts, 1000, o.seed, 0, nullptr);
+    if (gaussian) {
+      unstandardize(samples, standardization_from_metadata(metadata, rbm.visible(), o.out));
+    }
+    write_tiles_png(o.samples, samples, g, 0, /*unit_scale=*/!gaussian, /*per_tile=*/false);
+    fmt::print("samples: {}\n", o.samples);
+  }
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto opts = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "train",
+      "Train a dense RBM (CD-k or PCD-k) and save it as a safetensors checkpoint.\n"
+      "With no options it trains on the built-in bars-and-stripes data in a few seconds and "
+      "prints the exact log-likelihood.\n"
+      "Example: crbm train --data mnist:DIR --hidden 500 --epochs 20 --out mnist.safetensors "
+      "--filters filters.png --metrics metrics.jsonl");
+  register_options(cmd, *opts);
+  cmd->callback([opts, cmd] {
+    apply_config_file(cmd, opts->config);
+    run_train(*opts);
+  });
+}
+
+namespace {
+const SubcommandRegistrar kRegistrar{10, register_train};
+}  // namespace
+
+}  // namespace crbm::tools

@@ -1,0 +1,301 @@
+// Helpers shared by the `crbm` subcommands: the subcommand registry, number
+// formatting, checkpoint metadata (geometry, standardization), PNG tiling and
+// Gibbs chains on a loaded model.
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "crbm/image.hpp"
+
+namespace crbm::tools {
+namespace {
+
+std::vector<std::pair<int, RegisterFn>>& registry() {
+  static std::vector<std::pair<int, RegisterFn>> entries;
+  return entries;
+}
+
+int parse_int_metadata(const Metadata& m, const char* key) {
+  auto it = m.find(key);
+  if (it == m.end()) return 0;
+  try {
+    return std::stoi(it->second);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::vector<float> parse_float_array(const std::string& text, const char* key,
+                                     const std::string& path) {
+  try {
+    return nlohmann::json::parse(text).get<std::vector<float>>();
+  } catch (const std::exception&) {
+    CRBM_FAIL(path, ": metadata '", key, "' is not a JSON array of numbers");
+  }
+}
+
+}  // namespace
+
+SubcommandRegistrar::SubcommandRegistrar(int order, RegisterFn fn) {
+  registry().emplace_back(order, fn);
+}
+
+std::vector<RegisterFn> registered_subcommands() {
+  auto entries = registry();
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<RegisterFn> out;
+  for (const auto& e : entries) out.push_back(e.second);
+  return out;
+}
+
+CLI::Option* add_config_option(CLI::App* cmd, std::string& path) {
+  return cmd
+      ->add_option("--config", path,
+                   "Read options from a TOML or INI file: one 'name = value' per line, names "
+                   "are the long options without '--' (e.g. hidden = 500); options given on "
+                   "the command line win")
+      ->type_name("FILE");
+}
+
+void apply_config_file(CLI::App* cmd, const std::string& path) {
+  if (path.empty()) return;
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = cmd->get_config_formatter()->from_file(path);
+  } catch (const CLI::FileError&) {
+    CRBM_FAIL("cannot open config file '", path, "'");
+  } catch (const CLI::ParseError& e) {
+    CRBM_FAIL(path, ": ", e.what());
+  }
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    const bool ours =
+        item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == cmd->get_name());
+    if (!ours) {
+      CRBM_FAIL(path, ": key '", item.fullname(), "' is not an option of 'crbm ", cmd->get_name(),
+                "'");
+    }
+    CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
+    if (opt == nullptr || item.name == "config" || item.name == "help") {
+      CRBM_FAIL(path, ": unknown option '", item.name, "' (keys are the long options of 'crbm ",
+                cmd->get_name(), " --help' without the leading --)");
+    }
+    if (opt->count() > 0) continue;  // the command line wins
+    try {
+      if (opt->get_items_expected_min() == 0) {  // a flag: true/false/1/0
+        const std::string value = item.inputs.empty() ? "true" : item.inputs.front();
+        opt->add_result(opt->get_flag_value(item.name, value));
+      } else {
+        for (const std::string& value : item.inputs) opt->add_result(value);
+      }
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      CRBM_FAIL(path, ": option '", item.name, "': ", e.what());
+    }
+  }
+}
+
+std::string with_thousands(double value) {
+  if (!std::isfinite(value)) return "-";
+  std::string digits = fmt::format("{:.0f}", std::fabs(value));
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (value < 0 ? "-" : "") + out;
+}
+
+std::string hms(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) seconds = 0;
+  const auto s = static_cast<int64_t>(std::llround(seconds));
+  return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+}
+
+std::string one_line(std::string message) {
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!message.empty() && message.back() == ' ') message.pop_back();
+  return message;
+}
+
+std::unique_ptr<Backend> open_backend(const std::string& device, int threads) {
+  if (device == "cpu") return make_cpu_backend(threads);
+  if (device == "cuda") return make_cuda_backend(0);
+  CRBM_FAIL("--device: unknown device '", device, "' (choices: cpu, cuda)");
+}
+
+// ---- geometry ----
+
+Geometry choose_geometry(int64_t visible, int channels, int height, int width) {
+  Geometry g;
+  if (height > 0 && width > 0 && channels > 0 && int64_t{channels} * height * width == visible) {
+    g.channels = channels;
+    g.height = height;
+    g.width = width;
+    g.from_data = true;
+    return g;
+  }
+  auto h = static_cast<int64_t>(std::floor(std::sqrt(static_cast<double>(visible))));
+  while (h > 1 && visible % h != 0) --h;
+  const int64_t w = visible / std::max<int64_t>(h, 1);
+  if (h >= 1 && w <= 4 * h) {
+    g.height = static_cast<int>(h);
+    g.width = static_cast<int>(w);
+  } else {
+    auto side = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(visible))));
+    g.height = g.width = static_cast<int>(std::max<int64_t>(side, 1));
+  }
+  return g;
+}
+
+Geometry geometry_from_metadata(int64_t visible, const Metadata& m) {
+  const int c = parse_int_metadata(m, meta::kChannels);
+  return choose_geometry(visible, c > 0 ? c : 1, parse_int_metadata(m, meta::kHeight),
+                         parse_int_metadata(m, meta::kWidth));
+}
+
+void write_geometry(Metadata& m, const Dataset& d) {
+  if (!d.has_geometry()) return;
+  m[meta::kChannels] = std::to_string(d.channels);
+  m[meta::kHeight] = std::to_string(d.height);
+  m[meta::kWidth] = std::to_string(d.width);
+}
+
+HostTensor tile_rows(const HostTensor& rows, const Geometry& g, float pad_value,
+                     bool pad_with_row_mean) {
+  const int64_t n = rows.rows(), v = rows.cols(), p = g.padded_size();
+  CRBM_CHECK_THROW(p >= v, "tile of ", p, " pixels for ", v, " values");
+  HostTensor out({n, p});
+  for (int64_t r = 0; r < n; ++r) {
+    const float* src = rows.data.data() + r * v;
+    float* dst = out.data.data() + r * p;
+    float fill = pad_value;
+    if (pad_with_row_mean && v > 0) {
+      double sum = 0;
+      for (int64_t i = 0; i < v; ++i) sum += src[i];
+      fill = static_cast<float>(sum / static_cast<double>(v));
+    }
+    std::copy(src, src + v, dst);
+    std::fill(dst + v, dst + p, fill);
+  }
+  return out;
+}
+
+void write_tiles_png(const std::string& path, const HostTensor& rows, const Geometry& g,
+                     int columns, bool unit_scale, bool per_tile) {
+  GridOptions opt;
+  const int64_t n = std::max<int64_t>(rows.rows(), 1);
+  opt.columns =
+      columns > 0 ? columns : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
+  opt.scale = unit_scale ? TileScale::unit : (per_tile ? TileScale::per_tile : TileScale::global);
+  opt.padding = 1;
+  opt.pad_value = 64;
+  const int width_px = opt.columns * (g.width + opt.padding) + opt.padding;
+  opt.zoom = std::clamp(400 / std::max(width_px, 1), 1, 16);
+  const HostTensor tiles = tile_rows(rows, g, 0.0f, !unit_scale);
+  write_png_grid(path, tiles, g.channels, g.height, g.width, opt);
+}
+
+// ---- standardization ----
+
+std::optional<Standardization> standardization_from_metadata(const Metadata& m, int64_t visible,
+                                                             const std::string& path) {
+  auto mean = m.find(meta::kStdMean);
+  auto stddev = m.find(meta::kStdStd);
+  if (mean == m.end() || stddev == m.end()) return std::nullopt;
+  Standardization s;
+  s.mean = parse_float_array(mean->second, meta::kStdMean, path);
+  s.stddev = parse_float_array(stddev->second, meta::kStdStd, path);
+  if (static_cast<int64_t>(s.mean.size()) != visible ||
+      static_cast<int64_t>(s.stddev.size()) != visible) {
+    CRBM_FAIL(path, ": standardization metadata has ", s.mean.size(), " means and ",
+              s.stddev.size(), " deviations for ", visible, " visible units");
+  }
+  return s;
+}
+
+void write_standardization(Metadata& m, const Standardization& s) {
+  m[meta::kStdMean] = nlohmann::json(s.mean).dump();
+  m[meta::kStdStd] = nlohmann::json(s.stddev).dump();
+}
+
+Dataset load_data_like_training(const std::string& spec, const RbmParams& params, const Metadata& m,
+                                const std::string& model_path, const std::string& binarize_override,
+                                uint64_t seed, int64_t limit) {
+  LoadOptions opt;
+  opt.limit = limit;
+  opt.seed = seed;
+  std::string how = binarize_override;
+  if (how == "auto") {
+    auto it = m.find(meta::kBinarize);
+    how = it == m.end() ? "none" : it->second;
+  }
+  if (params.visible_type == VisibleType::bernoulli) opt.binarize = parse_binarize(how);
+  Dataset d = load_dataset(spec, opt);
+  if (d.dim() != params.visible()) {
+    CRBM_FAIL(d.source, ": rows have ", d.dim(), " values but the model '", model_path, "' has ",
+              params.visible(), " visible units");
+  }
+  if (params.visible_type == VisibleType::gaussian) {
+    if (auto s = standardization_from_metadata(m, params.visible(), model_path)) {
+      apply_standardization(d.x, *s);
+    }
+  }
+  return d;
+}
+
+// ---- Gibbs chains ----
+
+HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed) {
+  Backend& be = rbm.backend();
+  Matrix v(be, chains, rbm.visible());
+  if (rbm.visible_type() == VisibleType::bernoulli) {
+    be.fill(v, 0.5f);
+    be.sample_bernoulli(v, v, RngKey{seed, 3, 0});
+  } else {
+    be.fill_normal(v, 0.0f, 1.0f, RngKey{seed, 3, 0});
+  }
+  return v.download();
+}
+
+HostTensor run_gibbs_chains(const Rbm& rbm, const HostTensor& init, int steps, uint64_t seed,
+                            int every, std::vector<HostTensor>* snapshots) {
+  Backend& be = rbm.backend();
+  const int64_t n = init.rows();
+  Matrix v = Matrix::from_host(be, init);
+  Matrix mean(be, n, rbm.visible());
+  Matrix hp(be, n, rbm.hidden()), hs(be, n, rbm.hidden());
+  be.copy(v, mean);
+  for (int s = 0; s < steps; ++s) {
+    const auto step = static_cast<uint64_t>(s);
+    rbm.hidden_given_visible(v, hp);
+    rbm.sample_hidden(hp, hs, RngKey{seed, 1, step});
+    rbm.visible_mean_given_hidden(hs, mean);
+    rbm.sample_visible(mean, v, RngKey{seed, 2, step});
+    if (every > 0 && snapshots != nullptr && (s + 1) % every == 0 && s + 1 < steps) {
+      snapshots->push_back(mean.download());
+    }
+  }
+  return mean.download();
+}
+
+void unstandardize(HostTensor& rows, const std::optional<Standardization>& s) {
+  if (!s) return;
+  const int64_t n = rows.rows(), v = rows.cols();
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t c = 0; c < v; ++c) {
+      float& x = rows.data[r * v + c];
+      x = x * s->stddev[c] + s->mean[c];
+    }
+  }
+}
+
+}  // namespace crbm::tools

@@ -1,0 +1,134 @@
+// Shared pieces of the `crbm` command: subcommand registration, error
+// reporting, option groups, checkpoint metadata (image geometry, preprocessing)
+// and the helpers several subcommands use (backends, PNG grids, Gibbs chains).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crbm/backend.hpp"
+#include "crbm/data.hpp"
+#include "crbm/rbm.hpp"
+
+namespace crbm::tools {
+
+// Version string recorded in checkpoints (libcrbm has no version header yet).
+#ifdef CRBM_VERSION_STRING
+inline constexpr const char* kVersion = CRBM_VERSION_STRING;
+#else
+inline constexpr const char* kVersion = "0.1.0";
+#endif
+
+// ---- subcommands ----
+// Each tools/cmd_<name>.cpp defines `void register_<name>(CLI::App&)`, which adds
+// its subcommand with a callback, and registers it at static-initialisation time:
+//   const SubcommandRegistrar kRegistrar{40, register_eval};
+// so a new subcommand is one new file (the tools/ directory is globbed).
+// `order` sorts the subcommands in `crbm --help`.
+using RegisterFn = void (*)(CLI::App&);
+struct SubcommandRegistrar {
+  SubcommandRegistrar(int order, RegisterFn fn);
+};
+// The registered functions, sorted by order.
+std::vector<RegisterFn> registered_subcommands();
+
+void register_train(CLI::App& app);
+void register_sample(CLI::App& app);
+void register_transform(CLI::App& app);
+void register_info(CLI::App& app);
+
+// Option groups, in the order `--help` shows them.
+inline constexpr const char* kGroupData = "Data";
+inline constexpr const char* kGroupModel = "Model";
+inline constexpr const char* kGroupTraining = "Training";
+inline constexpr const char* kGroupOutput = "Output";
+inline constexpr const char* kGroupCompute = "Compute";
+
+// ---- config files ----
+// CLI11 2.1 reads config files only for the top-level app, so subcommands add
+// their own option and apply it from their callback: every key (a long option
+// name, at the top level or under a [<subcommand>] section) sets that option
+// unless it was given on the command line. Unknown keys are errors.
+CLI::Option* add_config_option(CLI::App* cmd, std::string& path);
+void apply_config_file(CLI::App* cmd, const std::string& path);
+
+// ---- small utilities ----
+// 1234567 -> "1,234,567".
+std::string with_thousands(double value);
+// Seconds -> "H:MM:SS".
+std::string hms(double seconds);
+// Collapses newlines so an error stays on one line.
+std::string one_line(std::string message);
+
+// "cpu" (threads <= 0: all cores) or "cuda"; make_cuda_backend's Error passes through.
+std::unique_ptr<Backend> open_backend(const std::string& device, int threads);
+
+// ---- checkpoint metadata written by `crbm train` ----
+namespace meta {
+inline constexpr const char* kTrainConfig = "train_config";  // TrainConfig::to_json()
+inline constexpr const char* kData = "data";                 // the dataset spec
+inline constexpr const char* kBinarize = "binarize";         // none|threshold|stochastic
+inline constexpr const char* kChannels = "image_channels";   // geometry (when known)
+inline constexpr const char* kHeight = "image_height";
+inline constexpr const char* kWidth = "image_width";
+inline constexpr const char* kStdMean = "standardize_mean";  // JSON array (Gaussian)
+inline constexpr const char* kStdStd = "standardize_std";    // JSON array (Gaussian)
+inline constexpr const char* kVersion = "crbm_version";
+inline constexpr const char* kEpochs = "epochs_done";
+inline constexpr const char* kCreatedBy = "created_by";
+}  // namespace meta
+
+using Metadata = std::map<std::string, std::string>;
+
+// How to draw a V-dimensional vector as an image tile. `padded_size` = C*H*W may
+// exceed V for non-image data (the tile is padded; see tile_rows).
+struct Geometry {
+  int channels = 1, height = 1, width = 1;
+  bool from_data = false;  // true: the data's own image geometry
+  int64_t padded_size() const { return int64_t{channels} * height * width; }
+};
+// The data's geometry when it has one (and C*H*W == V); otherwise a near-square
+// tile: H x W with H*W == V and W <= 4H when such a factorisation exists (8 ->
+// 2x4, 10 -> 2x5), else a ceil(sqrt(V))-sided square padded at the end.
+Geometry choose_geometry(int64_t visible, int channels, int height, int width);
+Geometry geometry_from_metadata(int64_t visible, const Metadata& m);
+void write_geometry(Metadata& m, const Dataset& d);
+
+// Rows [N, V] -> [N, padded_size] tiles; padding takes `pad_value`, or each row's
+// mean when pad_with_row_mean (filters: the padding then looks neutral).
+HostTensor tile_rows(const HostTensor& rows, const Geometry& g, float pad_value,
+                     bool pad_with_row_mean);
+// Writes rows [N, V] as a PNG grid (columns 0 = square-ish), zoomed so that the
+// image is at least ~400 pixels wide.
+void write_tiles_png(const std::string& path, const HostTensor& rows, const Geometry& g,
+                     int columns, bool unit_scale, bool per_tile);
+
+// Gaussian models: the standardization the training data went through.
+std::optional<Standardization> standardization_from_metadata(const Metadata& m, int64_t visible,
+                                                             const std::string& path);
+void write_standardization(Metadata& m, const Standardization& s);
+
+// Loads a dataset and applies the checkpoint's preprocessing (binarization as in
+// training, standardization with the training statistics); checks the width.
+// `binarize_override` "auto" means "as in training".
+Dataset load_data_like_training(const std::string& spec, const RbmParams& params, const Metadata& m,
+                                const std::string& model_path, const std::string& binarize_override,
+                                uint64_t seed, int64_t limit);
+
+// Runs `chains` Gibbs chains for `steps` steps from `init` [chains, V] (backend
+// memory is allocated here). Returns the final visible means; when every > 0,
+// `snapshots` receives the visible means after every `every` steps.
+HostTensor run_gibbs_chains(const Rbm& rbm, const HostTensor& init, int steps, uint64_t seed,
+                            int every, std::vector<HostTensor>* snapshots);
+// Random starting states: uniform binary (Bernoulli) or standard normal (Gaussian).
+HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed);
+// Maps Gaussian-model outputs back to data units (x * std + mean); no-op otherwise.
+void unstandardize(HostTensor& rows, const std::optional<Standardization>& s);
+
+}  // namespace crbm::tools
