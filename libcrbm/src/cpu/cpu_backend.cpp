@@ -156,14 +156,18 @@ class CpuBackend final : public Backend {
                        " columns");
     }
     const int64_t cols = x.cols;
+    const float* __restrict cs = col_scale.data;
+    const float* __restrict bs = bias.data;
+    const bool sigmoid = act == Activation::sigmoid;
 #pragma omp parallel for if (x.size() > kParallelMin)
     for (int64_t r = 0; r < x.rows; ++r) {
-      float* row = x.data + r * cols;
+      float* __restrict row = x.data + r * cols;
+#pragma omp simd
       for (int64_t c = 0; c < cols; ++c) {
         float v = scale * row[c];
-        if (col_scale.data) v *= col_scale.data[c];
-        if (bias.data) v += bias.data[c];
-        row[c] = act == Activation::sigmoid ? math::sigmoid(v) : v;
+        if (cs) v *= cs[c];
+        if (bs) v += bs[c];
+        row[c] = sigmoid ? math::sigmoid(v) : v;
       }
     }
   }
@@ -176,13 +180,26 @@ class CpuBackend final : public Backend {
     check_same_shape(param, velocity, "momentum_update");
     check_same_shape(param, grad, "momentum_update");
     const int64_t n = param.size();
-#pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
-      const float p = param.data[i];
-      const float sign = p > 0.0f ? 1.0f : (p < 0.0f ? -1.0f : 0.0f);
-      const float v = momentum * velocity.data[i] + lr * (grad.data[i] - l2 * p - l1 * sign);
-      velocity.data[i] = v;
-      param.data[i] = p + v;
+    float* __restrict p = param.data;
+    float* __restrict vel = velocity.data;
+    const float* __restrict g = grad.data;
+    // The update streams three arrays (W, its velocity, the gradient): keep it
+    // vectorised, and the L1 sign out of the common path.
+    if (l1 == 0.0f) {
+#pragma omp parallel for simd if (n > kParallelMin)
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = momentum * vel[i] + lr * (g[i] - l2 * p[i]);
+        vel[i] = v;
+        p[i] += v;
+      }
+    } else {
+#pragma omp parallel for simd if (n > kParallelMin)
+      for (int64_t i = 0; i < n; ++i) {
+        const float sign = p[i] > 0.0f ? 1.0f : (p[i] < 0.0f ? -1.0f : 0.0f);
+        const float v = momentum * vel[i] + lr * (g[i] - l2 * p[i] - l1 * sign);
+        vel[i] = v;
+        p[i] += v;
+      }
     }
   }
 
