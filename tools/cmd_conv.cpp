@@ -361,9 +361,10 @@ void register_conv(CLI::App& app) {
   CLI::App* classify = conv->add_subcommand(
       "classify", "Logistic regression on the pooled features of every layer; test error");
   classify->add_option("model", c.model, "Checkpoint")->required();
-  classify->add_option("--train-data", c.train_data, "Labelled training images")
-      ->capture_default_str();
-  classify->add_option("--test-data", c.test_data, "Labelled test images")->capture_default_str();
+  classify->add_option("--train-data", c.train_data, "Labelled training images (e.g. mnist:DIR)")
+      ->required();
+  classify->add_option("--test-data", c.test_data, "Labelled test images (e.g. mnist:DIR:test)")
+      ->required();
   classify->add_option("--train-limit", c.train_limit, "First N training images");
   classify->add_option("--test-limit", c.test_limit, "First N test images");
   classify->add_option("--binarize", c.binarize, "Input binarization")->capture_default_str();

@@ -13,14 +13,14 @@ namespace crbm::tools {
 
 struct ConvCliOptions {
   // data
-  std::string data = "mnist:/work/shared/data/mnist:train";
+  std::string data = "builtin:bars6";  // 6x6 images; MNIST: mnist:DIR with --filter-size 10
   int64_t limit = 0;
   std::string binarize = "threshold";  // none | threshold | stochastic (Bernoulli input)
   bool standardize = false;            // per-image standardization (Gaussian input)
   bool whiten = false;                 // Lee's 1/f whitening (Gaussian input)
   // model: one entry per layer
-  std::vector<int64_t> filters{24};
-  std::vector<int64_t> filter_size{10};
+  std::vector<int64_t> filters{8};
+  std::vector<int64_t> filter_size{3};
   std::vector<int64_t> pool{2};
   std::string visible = "bernoulli";
   float sigma = 1.0f, sigma_decay = 1.0f, sigma_min = 0.0f;
@@ -60,8 +60,7 @@ struct ConvSampleOptions {
 };
 
 struct ConvClassifyOptions {
-  std::string model, train_data = "mnist:/work/shared/data/mnist:train",
-                     test_data = "mnist:/work/shared/data/mnist:test", binarize = "threshold";
+  std::string model, train_data, test_data, binarize = "threshold";
   int64_t train_limit = 0, test_limit = 0;
   int epochs = 30;
   int64_t batch_size = 100;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "cmd_conv.hpp"
 #include "common.hpp"
 
 namespace crbm::tools {
@@ -26,6 +27,21 @@ void run_sample(const SampleOptions& o) {
   if (o.chains < 1) CRBM_FAIL("--chains: must be >= 1, got ", o.chains);
   if (o.steps < 1) CRBM_FAIL("--steps: must be >= 1, got ", o.steps);
   if (o.every < 0) CRBM_FAIL("--every: must be >= 0, got ", o.every);
+  if (is_conv_model(checkpoint_model_kind(o.model))) {
+    if (o.init != "random" || o.every != 0) {
+      CRBM_FAIL("--init/--every: convolutional models sample from random starts only");
+    }
+    ConvSampleOptions c;
+    c.model = o.model;
+    c.out = o.out;
+    c.chains = o.chains;
+    c.steps = o.steps;
+    c.seed = o.seed;
+    c.device = o.device;
+    c.threads = o.threads;
+    if (run_conv_sample(c) != 0) CRBM_FAIL("sampling failed");
+    return;
+  }
   Metadata metadata;
   const RbmParams params = load_rbm_params(o.model, &metadata);
   auto backend = open_backend(o.device, o.threads);

@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "cmd_conv.hpp"
 #include "common.hpp"
+#include "crbm/ais.hpp"
 #include "crbm/exact.hpp"
 #include "crbm/train.hpp"
 
@@ -28,7 +30,15 @@ struct TrainOptions {
   int64_t limit = 0;
   double holdout = 0.1;
   // Model
+  std::string model = "dense";  // dense | conv
   int64_t hidden = 64;
+  // --model conv: filter counts per layer (in dense mode --filters is the PNG path)
+  std::vector<int64_t> filter_size;
+  std::vector<int64_t> pool;
+  std::string filters_png;
+  bool standardize = false, whiten = false;
+  float sigma = 1.0f, sigma_decay = 1.0f, sigma_min = 0.0f;
+  std::string conv_algo = "auto";
   std::string visible = "bernoulli";
   float init_std = 0.01f;
   // Training
@@ -60,6 +70,9 @@ struct TrainOptions {
   int save_every = 1;
   double save_interval = 10.0;
   int exact_every = 0;
+  int eval_every = 0;
+  int64_t eval_ais_steps = 1000;
+  int eval_ais_runs = 100;
   int64_t stats_rows = 1000;
   bool quiet = false;
 
@@ -69,6 +82,9 @@ struct TrainOptions {
   CLI::Option* batch_opt = nullptr;
   CLI::Option* lr_opt = nullptr;
   CLI::Option* holdout_opt = nullptr;
+  CLI::Option* binarize_opt = nullptr;
+  CLI::Option* weight_decay_opt = nullptr;
+  CLI::Option* sparsity_cost_opt = nullptr;
 };
 
 // Defaults for the built-in toy data: a few seconds on 2 cores, near the best
@@ -128,7 +144,7 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("SPEC")
       ->capture_default_str()
       ->group(kGroupData);
-  cmd->add_option("--binarize", o.binarize,
+  o.binarize_opt = cmd->add_option("--binarize", o.binarize,
                   "Bernoulli models on non-binary data: stochastic (pixel > uniform, redrawn "
                   "every minibatch), threshold (> 0.5, once), none (use the values as "
                   "probabilities); auto = stochastic unless the data is already 0/1")
@@ -211,7 +227,7 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("EPOCH")
       ->capture_default_str()
       ->group(kGroupTraining);
-  cmd->add_option("--weight-decay", o.weight_decay, "L2 penalty on the weights")
+  o.weight_decay_opt = cmd->add_option("--weight-decay", o.weight_decay, "L2 penalty on the weights")
       ->type_name("D")
       ->capture_default_str()
       ->group(kGroupTraining);
@@ -224,7 +240,7 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("P")
       ->capture_default_str()
       ->group(kGroupTraining);
-  cmd->add_option("--sparsity-cost", o.sparsity_cost,
+  o.sparsity_cost_opt = cmd->add_option("--sparsity-cost", o.sparsity_cost,
                   "Strength lambda of the sparsity term (hidden bias += lr * lambda * (p - q))")
       ->type_name("LAMBDA")
       ->capture_default_str()
@@ -278,14 +294,66 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("N")
       ->capture_default_str()
       ->group(kGroupOutput);
+  cmd->add_option("--eval-every", o.eval_every,
+                  "Estimate the log-likelihood of the training and held-out rows every N "
+                  "epochs: exact when log Z is enumerable, else AIS (0 = off)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--eval-ais-steps", o.eval_ais_steps,
+                  "AIS steps for --eval-every (the three-segment schedule, scaled)")
+      ->type_name("K")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--eval-ais-runs", o.eval_ais_runs, "AIS runs for --eval-every")
+      ->type_name("M")
+      ->capture_default_str()
+      ->group(kGroupOutput);
   cmd->add_option("--metrics", o.metrics,
                   "Write one JSON object per epoch (JSON Lines; schema in docs/formats.md)")
       ->type_name("FILE.jsonl")
       ->group(kGroupOutput);
   cmd->add_option("--filters", o.filters,
-                  "Write the weights of each hidden unit as a PNG grid (one tile per unit)")
-      ->type_name("FILE.png")
+                  "Dense: write the weights of each hidden unit as a PNG grid (one tile per "
+                  "unit). --model conv: the number of filters K per layer (comma list for a "
+                  "convolutional DBN, e.g. 24,40)")
+      ->type_name("FILE.png|K")
       ->group(kGroupOutput);
+  // ---- convolutional models (--model conv) ----
+  const char* kGroupConv = "Convolutional model (--model conv)";
+  cmd->add_option("--model", o.model,
+                  "dense: a dense RBM; conv: a convolutional RBM with probabilistic max-pooling "
+                  "(a convolutional DBN when --filters lists several layers)")
+      ->check(CLI::IsMember({"dense", "conv"}))
+      ->capture_default_str()
+      ->group(kGroupModel);
+  cmd->add_option("--filter-size", o.filter_size, "Filter size F per layer (default 10)")
+      ->delimiter(',')
+      ->type_name("F[,F...]")
+      ->group(kGroupConv);
+  cmd->add_option("--pool", o.pool, "Pooling block size P per layer (default 2)")
+      ->delimiter(',')
+      ->type_name("P[,P...]")
+      ->group(kGroupConv);
+  cmd->add_option("--filters-png", o.filters_png, "Write the filters of every layer as PNG grids")
+      ->type_name("FILE.png")
+      ->group(kGroupConv);
+  cmd->add_flag("--standardize", o.standardize, "Per-image standardization (Gaussian input)")
+      ->group(kGroupConv);
+  cmd->add_flag("--whiten", o.whiten, "Lee's 1/f whitening filter (Gaussian input)")
+      ->group(kGroupConv);
+  cmd->add_option("--sigma", o.sigma, "Gaussian visible sigma (Lee: 0.2)")
+      ->capture_default_str()
+      ->group(kGroupConv);
+  cmd->add_option("--sigma-decay", o.sigma_decay, "sigma *= this after each epoch (Lee: 0.99)")
+      ->capture_default_str()
+      ->group(kGroupConv);
+  cmd->add_option("--sigma-min", o.sigma_min, "Lower bound of the annealed sigma")
+      ->capture_default_str()
+      ->group(kGroupConv);
+  cmd->add_option("--conv-algo", o.conv_algo, "GPU convolutions: auto|custom|cudnn")
+      ->capture_default_str()
+      ->group(kGroupConv);
   cmd->add_option("--samples", o.samples,
                   "Write 64 samples (1,000 Gibbs steps from random states) as a PNG grid")
       ->type_name("FILE.png")
@@ -370,7 +438,87 @@ nlohmann::json finite_or_null(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
 }
 
+// Parses "24,40" into filter counts.
+std::vector<int64_t> parse_filter_counts(const std::string& s) {
+  std::vector<int64_t> counts;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos
+                                                                          : comma - start);
+    char* end = nullptr;
+    const long long k = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || k < 1) {
+      CRBM_FAIL("--filters '", s, "': with --model conv this is the number of filters per layer "
+                "(e.g. 24 or 24,40); write the filter image with --filters-png");
+    }
+    counts.push_back(k);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return counts;
+}
+
+// `crbm train --model conv`: the shared options mapped onto the conv trainer's.
+int run_train_conv(const TrainOptions& o) {
+  ConvCliOptions c;
+  const bool builtin = is_builtin(o.data);
+  // The built-in default for convolutional models: 6x6 bars-and-stripes images.
+  c.data = builtin && (o.data.empty() || o.data == "builtin:bars") ? "builtin:bars6" : o.data;
+  c.limit = o.limit;
+  if (o.binarize_opt->count() > 0 && o.binarize != "auto") c.binarize = o.binarize;
+  c.standardize = o.standardize;
+  c.whiten = o.whiten;
+  c.filters = o.filters.empty() ? std::vector<int64_t>{builtin ? 8 : 24}
+                                : parse_filter_counts(o.filters);
+  c.filter_size = o.filter_size.empty() ? std::vector<int64_t>{builtin ? 3 : 10} : o.filter_size;
+  c.pool = o.pool.empty() ? std::vector<int64_t>{2} : o.pool;
+  c.visible = o.visible;
+  c.sigma = o.sigma;
+  c.sigma_decay = o.sigma_decay;
+  c.sigma_min = o.sigma_min;
+  c.init_std = o.init_std;
+  if (o.epochs_opt->count() > 0) c.epochs = o.epochs;
+  c.cd_k = o.pcd > 0 ? o.pcd : o.cd;
+  c.pcd = o.pcd > 0;
+  c.pcd_chains = o.pcd_chains;
+  if (o.batch_opt->count() > 0) c.batch_size = o.batch;
+  if (o.lr_opt->count() > 0) c.lr = o.lr;
+  c.lr_decay = o.lr_decay;
+  c.momentum = o.momentum;
+  c.final_momentum = o.final_momentum;
+  c.momentum_switch_epoch = o.momentum_switch;
+  if (o.weight_decay_opt->count() > 0) c.weight_decay = o.weight_decay;
+  c.l1 = o.l1;
+  c.sparsity_target = {o.sparsity_target};
+  if (o.sparsity_cost_opt->count() > 0) c.sparsity_cost = o.sparsity_cost;
+  c.sparsity_decay = o.sparsity_decay;
+  c.seed = o.seed;
+  c.out = o.out;
+  c.filters_png = o.filters_png;
+  c.device = o.device;
+  c.threads = o.threads;
+  c.conv_algo = o.conv_algo;
+  return run_conv_train(c);
+}
+
+// A log-likelihood estimate during training: exact when enumerable, else AIS.
+struct EvalResult {
+  std::string method;
+  double log_z = NAN, log_z_low = NAN, log_z_high = NAN;
+  double train = NAN, holdout = NAN;
+};
+
 void run_train(TrainOptions& o) {
+  if (o.model == "conv") {
+    if (run_train_conv(o) != 0) CRBM_FAIL("convolutional training failed");
+    return;
+  }
+  if (!o.filter_size.empty() || !o.pool.empty() || !o.filters_png.empty() || o.whiten) {
+    CRBM_FAIL("--filter-size/--pool/--filters-png/--whiten apply to --model conv; this is a "
+              "dense RBM (add --model conv)");
+  }
+  if (o.eval_every < 0) CRBM_FAIL("--eval-every: must be >= 0, got ", o.eval_every);
   if (o.device == "cuda") open_backend(o.device, 0);  // fail before loading data
   const VisibleType visible_type = parse_visible_type(o.visible);
   const bool gaussian = visible_type == VisibleType::gaussian;
@@ -499,6 +647,25 @@ void run_train(TrainOptions& o) {
     ExactResult epoch_exact;
     const bool exact_now = exact_during_training && (e % exact_every == 0 || e == o.epochs);
     if (exact_now) epoch_exact = exact_likelihood(rbm, ll_data, ll_held.cref());
+    EvalResult eval;
+    if (o.eval_every > 0 && ll_meaningful && (e % o.eval_every == 0 || e == o.epochs)) {
+      if (exact_ok) {
+        const ExactResult r = exact_now ? epoch_exact : exact_likelihood(rbm, ll_data, ll_held.cref());
+        eval = EvalResult{"exact", r.log_z, r.log_z, r.log_z, r.train, r.holdout};
+      } else {
+        AisConfig ais;
+        ais.runs = o.eval_ais_runs;
+        ais.steps = o.eval_ais_steps;
+        ais.seed = o.seed + static_cast<uint64_t>(e);
+        const AisResult r = ais_log_partition(rbm, ll_train, ais);
+        eval.method = "ais";
+        eval.log_z = r.log_z;
+        eval.log_z_low = r.log_z_low;
+        eval.log_z_high = r.log_z_high;
+        eval.train = mean_log_likelihood(rbm, ll_data, r.log_z);
+        if (holdout.size() > 0) eval.holdout = mean_log_likelihood(rbm, ll_held, r.log_z);
+      }
+    }
     const double gap =
         holdout.size() > 0 ? stats.free_energy_holdout - stats.free_energy_train : NAN;
     const double elapsed =
@@ -514,6 +681,13 @@ void run_train(TrainOptions& o) {
       line +=
           fmt::format("  {} samples/s  ETA {}", with_thousands(stats.samples_per_second), hms(eta));
       if (exact_now) line += fmt::format("  LL {:.4f}", epoch_exact.train);
+      if (eval.method == "exact" && !exact_now) line += fmt::format("  LL {:.4f}", eval.train);
+      if (eval.method == "ais") {
+        line += fmt::format("  LL(AIS) {:.2f} [{:.2f}, {:.2f}]", eval.train,
+                            eval.train - (eval.log_z_high - eval.log_z),
+                            eval.train + (eval.log_z - eval.log_z_low));
+        if (std::isfinite(eval.holdout)) line += fmt::format(" holdout {:.2f}", eval.holdout);
+      }
       fmt::print(stderr, "{}\n", line);
     }
     if (metrics != nullptr) {
@@ -533,6 +707,14 @@ void run_train(TrainOptions& o) {
       j["exact_log_likelihood"] = finite_or_null(epoch_exact.train);
       j["exact_log_likelihood_holdout"] = finite_or_null(epoch_exact.holdout);
       j["log_partition"] = finite_or_null(epoch_exact.log_z);
+      if (!eval.method.empty()) {
+        j["eval_method"] = eval.method;
+        j["eval_log_z"] = finite_or_null(eval.log_z);
+        j["eval_log_z_low"] = finite_or_null(eval.log_z_low);
+        j["eval_log_z_high"] = finite_or_null(eval.log_z_high);
+        j["eval_log_likelihood"] = finite_or_null(eval.train);
+        j["eval_log_likelihood_holdout"] = finite_or_null(eval.holdout);
+      }
       fmt::print(metrics, "{}\n", j.dump());
       std::fflush(metrics);
     }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "cmd_conv.hpp"
 #include "common.hpp"
 
 namespace crbm::tools {
@@ -21,10 +22,31 @@ struct TransformOptions {
   uint64_t seed = 1;
   std::string device = "cpu";
   int threads = 0;
+  std::string output = "auto";  // hidden | pooled (convolutional models); auto: pooled for conv
+  int layer = -1;
+  std::string conv_algo = "auto";
 };
 
 void run_transform(const TransformOptions& o) {
   if (o.batch < 1) CRBM_FAIL("--batch: must be >= 1, got ", o.batch);
+  if (is_conv_model(checkpoint_model_kind(o.model))) {
+    ConvTransformOptions c;
+    c.model = o.model;
+    c.data = o.data;
+    c.out = o.out;
+    c.output = o.output == "auto" ? "pooled" : o.output;
+    if (o.binarize != "auto") c.binarize = o.binarize;
+    c.limit = o.limit;
+    c.layer = o.layer;
+    c.device = o.device;
+    c.threads = o.threads;
+    c.conv_algo = o.conv_algo;
+    if (run_conv_transform(c) != 0) CRBM_FAIL("transform failed");
+    return;
+  }
+  if (o.output == "pooled") {
+    CRBM_FAIL("--output pooled: '", o.model, "' is a dense RBM, which has no pooling units");
+  }
   Metadata metadata;
   const RbmParams params = load_rbm_params(o.model, &metadata);
   auto backend = open_backend(o.device, o.threads);
@@ -82,6 +104,18 @@ void register_transform(CLI::App& app) {
       ->type_name("FEATURES.npy")
       ->required()
       ->group(kGroupOutput);
+  cmd->add_option("--output", o->output,
+                  "Convolutional models: hidden = P(h=1|v) maps, pooled = P(pool unit on), "
+                  "written as (N, K, rows, cols); auto = pooled. Dense models: hidden")
+      ->check(CLI::IsMember({"auto", "hidden", "pooled"}))
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--layer", o->layer, "Convolutional DBN: which layer's maps (-1 = the last)")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--conv-algo", o->conv_algo, "GPU convolutions: auto|custom|cudnn")
+      ->capture_default_str()
+      ->group(kGroupCompute);
   cmd->add_option("--batch", o->batch, "Rows per batch")
       ->type_name("B")
       ->capture_default_str()

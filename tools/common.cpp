@@ -3,6 +3,8 @@
 // Gibbs chains on a loaded model.
 #include "common.hpp"
 
+#include "crbm/safetensors.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -297,5 +299,13 @@ void unstandardize(HostTensor& rows, const std::optional<Standardization>& s) {
     }
   }
 }
+
+std::string checkpoint_model_kind(const std::string& path) {
+  const SafetensorsFile f = load_safetensors(path);
+  const auto it = f.metadata.find("model");
+  return it == f.metadata.end() ? "rbm" : it->second;
+}
+
+bool is_conv_model(const std::string& kind) { return kind == "conv_rbm" || kind == "cdbn"; }
 
 }  // namespace crbm::tools

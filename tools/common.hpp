@@ -15,15 +15,12 @@
 #include "crbm/backend.hpp"
 #include "crbm/data.hpp"
 #include "crbm/rbm.hpp"
+#include "crbm/version.hpp"
 
 namespace crbm::tools {
 
-// Version string recorded in checkpoints (libcrbm has no version header yet).
-#ifdef CRBM_VERSION_STRING
-inline constexpr const char* kVersion = CRBM_VERSION_STRING;
-#else
-inline constexpr const char* kVersion = "0.1.0";
-#endif
+// Version string recorded in checkpoints.
+inline constexpr const char* kVersion = crbm::kVersionString;
 
 // ---- subcommands ----
 // Each tools/cmd_<name>.cpp defines `void register_<name>(CLI::App&)`, which adds
@@ -126,6 +123,11 @@ Dataset load_data_like_training(const std::string& spec, const RbmParams& params
 // `snapshots` receives the visible means after every `every` steps.
 HostTensor run_gibbs_chains(const Rbm& rbm, const HostTensor& init, int steps, uint64_t seed,
                             int every, std::vector<HostTensor>* snapshots);
+// The checkpoint's model kind (metadata "model": rbm, conv_rbm, cdbn, dbn, dbm, ...);
+// "rbm" when the file has no such key.
+std::string checkpoint_model_kind(const std::string& path);
+bool is_conv_model(const std::string& kind);
+
 // Random starting states: uniform binary (Bernoulli) or standard normal (Gaussian).
 HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed);
 // Maps Gaussian-model outputs back to data units (x * std + mean); no-op otherwise.

@@ -7,6 +7,7 @@
 #include "crbm/train.hpp"
 
 #include <chrono>
+#include <fmt/format.h>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,10 @@ constexpr uint32_t kStreamVisible = 2;
 constexpr uint32_t kStreamBinarize = 3;
 constexpr uint32_t kStreamChainInit = 4;
 constexpr uint32_t kStreamShuffle = 5;
+
+// A float hyperparameter as the decimal the user wrote (0.9f -> 0.9, not
+// 0.8999999761581421), for logs and checkpoint metadata.
+double as_decimal(float x) { return std::stod(fmt::format("{}", x)); }
 
 }  // namespace
 
@@ -58,16 +63,16 @@ std::string TrainConfig::to_json() const {
   j["pcd_chains"] = pcd_chains;
   j["epochs"] = epochs;
   j["batch_size"] = batch_size;
-  j["learning_rate"] = learning_rate;
-  j["lr_decay"] = lr_decay;
-  j["momentum"] = momentum;
-  j["final_momentum"] = final_momentum;
+  j["learning_rate"] = as_decimal(learning_rate);
+  j["lr_decay"] = as_decimal(lr_decay);
+  j["momentum"] = as_decimal(momentum);
+  j["final_momentum"] = as_decimal(final_momentum);
   j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = weight_decay;
-  j["l1_decay"] = l1_decay;
-  j["sparsity_target"] = sparsity_target;
-  j["sparsity_cost"] = sparsity_cost;
-  j["sparsity_decay"] = sparsity_decay;
+  j["weight_decay"] = as_decimal(weight_decay);
+  j["l1_decay"] = as_decimal(l1_decay);
+  j["sparsity_target"] = as_decimal(sparsity_target);
+  j["sparsity_cost"] = as_decimal(sparsity_cost);
+  j["sparsity_decay"] = as_decimal(sparsity_decay);
   j["sample_negative_visible"] = sample_negative_visible;
   j["resample_binarization"] = resample_binarization;
   j["seed"] = seed;
@@ -101,11 +106,12 @@ CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
 }
 
 double CdTrainer::current_learning_rate() const {
-  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+  return as_decimal(config_.learning_rate) / (1.0 + as_decimal(config_.lr_decay) * epoch_);
 }
 
 double CdTrainer::current_momentum() const {
-  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+  return as_decimal(epoch_ < config_.momentum_switch_epoch ? config_.momentum
+                                                          : config_.final_momentum);
 }
 
 void CdTrainer::ensure_buffers(int64_t batch) {

@@ -175,6 +175,55 @@ TEST_F(CliTest, TransformWritesFeatures) {
   }
 }
 
+// The convolutional contract: crbm train --model conv --filters K --filter-size F
+// --pool P, then transform --output hidden|pooled as (N, K, rows, cols), and sample.
+TEST_F(CliTest, ConvolutionalTrainTransformSample) {
+  const Result r = run(
+      "train --model conv --data builtin:bars6 --filters 3 --filter-size 3 --pool 2 --epochs 2 "
+      "--out c.safetensors --filters-png cf.png");
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  const SafetensorsFile f = load_safetensors(path("c.safetensors").string());
+  bool has_filters = false;
+  for (const auto& [name, t] : f.tensors) {
+    if (name.size() >= 7 && name.compare(name.size() - 7, 7, "filters") == 0) {
+      has_filters = true;
+      EXPECT_EQ(t.shape, (std::vector<int64_t>{3, 1, 3, 3})) << name;
+    }
+  }
+  EXPECT_TRUE(has_filters);
+  EXPECT_NO_THROW(read_image(path("cf.png").string()));
+
+  // 6x6 images, 3x3 filters: hidden maps 4x4, pooled 2x2.
+  ASSERT_EQ(run("transform c.safetensors --data builtin:bars6 --out p.npy").code, 0);
+  EXPECT_EQ(read_npy(path("p.npy").string()).shape, (std::vector<int64_t>{2520, 3, 2, 2}));
+  ASSERT_EQ(run("transform c.safetensors --data builtin:bars6 --out h.npy --output hidden").code,
+            0);
+  EXPECT_EQ(read_npy(path("h.npy").string()).shape, (std::vector<int64_t>{2520, 3, 4, 4}));
+  ASSERT_EQ(run("sample c.safetensors --chains 4 --steps 5 --out s.png").code, 0);
+  EXPECT_NO_THROW(read_image(path("s.png").string()));
+
+  const std::string err = expect_error("train --model conv --filters f.png --data builtin:bars6");
+  EXPECT_NE(err.find("--filters"), std::string::npos) << err;
+  const std::string dense = expect_error("train --pool 2 --epochs 1");
+  EXPECT_NE(dense.find("--model conv"), std::string::npos) << dense;
+}
+
+TEST_F(CliTest, EvalEveryReportsAisWhenNotEnumerable) {
+  const Result r = run(
+      "train --data builtin:bars6 --hidden 24 --epochs 2 --eval-every 1 --eval-ais-steps 300 "
+      "--quiet --out m.safetensors --metrics m.jsonl");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = lines_of(read_text(path("m.jsonl")));
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& line : lines) {
+    const auto j = nlohmann::json::parse(line);
+    ASSERT_EQ(j["eval_method"], "ais") << line;  // min(36, 24) = 24 units: beyond exact
+    EXPECT_LE(j["eval_log_z_low"].get<double>(), j["eval_log_z"].get<double>());
+    EXPECT_GE(j["eval_log_z_high"].get<double>(), j["eval_log_z"].get<double>());
+    EXPECT_LT(j["eval_log_likelihood"].get<double>(), 0.0);
+  }
+}
+
 TEST_F(CliTest, ConfigFileAndCommandLineOverride) {
   std::ofstream(path("c.toml")) << "# a config file\nhidden = 12\nepochs = 3\nlr = 0.02\n"
                                    "metrics = \"c.jsonl\"\nquiet = true\n";
