@@ -1,0 +1,145 @@
+// Binary deep Boltzmann machine (Salakhutdinov & Hinton, AISTATS 2009) with 2 or 3 hidden
+// layers: layers x_0 = v [V], x_1 = h1, ..., x_L = hL; weights W_l [n_l x n_{l+1}], biases
+// b_l [n_l] (b_0 = visible bias), all connections undirected:
+//   E(x) = -sum_l x_l' W_l x_{l+1} - sum_l b_l' x_l
+//   P(x_l = 1 | rest) = sigm(x_{l-1} W_{l-1} + x_{l+1} W_l' + b_l)
+// Mean-field q(h|v) = prod_l Bernoulli(mu_l): mu_l = sigm(mu_{l-1} W_{l-1} + mu_{l+1} W_l' + b_l).
+// Even layers (v, h2) and odd layers (h1, h3) are conditionally independent given each other,
+// so a DBM is an RBM between [v | h2] and [h1 | h3] with a block weight matrix: that RBM gives
+// the exact log Z of small DBMs and the AIS of large ones (odd layers summed analytically).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "crbm/ais.hpp"
+#include "crbm/rbm.hpp"
+#include "crbm/train.hpp"
+
+namespace crbm {
+
+// Joint training: mean-field data term, persistent Gibbs chains for the model term.
+struct DbmTrainConfig {
+  int epochs = 10;
+  int64_t batch_size = 100;
+  float learning_rate = 0.005f;
+  float lr_decay = 0.0f;  // lr_t = lr / (1 + lr_decay * epoch)
+  float momentum = 0.5f;
+  float final_momentum = 0.9f;
+  int momentum_switch_epoch = 5;
+  float weight_decay = 2e-4f;
+  int mean_field_sweeps = 10;
+  int64_t chains = 100;
+  int gibbs_steps = 5;                // per update
+  bool resample_binarization = true;  // data are probabilities: draw binary v per batch
+  uint64_t seed = 1;
+
+  void validate() const;
+  std::string to_json() const;
+};
+
+struct DbmEpochStats {
+  int epoch = 0;
+  double seconds = 0;
+  double learning_rate = 0;
+  double momentum = 0;
+  double reconstruction_error = 0;      // of v from mean-field mu_1 (first batch rows)
+  std::vector<double> mean_activation;  // mean mu_l per hidden layer (data side)
+};
+
+struct DbmParams {
+  std::vector<HostTensor> weights;  // [L], W_l [n_l, n_{l+1}]
+  std::vector<HostTensor> biases;   // [L + 1], b_l [n_l]
+  int64_t layer_size(size_t l) const { return biases.at(l).numel(); }
+};
+
+class Dbm {
+ public:
+  Dbm(Backend& backend, int64_t visible, const std::vector<int64_t>& hidden);
+  Dbm(Backend& backend, const DbmParams& params);
+  Dbm(Dbm&&) = default;
+  Dbm& operator=(Dbm&&) = default;
+
+  Backend& backend() const { return *backend_; }
+  size_t depth() const { return weights_.size(); }  // number of hidden layers
+  int64_t layer_size(size_t l) const { return sizes_.at(l); }
+  Matrix& weights(size_t l) { return weights_.at(l); }
+  Matrix& bias(size_t l) { return biases_.at(l); }
+  const Matrix& weights(size_t l) const { return weights_.at(l); }
+  const Matrix& bias(size_t l) const { return biases_.at(l); }
+
+  // Greedy pretraining with the doubled-input correction: layer 0 is an RBM trained with
+  // P(h1|v) = sigm(2 v W + c) (bottom-up input doubled), the top one with
+  // P(h_{L-1}|h_L) = sigm(2 W h_L + b) (top-down input doubled), middle ones plainly and
+  // their weights halved when composed. Each layer trains on sigm(up * x W + c) of the one
+  // below. A shared layer's bias is the mean of the two RBMs' biases for it.
+  using EpochCallback = std::function<void(size_t layer, const EpochStats&)>;
+  void pretrain(CMatRef data, const std::vector<TrainConfig>& layers, float init_stddev = 0.01f,
+                const EpochCallback& on_epoch = nullptr);
+
+  // Mean-field posterior for v [B x V]: mu[l-1] and logits[l-1] ([B x n_l]) for l = 1..L,
+  // initialised by a bottom-up pass with doubled weights (all but the top layer), then
+  // `sweeps` sequential sweeps l = 1..L. On return mu = sigm(logits) elementwise.
+  void mean_field(CMatRef v, int sweeps, std::vector<Matrix>& mu,
+                  std::vector<Matrix>* logits = nullptr) const;
+
+  // Gibbs sampling (odd layers, then even layers per step) from uniform random states;
+  // returns the visible probabilities P(v|h1) after `steps` steps [chains x V].
+  HostTensor sample(int64_t chains, int steps, uint64_t seed) const;
+
+  // The equivalent RBM: visible = even layers [v | h2], hidden = odd layers [h1 | h3].
+  RbmParams bipartite_rbm() const;
+  double exact_log_partition() const;  // by enumeration of the bipartite RBM's smaller side
+  // AIS (Salakhutdinov & Murray's schedule) on the bipartite RBM: the chain state is (v, h2),
+  // h1 (and h3) are summed out analytically. Base rates from `data` [N x V] (backend) and
+  // its mean-field mu_2 (the even hidden layer), at most `base_rows` rows.
+  AisResult ais_log_partition(CMatRef data, const AisConfig& config,
+                              int64_t base_rows = 10000) const;
+
+  // Variational lower bound per row (mean-field q, `sweeps` sweeps):
+  //   log p(v) >= E_q[-E(v, h)] + H(q) - log Z.
+  std::vector<double> lower_bound(CMatRef v, double log_z, int sweeps = 30,
+                                  int64_t batch = 1000) const;
+
+  DbmParams to_host() const;
+  void load(const DbmParams& params);
+
+ private:
+  Backend* backend_;
+  std::vector<int64_t> sizes_;
+  std::vector<Matrix> weights_, biases_;
+};
+
+class DbmTrainer {
+ public:
+  DbmTrainer(Dbm& dbm, DbmTrainConfig config);
+  DbmEpochStats train_epoch(CMatRef data);
+  void update(CMatRef batch);
+  int epoch() const { return epoch_; }
+  // Persistent chain states, [chains x n_l] per layer (after at least one update).
+  const std::vector<Matrix>& chains() const { return chains_; }
+
+ private:
+  double learning_rate() const;
+  double momentum() const;
+  Dbm& dbm_;
+  DbmTrainConfig config_;
+  Backend& be_;
+  int epoch_ = 0;
+  int64_t updates_ = 0;
+  std::vector<Matrix> chains_, chain_probs_, mu_;
+  std::vector<Matrix> grad_w_, grad_b_, vel_w_, vel_b_;
+  Matrix v_bin_, shuffled_;
+};
+
+// Checkpoints: model = "dbm", layers = L; tensors layer0.visible_bias [V],
+// layer<l>.weights [n_l, n_{l+1}], layer<l>.hidden_bias [n_{l+1}].
+void save_dbm(const std::string& path, const DbmParams& params,
+              const std::map<std::string, std::string>& extra = {});
+DbmParams load_dbm_params(const std::string& path,
+                          std::map<std::string, std::string>* metadata = nullptr);
+
+}  // namespace crbm

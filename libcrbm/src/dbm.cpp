@@ -1,0 +1,685 @@
+// DBM pretraining (doubled inputs), mean-field inference, PCD joint training, Gibbs sampling,
+// log Z (exact / AIS through the equivalent even-odd RBM) and the mean-field lower bound
+// (see dbm.hpp), written against the Backend operations.
+//   joint update: dW_l = x_l' mu_{l+1} / B (mean-field, data) - s_l' s_{l+1} / C (chains)
+#include "crbm/dbm.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "crbm/exact.hpp"
+#include "crbm/safetensors.hpp"
+
+namespace crbm {
+namespace {
+
+constexpr uint32_t kStreamDbmGibbs = 0xd8b0;
+constexpr uint32_t kStreamDbmInit = 0xd8b1;
+constexpr uint32_t kStreamDbmBinarize = 0xd8b2;
+constexpr uint32_t kStreamPreHidden = 0xd8b3;
+constexpr uint32_t kStreamPreVisible = 0xd8b4;
+constexpr uint32_t kStreamPreBinarize = 0xd8b5;
+
+// out = x_{l-1} W_{l-1} + x_{l+1} W_l' + b_l (the missing neighbour of v or the top is skipped).
+void layer_logits(const Dbm& dbm, size_t l, CMatRef below, CMatRef above, MatRef out) {
+  Backend& be = dbm.backend();
+  float beta = 0.0f;
+  if (l > 0) {
+    be.gemm(false, false, 1.0f, below, dbm.weights(l - 1), 0.0f, out);
+    beta = 1.0f;
+  }
+  if (l < dbm.depth()) be.gemm(false, true, 1.0f, above, dbm.weights(l), beta, out);
+  be.scale_add_activate(out, 1.0f, CMatRef{}, dbm.bias(l), Activation::linear);
+}
+
+// One Gibbs sweep over the layers: odd layers given even ones, then even ones.
+void gibbs_step(const Dbm& dbm, std::vector<Matrix>& state, std::vector<Matrix>& probs,
+                uint64_t seed, uint64_t step) {
+  Backend& be = dbm.backend();
+  const size_t top = dbm.depth();
+  for (size_t parity : {size_t{1}, size_t{0}}) {
+    for (size_t l = parity; l <= top; l += 2) {
+      layer_logits(dbm, l, l > 0 ? CMatRef(state[l - 1]) : CMatRef{},
+                   l < top ? CMatRef(state[l + 1]) : CMatRef{}, probs[l]);
+      be.scale_add_activate(probs[l], 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
+      be.sample_bernoulli(probs[l], state[l], RngKey{seed, kStreamDbmGibbs, step * 8 + l});
+    }
+  }
+}
+
+// CD-k on an RBM whose hidden input is scaled by `up` and visible input by `down`:
+//   P(h|v) = sigm(up v W + c),  P(v|h) = sigm(down h W' + b).
+class ScaledCdTrainer {
+ public:
+  ScaledCdTrainer(Rbm& rbm, const TrainConfig& cfg, float up, float down)
+      : rbm_(rbm), be_(rbm.backend()), cfg_(cfg), up_(up), down_(down) {
+    cfg_.validate();
+    if (cfg_.persistent) CRBM_FAIL("DBM pretraining uses CD-k; persistent = true is not supported");
+    const int64_t v = rbm.visible(), h = rbm.hidden();
+    gw_ = Matrix(be_, v, h);
+    gb_ = Matrix(be_, 1, v);
+    gc_ = Matrix(be_, 1, h);
+    vw_ = Matrix(be_, v, h);
+    vb_ = Matrix(be_, 1, v);
+    vc_ = Matrix(be_, 1, h);
+    for (Matrix* m : {&vw_, &vb_, &vc_}) be_.fill(*m, 0.0f);
+  }
+
+  void hidden(CMatRef v, MatRef out) const {
+    be_.gemm(false, false, 1.0f, v, rbm_.weights(), 0.0f, out);
+    be_.scale_add_activate(out, up_, CMatRef{}, rbm_.hidden_bias(), Activation::sigmoid);
+  }
+  void visible(CMatRef h, MatRef out) const {
+    be_.gemm(false, true, 1.0f, h, rbm_.weights(), 0.0f, out);
+    be_.scale_add_activate(out, down_, CMatRef{}, rbm_.visible_bias(), Activation::sigmoid);
+  }
+
+  EpochStats train_epoch(CMatRef data) {
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t n = data.rows;
+    EpochStats st;
+    st.learning_rate = lr();
+    st.momentum = mom();
+    if (shuffled_.rows() != n) shuffled_ = Matrix(be_, n, data.cols);
+    be_.gather_rows(data, shuffled_indices(n, cfg_.seed, uint64_t(epoch_)), shuffled_);
+    for (int64_t first = 0; first < n; first += cfg_.batch_size) {
+      update(shuffled_.rows_view(first, std::min(cfg_.batch_size, n - first)));
+    }
+    be_.synchronize();
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    st.samples_per_second = st.seconds > 0 ? n / st.seconds : 0;
+    if (!rbm_.parameters_finite()) {
+      throw DivergenceError(concat("DBM pretraining diverged in epoch ", epoch_ + 1,
+                                   "; lower the learning rate (now ", lr(), ")"));
+    }
+    const int64_t m = std::min<int64_t>(n, 1000);
+    Matrix h(be_, m, rbm_.hidden()), r(be_, m, rbm_.visible());
+    hidden(shuffled_.rows_view(0, m), h);
+    visible(h, r);
+    st.reconstruction_error = be_.sum_squared_diff(shuffled_.rows_view(0, m), r) / m;
+    ++epoch_;
+    st.epoch = epoch_;
+    st.updates = updates_;
+    return st;
+  }
+
+ private:
+  double lr() const { return cfg_.learning_rate / (1.0 + cfg_.lr_decay * epoch_); }
+  double mom() const {
+    return epoch_ < cfg_.momentum_switch_epoch ? cfg_.momentum : cfg_.final_momentum;
+  }
+
+  void update(CMatRef batch) {
+    const int64_t b = batch.rows, nv = rbm_.visible(), nh = rbm_.hidden();
+    if (rows_ < b) {
+      v0_ = Matrix(be_, b, nv);
+      vk_ = Matrix(be_, b, nv);
+      h0_ = Matrix(be_, b, nh);
+      hs_ = Matrix(be_, b, nh);
+      hk_ = Matrix(be_, b, nh);
+      rows_ = b;
+    }
+    CMatRef v0 = batch;
+    if (cfg_.resample_binarization) {
+      MatRef vb = v0_.rows_view(0, b);
+      be_.sample_bernoulli(batch, vb, RngKey{cfg_.seed, kStreamPreBinarize, uint64_t(updates_)});
+      v0 = vb;
+    }
+    MatRef h0 = h0_.rows_view(0, b), hs = hs_.rows_view(0, b), hk = hk_.rows_view(0, b);
+    MatRef vk = vk_.rows_view(0, b);
+    hidden(v0, h0);
+    CMatRef hprev = h0;
+    for (int s = 0; s < cfg_.cd_k; ++s) {
+      const uint64_t step = uint64_t(updates_) * cfg_.cd_k + s;
+      be_.sample_bernoulli(hprev, hs, RngKey{cfg_.seed, kStreamPreHidden, step});
+      visible(hs, vk);
+      if (s + 1 < cfg_.cd_k || cfg_.sample_negative_visible) {
+        be_.sample_bernoulli(vk, vk, RngKey{cfg_.seed, kStreamPreVisible, step});
+      }
+      hidden(vk, hk);
+      hprev = hk;
+    }
+    const float inv = 1.0f / static_cast<float>(b);
+    be_.gemm(true, false, inv, v0, h0, 0.0f, gw_);
+    be_.gemm(true, false, -inv, vk, hk, 1.0f, gw_);
+    be_.column_sums(v0, inv, 0.0f, gb_);
+    be_.column_sums(vk, -inv, 1.0f, gb_);
+    be_.column_sums(h0, inv, 0.0f, gc_);
+    be_.column_sums(hk, -inv, 1.0f, gc_);
+    const float l = static_cast<float>(lr()), m = static_cast<float>(mom());
+    be_.momentum_update(rbm_.weights(), vw_, gw_, l, m, cfg_.weight_decay, cfg_.l1_decay);
+    be_.momentum_update(rbm_.visible_bias(), vb_, gb_, l, m, 0.0f, 0.0f);
+    be_.momentum_update(rbm_.hidden_bias(), vc_, gc_, l, m, 0.0f, 0.0f);
+    ++updates_;
+  }
+
+  Rbm& rbm_;
+  Backend& be_;
+  TrainConfig cfg_;
+  float up_, down_;
+  int epoch_ = 0;
+  int64_t updates_ = 0, rows_ = 0;
+  Matrix gw_, gb_, gc_, vw_, vb_, vc_, v0_, vk_, h0_, hs_, hk_, shuffled_;
+};
+
+void ensure_rows(Backend& be, std::vector<Matrix>& m, size_t count, int64_t rows,
+                 const std::vector<int64_t>& cols) {
+  m.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (m[i].rows() != rows || m[i].cols() != cols[i]) m[i] = Matrix(be, rows, cols[i]);
+  }
+}
+
+}  // namespace
+
+// ---- configuration ----
+
+void DbmTrainConfig::validate() const {
+  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
+    if (bad)
+      CRBM_FAIL("invalid DBM training configuration: ", field, " = ", value, " (", rule, ")");
+  };
+  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
+  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
+  fail_if(!(learning_rate > 0.0f) || !std::isfinite(learning_rate), "learning_rate", learning_rate,
+          "must be positive and finite");
+  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
+  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
+  fail_if(!(final_momentum >= 0.0f && final_momentum < 1.0f), "final_momentum", final_momentum,
+          "must be in [0, 1)");
+  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
+  fail_if(mean_field_sweeps < 1, "mean_field_sweeps", mean_field_sweeps, "must be >= 1");
+  fail_if(chains < 1, "chains", chains, "must be >= 1");
+  fail_if(gibbs_steps < 1, "gibbs_steps", gibbs_steps, "must be >= 1");
+}
+
+std::string DbmTrainConfig::to_json() const {
+  nlohmann::json j;
+  j["epochs"] = epochs;
+  j["batch_size"] = batch_size;
+  j["learning_rate"] = learning_rate;
+  j["lr_decay"] = lr_decay;
+  j["momentum"] = momentum;
+  j["final_momentum"] = final_momentum;
+  j["momentum_switch_epoch"] = momentum_switch_epoch;
+  j["weight_decay"] = weight_decay;
+  j["mean_field_sweeps"] = mean_field_sweeps;
+  j["chains"] = chains;
+  j["gibbs_steps"] = gibbs_steps;
+  j["resample_binarization"] = resample_binarization;
+  j["seed"] = seed;
+  return j.dump();
+}
+
+// ---- model ----
+
+Dbm::Dbm(Backend& backend, int64_t visible, const std::vector<int64_t>& hidden)
+    : backend_(&backend) {
+  if (hidden.size() < 1 || hidden.size() > 8) {
+    CRBM_FAIL("a DBM needs 1..8 hidden layers (got ", hidden.size(), ")");
+  }
+  sizes_.push_back(visible);
+  for (int64_t h : hidden) sizes_.push_back(h);
+  for (int64_t s : sizes_) {
+    if (s < 1) CRBM_FAIL("DBM layer sizes must be >= 1 (got ", s, ")");
+  }
+  for (size_t l = 0; l < sizes_.size(); ++l) {
+    biases_.emplace_back(backend, 1, sizes_[l]);
+    backend.fill(biases_.back(), 0.0f);
+    if (l + 1 < sizes_.size()) {
+      weights_.emplace_back(backend, sizes_[l], sizes_[l + 1]);
+      backend.fill(weights_.back(), 0.0f);
+    }
+  }
+}
+
+Dbm::Dbm(Backend& backend, const DbmParams& p) : backend_(&backend) {
+  if (p.weights.empty() || p.biases.size() != p.weights.size() + 1) {
+    CRBM_FAIL("DBM parameters: ", p.weights.size(), " weight and ", p.biases.size(),
+              " bias tensors (need L and L + 1)");
+  }
+  std::vector<int64_t> hidden;
+  for (size_t l = 1; l < p.biases.size(); ++l) hidden.push_back(p.biases[l].numel());
+  *this = Dbm(backend, p.biases[0].numel(), hidden);
+  load(p);
+}
+
+DbmParams Dbm::to_host() const {
+  DbmParams p;
+  for (size_t l = 0; l < weights_.size(); ++l) {
+    p.weights.push_back(weights_[l].download({sizes_[l], sizes_[l + 1]}));
+  }
+  for (size_t l = 0; l < biases_.size(); ++l) p.biases.push_back(biases_[l].download({sizes_[l]}));
+  return p;
+}
+
+void Dbm::load(const DbmParams& p) {
+  CRBM_CHECK_THROW(p.weights.size() == weights_.size() && p.biases.size() == biases_.size(),
+                   "loading a ", p.weights.size(), "-layer DBM into a ", weights_.size(),
+                   "-layer one");
+  for (size_t l = 0; l < weights_.size(); ++l) {
+    if (p.weights[l].rows() != sizes_[l] || p.weights[l].cols() != sizes_[l + 1]) {
+      CRBM_FAIL("DBM weights ", l, " have shape ", p.weights[l].shape_string(), "; expected [",
+                sizes_[l], ",", sizes_[l + 1], "]");
+    }
+    weights_[l].upload(p.weights[l]);
+  }
+  for (size_t l = 0; l < biases_.size(); ++l) {
+    if (p.biases[l].numel() != sizes_[l]) {
+      CRBM_FAIL("DBM bias ", l, " has ", p.biases[l].numel(), " entries; expected ", sizes_[l]);
+    }
+    biases_[l].upload(p.biases[l]);
+  }
+}
+
+// ---- pretraining ----
+
+void Dbm::pretrain(CMatRef data, const std::vector<TrainConfig>& configs, float init_stddev,
+                   const EpochCallback& on_epoch) {
+  const size_t L = depth();
+  if (configs.size() != L) {
+    CRBM_FAIL("DBM pretraining needs one TrainConfig per layer (", configs.size(), " for ", L,
+              " layers)");
+  }
+  CRBM_CHECK_THROW(data.cols == sizes_[0], "data has ", data.cols, " columns for ", sizes_[0],
+                   " visible units");
+  if (data.rows == 0) CRBM_FAIL("DBM pretraining data is empty");
+  Backend& be = *backend_;
+  std::vector<HostTensor> lower_hidden_bias(L + 1), upper_visible_bias(L + 1);
+  Matrix current;
+  CMatRef input = data;
+  for (size_t l = 0; l < L; ++l) {
+    const float up = (l == 0 && L > 1) ? 2.0f : 1.0f;
+    const float down = (l + 1 == L && L > 1) ? 2.0f : 1.0f;
+    Rbm rbm(be, sizes_[l], sizes_[l + 1]);
+    rbm.init_random(configs[l].seed * 7919 + l, init_stddev, nullptr);
+    {
+      Matrix mean(be, 1, sizes_[l]);
+      be.column_sums(input, 1.0f / static_cast<float>(input.rows), 0.0f, mean);
+      HostTensor m = mean.download();
+      for (float& x : m.data) {
+        const double p = std::min(std::max(double(x), 1e-3), 1.0 - 1e-3);
+        x = static_cast<float>(std::log(p / (1.0 - p)));
+      }
+      rbm.visible_bias().upload(m);
+    }
+    ScaledCdTrainer trainer(rbm, configs[l], up, down);
+    for (int e = 0; e < configs[l].epochs; ++e) {
+      const EpochStats s = trainer.train_epoch(input);
+      if (on_epoch) on_epoch(l, s);
+    }
+    // Middle layers count twice in the DBM (input from both neighbours): halve them.
+    const bool middle = l > 0 && l + 1 < L;
+    be.copy(rbm.weights(), weights_[l]);
+    if (middle) {
+      be.scale_add_activate(weights_[l], 0.5f, CMatRef{}, CMatRef{}, Activation::linear);
+    }
+    upper_visible_bias[l] = rbm.visible_bias().download();
+    lower_hidden_bias[l + 1] = rbm.hidden_bias().download();
+    if (l + 1 < L) {
+      Matrix next(be, input.rows, sizes_[l + 1]);
+      const int64_t chunk = 8192;
+      for (int64_t first = 0; first < input.rows; first += chunk) {
+        const int64_t rows = std::min(chunk, input.rows - first);
+        trainer.hidden(input.row_range(first, rows), next.rows_view(first, rows));
+      }
+      current = std::move(next);
+      input = current;
+    }
+  }
+  // Biases: v from layer 0; a shared layer gets the mean of its two RBMs' biases.
+  biases_[0].upload(upper_visible_bias[0]);
+  for (size_t l = 1; l <= L; ++l) {
+    HostTensor b = lower_hidden_bias[l];
+    if (l < L) {
+      for (int64_t i = 0; i < b.numel(); ++i) {
+        b.data[i] = 0.5f * (b.data[i] + upper_visible_bias[l].data[i]);
+      }
+    }
+    biases_[l].upload(b);
+  }
+  be.synchronize();
+}
+
+// ---- inference ----
+
+void Dbm::mean_field(CMatRef v, int sweeps, std::vector<Matrix>& mu,
+                     std::vector<Matrix>* logits) const {
+  CRBM_CHECK_THROW(v.cols == sizes_[0], "mean_field: v has ", v.cols, " columns for ", sizes_[0],
+                   " visible units");
+  CRBM_CHECK_THROW(sweeps >= 0, "mean_field: sweeps = ", sweeps);
+  Backend& be = *backend_;
+  const size_t L = depth();
+  const std::vector<int64_t> cols(sizes_.begin() + 1, sizes_.end());
+  std::vector<Matrix> local;
+  std::vector<Matrix>& z = logits != nullptr ? *logits : local;
+  ensure_rows(be, mu, L, v.rows, cols);
+  ensure_rows(be, z, L, v.rows, cols);
+  // Bottom-up initialisation; every layer but the top has its input doubled (it will also
+  // receive top-down input).
+  for (size_t l = 1; l <= L; ++l) {
+    const CMatRef below = l == 1 ? v : CMatRef(mu[l - 2]);
+    be.gemm(false, false, 1.0f, below, weights_[l - 1], 0.0f, z[l - 1]);
+    be.scale_add_activate(z[l - 1], l < L ? 2.0f : 1.0f, CMatRef{}, biases_[l], Activation::linear);
+    be.copy(z[l - 1], mu[l - 1]);
+    be.scale_add_activate(mu[l - 1], 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
+  }
+  for (int s = 0; s < sweeps; ++s) {
+    for (size_t l = 1; l <= L; ++l) {
+      layer_logits(*this, l, l == 1 ? v : CMatRef(mu[l - 2]), l < L ? CMatRef(mu[l]) : CMatRef{},
+                   z[l - 1]);
+      be.copy(z[l - 1], mu[l - 1]);
+      be.scale_add_activate(mu[l - 1], 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
+    }
+  }
+}
+
+HostTensor Dbm::sample(int64_t chains, int steps, uint64_t seed) const {
+  CRBM_CHECK_THROW(chains > 0 && steps >= 0, "sample: chains ", chains, ", steps ", steps);
+  Backend& be = *backend_;
+  std::vector<Matrix> state, probs;
+  ensure_rows(be, state, sizes_.size(), chains, sizes_);
+  ensure_rows(be, probs, sizes_.size(), chains, sizes_);
+  for (size_t l = 0; l < sizes_.size(); ++l) {
+    be.fill(probs[l], 0.5f);
+    be.sample_bernoulli(probs[l], state[l], RngKey{seed, kStreamDbmInit, l});
+  }
+  for (int s = 0; s < steps; ++s) gibbs_step(*this, state, probs, seed, uint64_t(s));
+  layer_logits(*this, 0, CMatRef{}, state[1], probs[0]);
+  be.scale_add_activate(probs[0], 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
+  return probs[0].download();
+}
+
+// ---- log Z ----
+
+RbmParams Dbm::bipartite_rbm() const {
+  const size_t n = sizes_.size();
+  std::vector<int64_t> offset(n, 0);
+  int64_t even = 0, odd = 0;
+  for (size_t l = 0; l < n; ++l) {
+    int64_t& total = l % 2 == 0 ? even : odd;
+    offset[l] = total;
+    total += sizes_[l];
+  }
+  RbmParams p;
+  p.visible_type = VisibleType::bernoulli;
+  p.weights = HostTensor({even, odd}, 0.0f);
+  p.visible_bias = HostTensor({even});
+  p.hidden_bias = HostTensor({odd});
+  p.visible_sigma = HostTensor({even}, 1.0f);
+  for (size_t l = 0; l < n; ++l) {
+    const HostTensor b = biases_[l].download();
+    HostTensor& dst = l % 2 == 0 ? p.visible_bias : p.hidden_bias;
+    std::copy(b.data.begin(), b.data.end(), dst.data.begin() + offset[l]);
+  }
+  for (size_t l = 0; l + 1 < n; ++l) {
+    const HostTensor w = weights_[l].download();
+    const int64_t rows = sizes_[l], cols = sizes_[l + 1];
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) {
+        // W_l couples x_l (row i) and x_{l+1} (column j); the even one indexes the RBM row.
+        const int64_t r = l % 2 == 0 ? offset[l] + i : offset[l + 1] + j;
+        const int64_t c = l % 2 == 0 ? offset[l + 1] + j : offset[l] + i;
+        p.weights.data[r * odd + c] = w.data[i * cols + j];
+      }
+    }
+  }
+  return p;
+}
+
+double Dbm::exact_log_partition() const {
+  Rbm rbm(*backend_, bipartite_rbm());
+  return crbm::exact_log_partition(rbm);
+}
+
+AisResult Dbm::ais_log_partition(CMatRef data, const AisConfig& config, int64_t base_rows) const {
+  Rbm rbm(*backend_, bipartite_rbm());
+  HostTensor base;
+  if (data.rows > 0) {
+    CRBM_CHECK_THROW(data.cols == sizes_[0], "AIS base data has ", data.cols, " columns for ",
+                     sizes_[0], " visible units");
+    const int64_t n = std::min(data.rows, std::max<int64_t>(base_rows, 1));
+    const CMatRef rows = data.row_range(0, n);
+    std::vector<Matrix> mu;
+    mean_field(rows, 10, mu);
+    base = HostTensor({n, rbm.visible()});
+    HostTensor vh({n, sizes_[0]});
+    backend_->download(rows, vh.data.data());
+    std::vector<HostTensor> even_mu;
+    for (size_t l = 2; l < sizes_.size(); l += 2) even_mu.push_back(mu[l - 1].download());
+    const int64_t width = rbm.visible();
+    for (int64_t r = 0; r < n; ++r) {
+      float* dst = base.data.data() + r * width;
+      std::copy(vh.data.begin() + r * sizes_[0], vh.data.begin() + (r + 1) * sizes_[0], dst);
+      int64_t off = sizes_[0];
+      for (size_t k = 0; k < even_mu.size(); ++k) {
+        const int64_t c = even_mu[k].cols();
+        std::copy(even_mu[k].data.begin() + r * c, even_mu[k].data.begin() + (r + 1) * c,
+                  dst + off);
+        off += c;
+      }
+    }
+  }
+  return crbm::ais_log_partition(rbm, base, config);
+}
+
+std::vector<double> Dbm::lower_bound(CMatRef v, double log_z, int sweeps, int64_t batch) const {
+  CRBM_CHECK_THROW(v.cols == sizes_[0] && batch >= 1, "lower_bound: data has ", v.cols,
+                   " columns for ", sizes_[0], " visible units");
+  Backend& be = *backend_;
+  const size_t L = depth();
+  std::vector<double> out(static_cast<size_t>(v.rows), 0.0);
+  for (int64_t first = 0; first < v.rows; first += batch) {
+    const int64_t b = std::min(batch, v.rows - first);
+    const CMatRef vb = v.row_range(first, b);
+    std::vector<Matrix> mu, z;
+    mean_field(vb, sweeps, mu, &z);
+    Matrix col(be, b, 1);
+    std::vector<double> acc(static_cast<size_t>(b), -log_z);
+    auto add = [&](double sign) {
+      const HostTensor c = col.download();
+      for (int64_t r = 0; r < b; ++r) acc[r] += sign * c.data[r];
+    };
+    for (size_t l = 0; l <= L; ++l) {
+      const CMatRef x = l == 0 ? vb : CMatRef(mu[l - 1]);
+      be.gemm(false, true, 1.0f, x, biases_[l], 0.0f, col);  // b_l' x_l
+      add(+1.0);
+      if (l < L) {
+        Matrix a(be, b, sizes_[l + 1]);
+        be.gemm(false, false, 1.0f, x, weights_[l], 0.0f, a);  // x_l' W_l mu_{l+1}
+        be.multiply(mu[l], a);
+        be.row_reduce(a, RowReduce::sum, col);
+        add(+1.0);
+      }
+      if (l > 0) {
+        // Entropy of Bernoulli(sigm(z)): softplus(z) - mu z.
+        Matrix mz(be, b, sizes_[l]);
+        be.row_reduce(z[l - 1], RowReduce::softplus_sum, col);
+        add(+1.0);
+        be.copy(z[l - 1], mz);
+        be.multiply(mu[l - 1], mz);
+        be.row_reduce(mz, RowReduce::sum, col);
+        add(-1.0);
+      }
+    }
+    std::copy(acc.begin(), acc.end(), out.begin() + first);
+  }
+  return out;
+}
+
+// ---- joint training ----
+
+DbmTrainer::DbmTrainer(Dbm& dbm, DbmTrainConfig config)
+    : dbm_(dbm), config_(std::move(config)), be_(dbm.backend()) {
+  config_.validate();
+  for (size_t l = 0; l < dbm.depth(); ++l) {
+    const int64_t r = dbm.layer_size(l), c = dbm.layer_size(l + 1);
+    grad_w_.emplace_back(be_, r, c);
+    vel_w_.emplace_back(be_, r, c);
+    be_.fill(vel_w_.back(), 0.0f);
+  }
+  for (size_t l = 0; l <= dbm.depth(); ++l) {
+    grad_b_.emplace_back(be_, 1, dbm.layer_size(l));
+    vel_b_.emplace_back(be_, 1, dbm.layer_size(l));
+    be_.fill(vel_b_.back(), 0.0f);
+  }
+}
+
+double DbmTrainer::learning_rate() const {
+  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+}
+double DbmTrainer::momentum() const {
+  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+}
+
+void DbmTrainer::update(CMatRef batch) {
+  const int64_t b = batch.rows;
+  const size_t L = dbm_.depth();
+  CRBM_CHECK_THROW(batch.cols == dbm_.layer_size(0), "minibatch has ", batch.cols, " columns for ",
+                   dbm_.layer_size(0), " visible units");
+  if (b == 0) return;
+  CMatRef v0 = batch;
+  if (config_.resample_binarization) {
+    if (v_bin_.rows() < b) v_bin_ = Matrix(be_, b, batch.cols);
+    MatRef vb = v_bin_.rows_view(0, b);
+    be_.sample_bernoulli(batch, vb, RngKey{config_.seed, kStreamDbmBinarize, uint64_t(updates_)});
+    v0 = vb;
+  }
+  dbm_.mean_field(v0, config_.mean_field_sweeps, mu_);
+  std::vector<int64_t> sizes;
+  for (size_t l = 0; l <= L; ++l) sizes.push_back(dbm_.layer_size(l));
+  if (chains_.empty()) {
+    // Chains start at (binarized) data rows and samples of their mean-field posterior.
+    ensure_rows(be_, chains_, L + 1, config_.chains, sizes);
+    ensure_rows(be_, chain_probs_, L + 1, config_.chains, sizes);
+    std::vector<int32_t> rows(static_cast<size_t>(config_.chains));
+    for (int64_t i = 0; i < config_.chains; ++i) rows[i] = static_cast<int32_t>(i % b);
+    for (size_t l = 0; l <= L; ++l) {
+      be_.gather_rows(l == 0 ? v0 : CMatRef(mu_[l - 1]), rows, chain_probs_[l]);
+      be_.sample_bernoulli(chain_probs_[l], chains_[l], RngKey{config_.seed, kStreamDbmInit, l});
+    }
+  }
+  for (int s = 0; s < config_.gibbs_steps; ++s) {
+    gibbs_step(dbm_, chains_, chain_probs_, config_.seed,
+               uint64_t(updates_) * uint64_t(config_.gibbs_steps) + uint64_t(s));
+  }
+  const float inv_b = 1.0f / static_cast<float>(b);
+  const float inv_c = 1.0f / static_cast<float>(config_.chains);
+  for (size_t l = 0; l < L; ++l) {
+    const CMatRef x = l == 0 ? v0 : CMatRef(mu_[l - 1]);
+    be_.gemm(true, false, inv_b, x, mu_[l], 0.0f, grad_w_[l]);
+    be_.gemm(true, false, -inv_c, chains_[l], chains_[l + 1], 1.0f, grad_w_[l]);
+  }
+  for (size_t l = 0; l <= L; ++l) {
+    be_.column_sums(l == 0 ? v0 : CMatRef(mu_[l - 1]), inv_b, 0.0f, grad_b_[l]);
+    be_.column_sums(chains_[l], -inv_c, 1.0f, grad_b_[l]);
+  }
+  const float lr = static_cast<float>(learning_rate()), mom = static_cast<float>(momentum());
+  for (size_t l = 0; l < L; ++l) {
+    be_.momentum_update(dbm_.weights(l), vel_w_[l], grad_w_[l], lr, mom, config_.weight_decay,
+                        0.0f);
+  }
+  for (size_t l = 0; l <= L; ++l) {
+    be_.momentum_update(dbm_.bias(l), vel_b_[l], grad_b_[l], lr, mom, 0.0f, 0.0f);
+  }
+  ++updates_;
+}
+
+DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
+  const int64_t n = data.rows;
+  if (n == 0) CRBM_FAIL("DBM training data is empty");
+  const auto start = std::chrono::steady_clock::now();
+  DbmEpochStats st;
+  st.learning_rate = learning_rate();
+  st.momentum = momentum();
+  if (shuffled_.rows() != n || shuffled_.cols() != data.cols) shuffled_ = Matrix(be_, n, data.cols);
+  be_.gather_rows(data, shuffled_indices(n, config_.seed, uint64_t(epoch_)), shuffled_);
+  for (int64_t first = 0; first < n; first += config_.batch_size) {
+    update(shuffled_.rows_view(first, std::min(config_.batch_size, n - first)));
+  }
+  be_.synchronize();
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (size_t l = 0; l < dbm_.depth(); ++l) {
+    if (!be_.all_finite(dbm_.weights(l))) {
+      throw DivergenceError(concat("DBM training diverged in epoch ", epoch_ + 1,
+                                   "; lower the learning rate (now ", learning_rate(), ")"));
+    }
+  }
+  // Statistics on the first rows of this epoch's order.
+  const int64_t m = std::min<int64_t>(n, 1000);
+  const CMatRef subset = shuffled_.rows_view(0, m);
+  std::vector<Matrix> mu;
+  dbm_.mean_field(subset, config_.mean_field_sweeps, mu);
+  Matrix recon(be_, m, dbm_.layer_size(0));
+  layer_logits(dbm_, 0, CMatRef{}, mu[0], recon);
+  be_.scale_add_activate(recon, 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
+  st.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
+  for (size_t l = 0; l < dbm_.depth(); ++l) {
+    Matrix mean(be_, 1, mu[l].cols());
+    be_.column_sums(mu[l], 1.0f / static_cast<float>(m), 0.0f, mean);
+    double s = 0;
+    for (float x : mean.download().data) s += x;
+    st.mean_activation.push_back(s / static_cast<double>(mu[l].cols()));
+  }
+  ++epoch_;
+  st.epoch = epoch_;
+  return st;
+}
+
+// ---- checkpoints ----
+
+void save_dbm(const std::string& path, const DbmParams& p,
+              const std::map<std::string, std::string>& extra) {
+  SafetensorsFile file;
+  file.metadata = extra;
+  file.metadata["format"] = "crbm";
+  file.metadata["format_version"] = "1";
+  file.metadata["model"] = "dbm";
+  file.metadata["layers"] = std::to_string(p.weights.size());
+  std::string sizes;
+  for (size_t l = 0; l < p.biases.size(); ++l) {
+    sizes += (l ? "," : "") + std::to_string(p.biases[l].numel());
+  }
+  file.metadata["sizes"] = sizes;
+  file.tensors["layer0.visible_bias"] = p.biases[0];
+  for (size_t l = 0; l < p.weights.size(); ++l) {
+    const std::string pre = "layer" + std::to_string(l) + ".";
+    file.tensors[pre + "weights"] = p.weights[l];
+    file.tensors[pre + "hidden_bias"] = p.biases[l + 1];
+  }
+  save_safetensors(path, file);
+}
+
+DbmParams load_dbm_params(const std::string& path, std::map<std::string, std::string>* metadata) {
+  const SafetensorsFile file = load_safetensors(path);
+  const std::string& model = require_metadata(file, "model", path);
+  if (model != "dbm") CRBM_FAIL(path, ": holds a '", model, "' model, not a DBM");
+  int64_t n = 0;
+  try {
+    n = std::stoll(require_metadata(file, "layers", path));
+  } catch (const std::invalid_argument&) {
+    CRBM_FAIL(path, ": metadata 'layers' is not a number");
+  }
+  if (n < 1 || n > 8) CRBM_FAIL(path, ": metadata layers = ", n, " (expected 1..8)");
+  DbmParams p;
+  p.biases.push_back(require_tensor(file, "layer0.visible_bias", {-1}, path));
+  int64_t rows = p.biases[0].numel();
+  for (int64_t l = 0; l < n; ++l) {
+    const std::string pre = "layer" + std::to_string(l) + ".";
+    const HostTensor& w = require_tensor(file, pre + "weights", {rows, -1}, path);
+    p.weights.push_back(w);
+    p.biases.push_back(require_tensor(file, pre + "hidden_bias", {w.shape[1]}, path));
+    rows = w.shape[1];
+  }
+  for (const auto& t : file.tensors) {
+    for (float x : t.second.data) {
+      if (!std::isfinite(x)) CRBM_FAIL(path, ": tensor '", t.first, "' contains NaN/Inf");
+    }
+  }
+  if (metadata != nullptr) *metadata = file.metadata;
+  return p;
+}
+
+}  // namespace crbm

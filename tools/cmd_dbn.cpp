@@ -1,0 +1,699 @@
+// `crbm dbn-train`, `crbm finetune`, `crbm dbm-train` and `crbm deep-eval`: deep models from the
+// command line. dbn-train pretrains a stack greedily (optionally with labels in the top RBM);
+// finetune turns a DBN (or a random net of the same shape) into a sigmoid/softmax classifier
+// trained by backprop; dbm-train pretrains a DBM with doubled inputs and trains it jointly
+// (mean-field + persistent chains); deep-eval (and `crbm eval`, which dispatches here on the
+// checkpoint's metadata "model") reports the DBN/DBM lower bounds and the MLP test error.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common.hpp"
+#include "crbm/atomic_file.hpp"
+#include "crbm/dbm.hpp"
+#include "crbm/dbn.hpp"
+#include "crbm/exact.hpp"
+#include "crbm/mlp.hpp"
+#include "crbm/safetensors.hpp"
+
+namespace crbm::tools {
+
+int eval_deep_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
+                    int ais_runs, int64_t ais_steps, int bound_samples, uint64_t seed,
+                    const std::string& device, int threads, const std::string& json_path,
+                    bool quiet);
+void register_deep(CLI::App& app);
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::vector<int64_t> parse_sizes(const std::string& s, const char* flag) {
+  std::vector<int64_t> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(item, &used);
+      if (used != item.size() || v < 1) throw std::invalid_argument(item);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      CRBM_FAIL(flag, " '", s, "': expected comma-separated positive sizes, e.g. 500,500,2000");
+    }
+  }
+  if (out.empty()) CRBM_FAIL(flag, " is empty");
+  return out;
+}
+
+void write_json(const std::string& path, const nlohmann::json& j) {
+  if (path.empty()) return;
+  const std::string text = j.dump(2) + "\n";
+  write_file_atomically(path, text.data(), text.size());
+}
+
+struct CommonOptions {
+  std::string data = "builtin:bars";
+  int64_t limit = 0;
+  std::string binarize = "stochastic";  // stochastic: resampled per minibatch in training
+  std::string device = "cpu";
+  int threads = 0;
+  uint64_t seed = 1;
+  std::string out;
+  std::string json;
+  bool quiet = false;
+};
+
+void add_common(CLI::App* cmd, CommonOptions& o, const char* default_out) {
+  o.out = default_out;
+  cmd->add_option("--data", o.data, "Training data spec (mnist:DIR:train, builtin:bars, ...)")
+      ->capture_default_str()
+      ->group(kGroupData);
+  cmd->add_option("--limit", o.limit, "Use only the first N rows (0 = all)")->group(kGroupData);
+  cmd->add_option("--binarize", o.binarize,
+                  "stochastic (resampled every minibatch), threshold (0.5) or none")
+      ->capture_default_str()
+      ->group(kGroupData);
+  cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str()->group(kGroupCompute);
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->group(kGroupCompute);
+  cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and sampling")
+      ->capture_default_str()
+      ->group(kGroupTraining);
+  cmd->add_option("--out", o.out, "Checkpoint to write")
+      ->capture_default_str()
+      ->group(kGroupOutput);
+  cmd->add_option("--json", o.json, "Write a JSON summary here")->group(kGroupOutput);
+  cmd->add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
+}
+
+Dataset load_training(const CommonOptions& o) {
+  LoadOptions load;
+  load.limit = o.limit;
+  load.seed = o.seed;
+  const Binarize b = parse_binarize(o.binarize);
+  // Stochastic binarization happens per minibatch in training (resample_binarization).
+  load.binarize = b == Binarize::threshold ? Binarize::threshold : Binarize::none;
+  Dataset d = load_dataset(o.data, load);
+  if (d.size() == 0) CRBM_FAIL(d.source, ": no rows");
+  return d;
+}
+
+// ---- dbn-train ----
+
+struct DbnTrainOptions {
+  CommonOptions common;
+  std::string layers = "500,500,2000";
+  bool labels = false;
+  int epochs = 10;
+  int64_t batch = 100;
+  float lr = 0.05f;
+  int cd = 1;
+  bool pcd_top = false;
+  float weight_decay = 2e-4f;
+  float momentum = 0.5f, final_momentum = 0.9f;
+  std::string samples_png;
+  std::string eval_data;
+  int ais_runs = 100;
+  int64_t ais_steps = 0;
+  int bound_samples = 10;
+};
+
+void run_dbn_train(const DbnTrainOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  auto backend = open_backend(o.common.device, o.common.threads);
+  const Dataset data = load_training(o.common);
+  DbnConfig cfg;
+  for (int64_t h : parse_sizes(o.layers, "--layers")) {
+    LayerConfig lc;
+    lc.hidden = h;
+    lc.train.epochs = o.epochs;
+    lc.train.batch_size = o.batch;
+    lc.train.learning_rate = o.lr;
+    lc.train.cd_k = o.cd;
+    lc.train.weight_decay = o.weight_decay;
+    lc.train.momentum = o.momentum;
+    lc.train.final_momentum = o.final_momentum;
+    lc.train.seed = o.common.seed + cfg.layers.size();
+    cfg.layers.push_back(lc);
+  }
+  cfg.layers[0].train.resample_binarization = o.common.binarize == "stochastic";
+  if (o.pcd_top) {
+    cfg.layers.back().train.persistent = true;
+    cfg.layers.back().train.learning_rate = std::min(o.lr, 0.01f);
+  }
+  if (o.labels) {
+    if (data.num_classes < 2) CRBM_FAIL("--labels: ", data.source, " has no class labels");
+    cfg.num_classes = data.num_classes;
+  }
+  Dbn dbn(*backend, data.dim(), cfg);
+  Matrix x = Matrix::from_host(*backend, data.x);
+  if (!o.common.quiet) {
+    fmt::print("dbn-train: {} rows x {} on {}; layers {}{}\n", data.size(), data.dim(),
+               backend->describe(), o.layers,
+               o.labels ? fmt::format(" + {} labels", cfg.num_classes) : "");
+  }
+  nlohmann::json epochs = nlohmann::json::array();
+  dbn.pretrain(x, data.labels, cfg, [&](size_t layer, const EpochStats& s) {
+    epochs.push_back({{"layer", layer},
+                      {"epoch", s.epoch},
+                      {"reconstruction_error", s.reconstruction_error},
+                      {"seconds", s.seconds}});
+    if (!o.common.quiet) {
+      fmt::print("  layer {} epoch {:3d}  recon {:8.3f}  mean h {:.3f}  {:.1f}s\n", layer, s.epoch,
+                 s.reconstruction_error, s.mean_hidden_activation, s.seconds);
+      std::fflush(stdout);
+    }
+  });
+  const double train_seconds = seconds_since(start);
+  Metadata m;
+  m[meta::kData] = data.source;
+  m[meta::kBinarize] = o.common.binarize;
+  m[meta::kVersion] = kVersion;
+  m[meta::kCreatedBy] = "crbm dbn-train";
+  write_geometry(m, data);
+  for (size_t l = 0; l < cfg.layers.size(); ++l) {
+    m["layer" + std::to_string(l) + "." + meta::kTrainConfig] = cfg.layers[l].train.to_json();
+  }
+  save_dbn(o.common.out, dbn.to_host(), m);
+  if (!o.common.quiet) fmt::print("wrote {} ({:.1f}s of training)\n", o.common.out, train_seconds);
+  if (!o.samples_png.empty()) {
+    DbnSampleOptions so;
+    so.chains = 100;
+    so.gibbs_steps = 1000;
+    so.seed = o.common.seed;
+    const HostTensor s = dbn.sample(so);
+    write_tiles_png(o.samples_png, s,
+                    choose_geometry(data.dim(), data.channels, data.height, data.width), 10, true,
+                    false);
+  }
+  nlohmann::json j = {{"command", "dbn-train"},         {"layers", o.layers},
+                      {"labels", cfg.num_classes},      {"rows", data.size()},
+                      {"train_seconds", train_seconds}, {"epochs", epochs},
+                      {"device", backend->describe()}};
+  write_json(o.common.json, j);
+  if (!o.eval_data.empty()) {
+    eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, o.bound_samples,
+                    o.common.seed, o.common.device, o.common.threads,
+                    o.common.json.empty() ? "" : o.common.json + ".eval.json", o.common.quiet);
+  }
+}
+
+// ---- finetune ----
+
+struct FinetuneOptions {
+  CommonOptions common;
+  std::string dbn;
+  std::string random_layers;
+  std::string test;
+  int epochs = 30;
+  int64_t batch = 100;
+  float lr = 0.1f;
+  float momentum = 0.5f, final_momentum = 0.9f;
+  float weight_decay = 1e-5f;
+  float lr_decay = 0.0f;
+};
+
+void run_finetune(const FinetuneOptions& o) {
+  if (o.dbn.empty() == o.random_layers.empty()) {
+    CRBM_FAIL("give exactly one of --dbn MODEL (pretrained) or --random-layers SIZES");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto backend = open_backend(o.common.device, o.common.threads);
+  CommonOptions c = o.common;
+  if (c.binarize == "stochastic") c.binarize = "none";  // fine-tune on intensities
+  const Dataset train = load_training(c);
+  if (train.num_classes < 2) CRBM_FAIL(train.source, ": fine-tuning needs class labels");
+  std::unique_ptr<Mlp> mlp;
+  if (!o.dbn.empty()) {
+    Dbn dbn(*backend, load_dbn_params(o.dbn));
+    if (dbn.layer_size(0) != train.dim()) {
+      CRBM_FAIL(o.dbn, " has ", dbn.layer_size(0), " visible units; ", train.source, " has ",
+                train.dim(), " columns");
+    }
+    mlp = std::make_unique<Mlp>(Mlp::from_dbn(dbn, train.num_classes, o.common.seed));
+  } else {
+    std::vector<int64_t> sizes = {train.dim()};
+    for (int64_t h : parse_sizes(o.random_layers, "--random-layers")) sizes.push_back(h);
+    sizes.push_back(train.num_classes);
+    mlp = std::make_unique<Mlp>(*backend, sizes);
+    mlp->init_random(o.common.seed);
+  }
+  Dataset test;
+  Matrix test_x;
+  if (!o.test.empty()) {
+    LoadOptions lt;
+    lt.binarize = c.binarize == "threshold" ? Binarize::threshold : Binarize::none;
+    test = load_dataset(o.test, lt);
+    test_x = Matrix::from_host(*backend, test.x);
+  }
+  MlpConfig cfg;
+  cfg.epochs = o.epochs;
+  cfg.batch_size = o.batch;
+  cfg.learning_rate = o.lr;
+  cfg.momentum = o.momentum;
+  cfg.final_momentum = o.final_momentum;
+  cfg.weight_decay = o.weight_decay;
+  cfg.lr_decay = o.lr_decay;
+  cfg.seed = o.common.seed;
+  MlpTrainer trainer(*mlp, cfg);
+  Matrix x = Matrix::from_host(*backend, train.x);
+  nlohmann::json epochs = nlohmann::json::array();
+  double test_error = NAN;
+  for (int e = 0; e < cfg.epochs; ++e) {
+    const MlpEpochStats s = trainer.train_epoch(x, train.labels);
+    const bool last = e + 1 == cfg.epochs;
+    if (!o.test.empty() && (last || (e + 1) % 5 == 0)) {
+      test_error = mlp->error_rate(test_x, test.labels);
+    }
+    epochs.push_back({{"epoch", s.epoch},
+                      {"train_loss", s.train_loss},
+                      {"seconds", s.seconds},
+                      {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
+                                                               : nlohmann::json(nullptr)}});
+    if (!o.common.quiet) {
+      fmt::print(
+          "  epoch {:3d}  loss {:.4f}  {:.1f}s{}\n", s.epoch, s.train_loss, s.seconds,
+          std::isfinite(test_error) ? fmt::format("  test error {:.2f}%", 100 * test_error) : "");
+      std::fflush(stdout);
+    }
+  }
+  const double train_error = mlp->error_rate(x, train.labels);
+  Metadata m;
+  m[meta::kData] = train.source;
+  m[meta::kVersion] = kVersion;
+  m[meta::kCreatedBy] = "crbm finetune";
+  m["init"] = o.dbn.empty() ? "random" : "dbn:" + o.dbn;
+  m["finetune_config"] = cfg.to_json();
+  save_mlp(o.common.out, mlp->to_host(), m);
+  const double seconds = seconds_since(start);
+  if (!o.common.quiet) {
+    fmt::print(
+        "wrote {}: train error {:.2f}%{} ({:.1f}s)\n", o.common.out, 100 * train_error,
+        std::isfinite(test_error) ? fmt::format(", test error {:.2f}%", 100 * test_error) : "",
+        seconds);
+  }
+  write_json(o.common.json, {{"command", "finetune"},
+                             {"init", o.dbn.empty() ? "random" : o.dbn},
+                             {"train_error", train_error},
+                             {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
+                                                                      : nlohmann::json(nullptr)},
+                             {"seconds", seconds},
+                             {"config", nlohmann::json::parse(cfg.to_json())},
+                             {"epochs", epochs}});
+}
+
+// ---- dbm-train ----
+
+struct DbmTrainOptions {
+  CommonOptions common;
+  std::string hidden = "500,1000";
+  int pretrain_epochs = 10;
+  float pretrain_lr = 0.05f;
+  int epochs = 10;
+  int64_t batch = 100;
+  float lr = 0.005f;
+  float lr_decay = 0.0f;
+  float weight_decay = 2e-4f;
+  int mf_sweeps = 10;
+  int64_t chains = 100;
+  int gibbs_steps = 5;
+  std::string eval_data;
+  int ais_runs = 100;
+  int64_t ais_steps = 0;
+};
+
+void run_dbm_train(const DbmTrainOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  auto backend = open_backend(o.common.device, o.common.threads);
+  const Dataset data = load_training(o.common);
+  const std::vector<int64_t> hidden = parse_sizes(o.hidden, "--hidden");
+  Dbm dbm(*backend, data.dim(), hidden);
+  Matrix x = Matrix::from_host(*backend, data.x);
+  const bool resample = o.common.binarize == "stochastic";
+  std::vector<TrainConfig> pre(hidden.size());
+  for (size_t l = 0; l < pre.size(); ++l) {
+    pre[l].epochs = o.pretrain_epochs;
+    pre[l].batch_size = o.batch;
+    pre[l].learning_rate = o.pretrain_lr;
+    pre[l].seed = o.common.seed + l;
+    pre[l].resample_binarization = l == 0 && resample;
+  }
+  if (!o.common.quiet) {
+    fmt::print("dbm-train: {} rows x {} on {}; hidden {}\n", data.size(), data.dim(),
+               backend->describe(), o.hidden);
+  }
+  nlohmann::json log = nlohmann::json::array();
+  dbm.pretrain(x, pre, 0.01f, [&](size_t layer, const EpochStats& s) {
+    log.push_back({{"phase", "pretrain"},
+                   {"layer", layer},
+                   {"epoch", s.epoch},
+                   {"reconstruction_error", s.reconstruction_error},
+                   {"seconds", s.seconds}});
+    if (!o.common.quiet) {
+      fmt::print("  pretrain layer {} epoch {:3d}  recon {:8.3f}  {:.1f}s\n", layer, s.epoch,
+                 s.reconstruction_error, s.seconds);
+      std::fflush(stdout);
+    }
+  });
+  const double pretrain_seconds = seconds_since(start);
+  DbmTrainConfig jc;
+  jc.epochs = o.epochs;
+  jc.batch_size = o.batch;
+  jc.learning_rate = o.lr;
+  jc.lr_decay = o.lr_decay;
+  jc.weight_decay = o.weight_decay;
+  jc.mean_field_sweeps = o.mf_sweeps;
+  jc.chains = o.chains;
+  jc.gibbs_steps = o.gibbs_steps;
+  jc.resample_binarization = resample;
+  jc.seed = o.common.seed;
+  DbmTrainer trainer(dbm, jc);
+  for (int e = 0; e < jc.epochs; ++e) {
+    const DbmEpochStats s = trainer.train_epoch(x);
+    log.push_back({{"phase", "joint"},
+                   {"epoch", s.epoch},
+                   {"reconstruction_error", s.reconstruction_error},
+                   {"seconds", s.seconds},
+                   {"mean_activation", s.mean_activation}});
+    if (!o.common.quiet) {
+      fmt::print("  joint epoch {:3d}  recon {:8.3f}  {:.1f}s\n", s.epoch, s.reconstruction_error,
+                 s.seconds);
+      std::fflush(stdout);
+    }
+  }
+  const double seconds = seconds_since(start);
+  Metadata m;
+  m[meta::kData] = data.source;
+  m[meta::kBinarize] = o.common.binarize;
+  m[meta::kVersion] = kVersion;
+  m[meta::kCreatedBy] = "crbm dbm-train";
+  m["dbm_train_config"] = jc.to_json();
+  write_geometry(m, data);
+  save_dbm(o.common.out, dbm.to_host(), m);
+  if (!o.common.quiet) {
+    fmt::print("wrote {} ({:.1f}s pretraining, {:.1f}s in all)\n", o.common.out, pretrain_seconds,
+               seconds);
+  }
+  write_json(o.common.json, {{"command", "dbm-train"},
+                             {"hidden", o.hidden},
+                             {"rows", data.size()},
+                             {"pretrain_seconds", pretrain_seconds},
+                             {"seconds", seconds},
+                             {"config", nlohmann::json::parse(jc.to_json())},
+                             {"log", log}});
+  if (!o.eval_data.empty()) {
+    eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, 0, o.common.seed,
+                    o.common.device, o.common.threads,
+                    o.common.json.empty() ? "" : o.common.json + ".eval.json", o.common.quiet);
+  }
+}
+
+Dataset load_binary_eval(const std::string& spec, int64_t limit, uint64_t seed) {
+  LoadOptions l;
+  l.limit = limit;
+  l.seed = seed;
+  l.binarize = Binarize::stochastic;  // one fixed draw, as in Salakhutdinov & Murray
+  Dataset d = load_dataset(spec, l);
+  if (d.size() == 0) CRBM_FAIL(d.source, ": no rows to evaluate");
+  return d;
+}
+
+}  // namespace
+
+// ---- evaluation (also used by `crbm eval` for these models) ----
+
+int eval_deep_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
+                    int ais_runs, int64_t ais_steps, int bound_samples, uint64_t seed,
+                    const std::string& device, int threads, const std::string& json_path,
+                    bool quiet) {
+  const auto start = std::chrono::steady_clock::now();
+  const SafetensorsFile file = load_safetensors(model_path);
+  const std::string model = require_metadata(file, "model", model_path);
+  auto backend = open_backend(device, threads);
+  AisConfig ais_cfg;
+  ais_cfg.runs = ais_runs;
+  ais_cfg.steps = ais_steps;
+  ais_cfg.seed = seed;
+  ais_cfg.validate();
+  nlohmann::json j = {{"model", model}, {"checkpoint", model_path}, {"data", data_spec}};
+  if (model == "dbn") {
+    Dbn dbn(*backend, load_dbn_params(model_path));
+    const Dataset d = load_binary_eval(data_spec, limit, seed);
+    Matrix x = Matrix::from_host(*backend, d.x);
+    const size_t top_in = dbn.depth() - 1;
+    double log_z, lo, hi;
+    const bool exact = std::min(dbn.top().visible(), dbn.top().hidden()) <= 20;
+    if (exact) {
+      log_z = lo = hi = dbn.top_log_partition_exact();
+    } else {
+      Matrix up(*backend, d.size(), dbn.layer_size(top_in));
+      dbn.up_pass(x, top_in, up);
+      const HostTensor base = up.download();
+      if (!quiet) {
+        fmt::print(stderr, "deep-eval: AIS on the top RBM ({} runs x {} steps)...\n", ais_runs,
+                   ais_schedule(ais_cfg).size() - 1);
+      }
+      const AisResult r = dbn.top_log_partition_ais(base, ais_cfg);
+      log_z = r.log_z;
+      lo = r.log_z_low;
+      hi = r.log_z_high;
+    }
+    const DbnBoundResult b = dbn.lower_bound(x, log_z, std::max(bound_samples, 1), seed);
+    j["top_log_z"] = log_z;
+    j["top_log_z_band"] = {lo, hi};
+    j["top_log_z_method"] = exact ? "exact" : "ais";
+    j["mean_lower_bound"] = b.mean_bound;
+    j["mean_lower_bound_band"] = {b.mean_bound - (hi - log_z), b.mean_bound + (log_z - lo)};
+    j["mean_importance_estimate"] = b.mean_importance;
+    j["bound_samples"] = bound_samples;
+    j["rows"] = d.size();
+    if (!quiet) {
+      fmt::print(
+          "{}: {} rows of {}\n  top log Z {:.3f} ({}; band [{:.3f}, {:.3f}])\n"
+          "  mean variational lower bound on log p(v): {:.3f} nats ({} samples of q)\n"
+          "  mean importance-weighted estimate:         {:.3f} nats\n",
+          model_path, d.size(), d.source, log_z, exact ? "exact" : "AIS", lo, hi, b.mean_bound,
+          bound_samples, b.mean_importance);
+    }
+  } else if (model == "dbm") {
+    Dbm dbm(*backend, load_dbm_params(model_path));
+    const Dataset d = load_binary_eval(data_spec, limit, seed);
+    Matrix x = Matrix::from_host(*backend, d.x);
+    const RbmParams bip = dbm.bipartite_rbm();
+    double log_z, lo, hi;
+    const bool exact = std::min(bip.visible(), bip.hidden()) <= 20;
+    if (exact) {
+      log_z = lo = hi = dbm.exact_log_partition();
+    } else {
+      if (!quiet) {
+        fmt::print(stderr, "deep-eval: AIS on the DBM ({} runs x {} steps)...\n", ais_runs,
+                   ais_schedule(ais_cfg).size() - 1);
+      }
+      const AisResult r = dbm.ais_log_partition(x, ais_cfg);
+      log_z = r.log_z;
+      lo = r.log_z_low;
+      hi = r.log_z_high;
+    }
+    const std::vector<double> bound = dbm.lower_bound(x, log_z, 30);
+    double mean = 0;
+    for (double v : bound) mean += v / double(bound.size());
+    j["log_z"] = log_z;
+    j["log_z_band"] = {lo, hi};
+    j["log_z_method"] = exact ? "exact" : "ais";
+    j["mean_lower_bound"] = mean;
+    j["mean_lower_bound_band"] = {mean - (hi - log_z), mean + (log_z - lo)};
+    j["rows"] = d.size();
+    if (!quiet) {
+      fmt::print(
+          "{}: {} rows of {}\n  log Z {:.3f} ({}; band [{:.3f}, {:.3f}])\n"
+          "  mean variational (mean-field) lower bound on log p(v): {:.3f} nats\n",
+          model_path, d.size(), d.source, log_z, exact ? "exact" : "AIS", lo, hi, mean);
+    }
+  } else if (model == "mlp") {
+    Mlp mlp(*backend, load_mlp_params(model_path));
+    LoadOptions l;
+    l.limit = limit;
+    const Dataset d = load_dataset(data_spec, l);
+    if (d.labels.empty()) CRBM_FAIL(d.source, ": the MLP's test error needs labels");
+    Matrix x = Matrix::from_host(*backend, d.x);
+    const double err = mlp.error_rate(x, d.labels);
+    const double loss = mlp.loss(x, d.labels);
+    j["error_rate"] = err;
+    j["cross_entropy"] = loss;
+    j["rows"] = d.size();
+    if (!quiet) {
+      fmt::print("{}: {} rows of {}\n  error {:.2f}%  cross-entropy {:.4f}\n", model_path, d.size(),
+                 d.source, 100 * err, loss);
+    }
+  } else {
+    CRBM_FAIL(model_path, ": deep-eval handles dbn, dbm and mlp checkpoints, not '", model, "'");
+  }
+  j["seconds"] = seconds_since(start);
+  j["device"] = backend->describe();
+  write_json(json_path, j);
+  return 0;
+}
+
+void register_deep(CLI::App& app) {
+  {
+    auto o = std::make_shared<DbnTrainOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "dbn-train",
+        "Pretrain a deep belief net greedily (RBM per layer on the probabilities of the one "
+        "below).\nExample: crbm dbn-train --data mnist:DIR:train --layers 500,500,2000 --labels "
+        "--epochs 50 --out dbn.safetensors");
+    add_common(cmd, o->common, "dbn.safetensors");
+    cmd->add_option("--layers", o->layers, "Hidden sizes, bottom to top")
+        ->capture_default_str()
+        ->group(kGroupModel);
+    cmd->add_flag("--labels", o->labels,
+                  "Model the class labels jointly in the top RBM (a softmax group)")
+        ->group(kGroupModel);
+    cmd->add_option("--epochs", o->epochs, "Epochs per layer")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--batch", o->batch, "Minibatch size")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->group(kGroupTraining);
+    cmd->add_option("--cd", o->cd, "Gibbs steps of CD-k")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_flag("--pcd-top", o->pcd_top, "Train the top RBM with persistent chains (lr <= 0.01)")
+        ->group(kGroupTraining);
+    cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--momentum", o->momentum, "Momentum, first 5 epochs")->group(kGroupTraining);
+    cmd->add_option("--final-momentum", o->final_momentum, "Momentum afterwards")
+        ->group(kGroupTraining);
+    cmd->add_option("--samples-png", o->samples_png, "Write 100 generated digits here")
+        ->group(kGroupOutput);
+    cmd->add_option("--eval-data", o->eval_data, "Evaluate the lower bound on this data afterwards")
+        ->group(kGroupOutput);
+    cmd->add_option("--ais-runs", o->ais_runs, "AIS runs for the top RBM's log Z")
+        ->group(kGroupOutput);
+    cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)")
+        ->group(kGroupOutput);
+    cmd->add_option("--bound-samples", o->bound_samples, "Samples of q(h|v) per row")
+        ->group(kGroupOutput);
+    cmd->callback([o] { run_dbn_train(*o); });
+  }
+  {
+    auto o = std::make_shared<FinetuneOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "finetune",
+        "Fine-tune a DBN as a sigmoid/softmax classifier with backprop (or train the same net "
+        "from random weights).\nExample: crbm finetune --dbn dbn.safetensors --data "
+        "mnist:DIR:train --test mnist:DIR:test --out mlp.safetensors");
+    add_common(cmd, o->common, "mlp.safetensors");
+    cmd->add_option("--dbn", o->dbn, "Pretrained DBN checkpoint")->group(kGroupModel);
+    cmd->add_option("--random-layers", o->random_layers, "Hidden sizes for a random-init net")
+        ->group(kGroupModel);
+    cmd->add_option("--test", o->test, "Test data spec (error reported every 5 epochs)")
+        ->group(kGroupData);
+    cmd->add_option("--epochs", o->epochs, "Epochs")->capture_default_str()->group(kGroupTraining);
+    cmd->add_option("--batch", o->batch, "Minibatch size")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->group(kGroupTraining);
+    cmd->add_option("--lr-decay", o->lr_decay, "lr / (1 + D * epoch)")->group(kGroupTraining);
+    cmd->add_option("--momentum", o->momentum, "Momentum, first 5 epochs")->group(kGroupTraining);
+    cmd->add_option("--final-momentum", o->final_momentum, "Momentum afterwards")
+        ->group(kGroupTraining);
+    cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->callback([o] { run_finetune(*o); });
+  }
+  {
+    auto o = std::make_shared<DbmTrainOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "dbm-train",
+        "Train a deep Boltzmann machine: doubled-input pretraining, then mean-field + "
+        "persistent chains.\nExample: crbm dbm-train --data mnist:DIR:train --hidden 500,1000 "
+        "--out dbm.safetensors --eval-data mnist:DIR:test");
+    add_common(cmd, o->common, "dbm.safetensors");
+    cmd->add_option("--hidden", o->hidden, "Hidden sizes (2 or 3 layers)")
+        ->capture_default_str()
+        ->group(kGroupModel);
+    cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--epochs", o->epochs, "Joint-training epochs")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--batch", o->batch, "Minibatch size")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--lr", o->lr, "Joint learning rate")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--lr-decay", o->lr_decay, "lr / (1 + D * epoch)")->group(kGroupTraining);
+    cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--mf-sweeps", o->mf_sweeps, "Mean-field sweeps per update")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--chains", o->chains, "Persistent chains")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--gibbs-steps", o->gibbs_steps, "Gibbs steps per update")
+        ->capture_default_str()
+        ->group(kGroupTraining);
+    cmd->add_option("--eval-data", o->eval_data, "Evaluate log Z and the bound on this data")
+        ->group(kGroupOutput);
+    cmd->add_option("--ais-runs", o->ais_runs, "AIS runs")->group(kGroupOutput);
+    cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)")
+        ->group(kGroupOutput);
+    cmd->callback([o] { run_dbm_train(*o); });
+  }
+  {
+    struct EvalOpts {
+      std::string model, data = "builtin:bars", device = "cpu", json;
+      int64_t limit = 0, ais_steps = 0;
+      int ais_runs = 100, bound_samples = 10, threads = 0;
+      uint64_t seed = 1;
+      bool quiet = false;
+    };
+    auto o = std::make_shared<EvalOpts>();
+    CLI::App* cmd = app.add_subcommand(
+        "deep-eval",
+        "Evaluate a DBN (top-RBM log Z + variational lower bound), a DBM (AIS log Z + "
+        "mean-field bound) or an MLP (test error).\nExample: crbm deep-eval dbm.safetensors "
+        "--data mnist:DIR:test");
+    cmd->add_option("model", o->model, "Checkpoint")->required();
+    cmd->add_option("--data", o->data, "Data spec (binarized stochastically for DBN/DBM)")
+        ->capture_default_str();
+    cmd->add_option("--limit", o->limit, "First N rows only");
+    cmd->add_option("--ais-runs", o->ais_runs, "AIS runs")->capture_default_str();
+    cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)");
+    cmd->add_option("--bound-samples", o->bound_samples, "DBN: samples of q per row")
+        ->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed (binarization, AIS, samples)");
+    cmd->add_option("--device", o->device, "cpu or cuda");
+    cmd->add_option("--threads", o->threads, "CPU threads (0 = all)");
+    cmd->add_option("--json", o->json, "Write the results as JSON here");
+    cmd->add_flag("--quiet,-q", o->quiet, "No output but the JSON");
+    cmd->callback([o] {
+      eval_deep_model(o->model, o->data, o->limit, o->ais_runs, o->ais_steps, o->bound_samples,
+                      o->seed, o->device, o->threads, o->json, o->quiet);
+    });
+  }
+}
+
+namespace {
+const SubcommandRegistrar kRegistrar{60, register_deep};
+}  // namespace
+
+}  // namespace crbm::tools
