@@ -73,16 +73,16 @@ void BM_FloorFiveSgemms(benchmark::State& state) {
     for (int64_t first = 0; first < rows; first += kBatch) {
       const int b = static_cast<int>(kBatch), v = static_cast<int>(kVisible),
                 h = static_cast<int>(kHidden);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, v, 1.0f, v0.data(), v,
-                  w.data(), h, 0.0f, h0.data(), h);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, v, h, 1.0f, h0.data(), h, w.data(),
-                  h, 0.0f, v1.data(), v);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, v, 1.0f, v1.data(), v,
-                  w.data(), h, 0.0f, h1.data(), h);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, h, b, 1.0f, v0.data(), v,
-                  h0.data(), h, 0.0f, grad.data(), h);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, h, b, -1.0f, v1.data(), v,
-                  h1.data(), h, 1.0f, grad.data(), h);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, v, 1.0f, v0.data(), v, w.data(),
+                  h, 0.0f, h0.data(), h);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, v, h, 1.0f, h0.data(), h, w.data(), h,
+                  0.0f, v1.data(), v);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, h, v, 1.0f, v1.data(), v, w.data(),
+                  h, 0.0f, h1.data(), h);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, h, b, 1.0f, v0.data(), v, h0.data(),
+                  h, 0.0f, grad.data(), h);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, h, b, -1.0f, v1.data(), v, h1.data(),
+                  h, 1.0f, grad.data(), h);
     }
     benchmark::DoNotOptimize(grad.data());
   }

@@ -56,6 +56,20 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 void run_eval(const EvalOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   if (o.force_exact && o.force_ais) CRBM_FAIL("--exact and --ais exclude each other");
+  const std::string kind = checkpoint_model_kind(o.model);
+  if (kind == "dbn" || kind == "dbm" || kind == "mlp") {
+    const std::string spec = o.data.empty() ? "builtin:bars" : o.data;
+    if (eval_deep_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, 10, o.seed, o.device,
+                        o.threads, o.json, o.quiet) != 0) {
+      CRBM_FAIL("evaluation of '", o.model, "' failed");
+    }
+    return;
+  }
+  if (is_conv_model(kind)) {
+    CRBM_FAIL("'", o.model, "' is a ", kind,
+              ": crbm eval handles dense RBMs, DBNs, DBMs and MLPs; evaluate convolutional "
+              "features with 'crbm conv classify'");
+  }
   Metadata metadata;
   const RbmParams params = load_rbm_params(o.model, &metadata);
   auto backend = open_backend(o.device, o.threads);

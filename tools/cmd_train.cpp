@@ -144,14 +144,15 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("SPEC")
       ->capture_default_str()
       ->group(kGroupData);
-  o.binarize_opt = cmd->add_option("--binarize", o.binarize,
-                  "Bernoulli models on non-binary data: stochastic (pixel > uniform, redrawn "
-                  "every minibatch), threshold (> 0.5, once), none (use the values as "
-                  "probabilities); auto = stochastic unless the data is already 0/1")
-      ->type_name("MODE")
-      ->check(CLI::IsMember({"auto", "none", "threshold", "stochastic"}))
-      ->capture_default_str()
-      ->group(kGroupData);
+  o.binarize_opt =
+      cmd->add_option("--binarize", o.binarize,
+                      "Bernoulli models on non-binary data: stochastic (pixel > uniform, redrawn "
+                      "every minibatch), threshold (> 0.5, once), none (use the values as "
+                      "probabilities); auto = stochastic unless the data is already 0/1")
+          ->type_name("MODE")
+          ->check(CLI::IsMember({"auto", "none", "threshold", "stochastic"}))
+          ->capture_default_str()
+          ->group(kGroupData);
   cmd->add_option("--limit", o.limit, "Use only the first N rows (0 = all)")
       ->type_name("N")
       ->capture_default_str()
@@ -227,10 +228,11 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("EPOCH")
       ->capture_default_str()
       ->group(kGroupTraining);
-  o.weight_decay_opt = cmd->add_option("--weight-decay", o.weight_decay, "L2 penalty on the weights")
-      ->type_name("D")
-      ->capture_default_str()
-      ->group(kGroupTraining);
+  o.weight_decay_opt =
+      cmd->add_option("--weight-decay", o.weight_decay, "L2 penalty on the weights")
+          ->type_name("D")
+          ->capture_default_str()
+          ->group(kGroupTraining);
   cmd->add_option("--l1", o.l1, "L1 penalty on the weights")
       ->type_name("D")
       ->capture_default_str()
@@ -240,11 +242,12 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("P")
       ->capture_default_str()
       ->group(kGroupTraining);
-  o.sparsity_cost_opt = cmd->add_option("--sparsity-cost", o.sparsity_cost,
-                  "Strength lambda of the sparsity term (hidden bias += lr * lambda * (p - q))")
-      ->type_name("LAMBDA")
-      ->capture_default_str()
-      ->group(kGroupTraining);
+  o.sparsity_cost_opt =
+      cmd->add_option("--sparsity-cost", o.sparsity_cost,
+                      "Strength lambda of the sparsity term (hidden bias += lr * lambda * (p - q))")
+          ->type_name("LAMBDA")
+          ->capture_default_str()
+          ->group(kGroupTraining);
   cmd->add_option("--sparsity-decay", o.sparsity_decay,
                   "Running-mean decay of q (q <- decay * q + (1 - decay) * mean h)")
       ->type_name("DECAY")
@@ -444,12 +447,13 @@ std::vector<int64_t> parse_filter_counts(const std::string& s) {
   size_t start = 0;
   while (start <= s.size()) {
     const size_t comma = s.find(',', start);
-    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos
-                                                                          : comma - start);
+    const std::string item =
+        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     char* end = nullptr;
     const long long k = std::strtoll(item.c_str(), &end, 10);
     if (item.empty() || *end != '\0' || k < 1) {
-      CRBM_FAIL("--filters '", s, "': with --model conv this is the number of filters per layer "
+      CRBM_FAIL("--filters '", s,
+                "': with --model conv this is the number of filters per layer "
                 "(e.g. 24 or 24,40); write the filter image with --filters-png");
     }
     counts.push_back(k);
@@ -469,8 +473,8 @@ int run_train_conv(const TrainOptions& o) {
   if (o.binarize_opt->count() > 0 && o.binarize != "auto") c.binarize = o.binarize;
   c.standardize = o.standardize;
   c.whiten = o.whiten;
-  c.filters = o.filters.empty() ? std::vector<int64_t>{builtin ? 8 : 24}
-                                : parse_filter_counts(o.filters);
+  c.filters =
+      o.filters.empty() ? std::vector<int64_t>{builtin ? 8 : 24} : parse_filter_counts(o.filters);
   c.filter_size = o.filter_size.empty() ? std::vector<int64_t>{builtin ? 3 : 10} : o.filter_size;
   c.pool = o.pool.empty() ? std::vector<int64_t>{2} : o.pool;
   c.visible = o.visible;
@@ -515,8 +519,9 @@ void run_train(TrainOptions& o) {
     return;
   }
   if (!o.filter_size.empty() || !o.pool.empty() || !o.filters_png.empty() || o.whiten) {
-    CRBM_FAIL("--filter-size/--pool/--filters-png/--whiten apply to --model conv; this is a "
-              "dense RBM (add --model conv)");
+    CRBM_FAIL(
+        "--filter-size/--pool/--filters-png/--whiten apply to --model conv; this is a "
+        "dense RBM (add --model conv)");
   }
   if (o.eval_every < 0) CRBM_FAIL("--eval-every: must be >= 0, got ", o.eval_every);
   if (o.device == "cuda") open_backend(o.device, 0);  // fail before loading data
@@ -650,7 +655,8 @@ void run_train(TrainOptions& o) {
     EvalResult eval;
     if (o.eval_every > 0 && ll_meaningful && (e % o.eval_every == 0 || e == o.epochs)) {
       if (exact_ok) {
-        const ExactResult r = exact_now ? epoch_exact : exact_likelihood(rbm, ll_data, ll_held.cref());
+        const ExactResult r =
+            exact_now ? epoch_exact : exact_likelihood(rbm, ll_data, ll_held.cref());
         eval = EvalResult{"exact", r.log_z, r.log_z, r.log_z, r.train, r.holdout};
       } else {
         AisConfig ais;

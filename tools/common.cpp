@@ -3,8 +3,6 @@
 // Gibbs chains on a loaded model.
 #include "common.hpp"
 
-#include "crbm/safetensors.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 #include <utility>
 
 #include "crbm/image.hpp"
+#include "crbm/safetensors.hpp"
 
 namespace crbm::tools {
 namespace {
@@ -306,6 +305,8 @@ std::string checkpoint_model_kind(const std::string& path) {
   return it == f.metadata.end() ? "rbm" : it->second;
 }
 
-bool is_conv_model(const std::string& kind) { return kind == "conv_rbm" || kind == "cdbn"; }
+bool is_conv_model(const std::string& kind) {
+  return kind == "conv_rbm" || kind == "cdbn";
+}
 
 }  // namespace crbm::tools

@@ -128,6 +128,13 @@ HostTensor run_gibbs_chains(const Rbm& rbm, const HostTensor& init, int steps, u
 std::string checkpoint_model_kind(const std::string& path);
 bool is_conv_model(const std::string& kind);
 
+// `crbm eval` of a DBN, DBM or MLP checkpoint (tools/cmd_dbn.cpp): log Z of the
+// top RBM / the DBM (exact or AIS), the variational lower bound, test error.
+int eval_deep_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
+                    int ais_runs, int64_t ais_steps, int bound_samples, uint64_t seed,
+                    const std::string& device, int threads, const std::string& json_path,
+                    bool quiet);
+
 // Random starting states: uniform binary (Bernoulli) or standard normal (Gaussian).
 HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed);
 // Maps Gaussian-model outputs back to data units (x * std + mean); no-op otherwise.

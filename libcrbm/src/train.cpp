@@ -6,8 +6,9 @@
 //   velocity = m velocity + lr (grad - l2 W - l1 sign W);  param += velocity
 #include "crbm/train.hpp"
 
-#include <chrono>
 #include <fmt/format.h>
+
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -27,7 +28,9 @@ constexpr uint32_t kStreamShuffle = 5;
 
 // A float hyperparameter as the decimal the user wrote (0.9f -> 0.9, not
 // 0.8999999761581421), for logs and checkpoint metadata.
-double as_decimal(float x) { return std::stod(fmt::format("{}", x)); }
+double as_decimal(float x) {
+  return std::stod(fmt::format("{}", x));
+}
 
 }  // namespace
 
@@ -47,8 +50,8 @@ void TrainConfig::validate() const {
           "must be in [0, 1)");
   fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
   fail_if(!(l1_decay >= 0.0f), "l1_decay", l1_decay, "must be >= 0");
-  fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target",
-          sparsity_target, "must be in [0, 1); 0 disables it");
+  fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target", sparsity_target,
+          "must be in [0, 1); 0 disables it");
   fail_if(!(sparsity_cost >= 0.0f), "sparsity_cost", sparsity_cost, "must be >= 0");
   fail_if(!(sparsity_decay >= 0.0f && sparsity_decay < 1.0f), "sparsity_decay", sparsity_decay,
           "must be in [0, 1)");
@@ -111,7 +114,7 @@ double CdTrainer::current_learning_rate() const {
 
 double CdTrainer::current_momentum() const {
   return as_decimal(epoch_ < config_.momentum_switch_epoch ? config_.momentum
-                                                          : config_.final_momentum);
+                                                           : config_.final_momentum);
 }
 
 void CdTrainer::ensure_buffers(int64_t batch) {
@@ -132,10 +135,10 @@ void CdTrainer::check_finite(const char* where) {
   if (rbm_.parameters_finite()) return;
   const int failed_epoch = epoch_ + 1;
   if (!last_good_.weights.data.empty()) rbm_.load(last_good_);
-  throw DivergenceError(concat(
-      "training diverged in epoch ", failed_epoch, " (update ", updates_, ", ", where,
-      "): the parameters became NaN/Inf; they were restored to the end of epoch ", epoch_,
-      ". Lower the learning rate (now ", current_learning_rate(), ") or the momentum."));
+  throw DivergenceError(
+      concat("training diverged in epoch ", failed_epoch, " (update ", updates_, ", ", where,
+             "): the parameters became NaN/Inf; they were restored to the end of epoch ", epoch_,
+             ". Lower the learning rate (now ", current_learning_rate(), ") or the momentum."));
 }
 
 void CdTrainer::update(CMatRef batch) {
@@ -180,8 +183,7 @@ void CdTrainer::update_body(CMatRef batch) {
   CMatRef v0 = batch;
   if (config_.resample_binarization) {
     MatRef vb = v_bin_.rows_view(0, b);
-    be_.sample_bernoulli(batch, vb,
-                        RngKey{config_.seed, kStreamBinarize, uint64_t(updates_) * k});
+    be_.sample_bernoulli(batch, vb, RngKey{config_.seed, kStreamBinarize, uint64_t(updates_) * k});
     v0 = vb;
   }
   MatRef h0 = h0_.rows_view(0, b);
@@ -274,8 +276,8 @@ void CdTrainer::update_body(CMatRef batch) {
 
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
   const int64_t n = data.rows;
-  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols,
-                   " columns for ", rbm_.visible(), " visible units");
+  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols, " columns for ",
+                   rbm_.visible(), " visible units");
   if (n == 0) CRBM_FAIL("training data is empty");
   if (last_good_.weights.data.empty()) last_good_ = rbm_.to_host();
   const auto start = std::chrono::steady_clock::now();

@@ -178,9 +178,9 @@ TEST_F(CliTest, TransformWritesFeatures) {
 // The convolutional contract: crbm train --model conv --filters K --filter-size F
 // --pool P, then transform --output hidden|pooled as (N, K, rows, cols), and sample.
 TEST_F(CliTest, ConvolutionalTrainTransformSample) {
-  const Result r = run(
-      "train --model conv --data builtin:bars6 --filters 3 --filter-size 3 --pool 2 --epochs 2 "
-      "--out c.safetensors --filters-png cf.png");
+  const Result r =
+      run("train --model conv --data builtin:bars6 --filters 3 --filter-size 3 --pool 2 --epochs 2 "
+          "--out c.safetensors --filters-png cf.png");
   ASSERT_EQ(r.code, 0) << r.err << r.out;
   const SafetensorsFile f = load_safetensors(path("c.safetensors").string());
   bool has_filters = false;
@@ -209,9 +209,9 @@ TEST_F(CliTest, ConvolutionalTrainTransformSample) {
 }
 
 TEST_F(CliTest, EvalEveryReportsAisWhenNotEnumerable) {
-  const Result r = run(
-      "train --data builtin:bars6 --hidden 24 --epochs 2 --eval-every 1 --eval-ais-steps 300 "
-      "--quiet --out m.safetensors --metrics m.jsonl");
+  const Result r =
+      run("train --data builtin:bars6 --hidden 24 --epochs 2 --eval-every 1 --eval-ais-steps 300 "
+          "--quiet --out m.safetensors --metrics m.jsonl");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto lines = lines_of(read_text(path("m.jsonl")));
   ASSERT_EQ(lines.size(), 2u);
@@ -222,6 +222,41 @@ TEST_F(CliTest, EvalEveryReportsAisWhenNotEnumerable) {
     EXPECT_GE(j["eval_log_z_high"].get<double>(), j["eval_log_z"].get<double>());
     EXPECT_LT(j["eval_log_likelihood"].get<double>(), 0.0);
   }
+}
+
+// crbm eval's JSON contract: log_z, log_z_low, log_z_high (equal when exact),
+// method (exact|ais) and mean_log_likelihood; AIS agrees with exact in its band.
+TEST_F(CliTest, EvalJsonExactAndAis) {
+  ASSERT_EQ(run("train --epochs 30 --hidden 10 --quiet --out m.safetensors").code, 0);
+  ASSERT_EQ(run("eval m.safetensors --data builtin:bars --json exact.json").code, 0);
+  const auto exact = nlohmann::json::parse(read_text(path("exact.json")));
+  EXPECT_EQ(exact["method"], "exact");
+  EXPECT_EQ(exact["log_z_low"], exact["log_z"]);
+  EXPECT_EQ(exact["log_z_high"], exact["log_z"]);
+  EXPECT_LT(exact["mean_log_likelihood"].get<double>(), 0.0);
+  const Result r =
+      run("eval m.safetensors --data builtin:bars --ais --ais-steps 3000 --ais-runs 100 --json "
+          "ais.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto ais = nlohmann::json::parse(read_text(path("ais.json")));
+  EXPECT_EQ(ais["method"], "ais");
+  const double z = exact["log_z"].get<double>();
+  // The band is +-3 sigma of the estimate; allow float rounding on top.
+  EXPECT_LE(ais["log_z_low"].get<double>(), z + 0.02);
+  EXPECT_GE(ais["log_z_high"].get<double>(), z - 0.02);
+}
+
+TEST_F(CliTest, EvalDispatchesDeepModels) {
+  ASSERT_EQ(run("dbn-train --layers 8,6 --epochs 2 --batch 50 --out dbn.safetensors").code, 0);
+  ASSERT_EQ(run("eval dbn.safetensors --data builtin:bars --json dbn.json").code, 0);
+  const auto dbn = nlohmann::json::parse(read_text(path("dbn.json")));
+  EXPECT_EQ(dbn["method"], "exact");
+  EXPECT_TRUE(dbn["mean_log_likelihood_is_lower_bound"].get<bool>());
+  ASSERT_EQ(run("dbm-train --hidden 8,6 --epochs 2 --out dbm.safetensors").code, 0);
+  ASSERT_EQ(run("eval dbm.safetensors --data builtin:bars --json dbm.json").code, 0);
+  const auto dbm = nlohmann::json::parse(read_text(path("dbm.json")));
+  EXPECT_LE(dbm["mean_log_likelihood"].get<double>(), 0.0);
+  EXPECT_EQ(dbm["model"], "dbm");
 }
 
 TEST_F(CliTest, ConfigFileAndCommandLineOverride) {

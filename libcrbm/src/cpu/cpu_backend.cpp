@@ -4,11 +4,11 @@
 // Per-element math comes from kernels/*.cuh, the same functions the CUDA
 // kernels call.
 #include <cblas.h>
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <cmath>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "crbm/backend.hpp"
 #include "crbm_hd.cuh"
@@ -109,8 +109,8 @@ class CpuBackend final : public Backend {
   void column_sums(CMatRef x, float alpha, float beta, MatRef out) override {
     check_cpu(x, "column_sums input");
     check_cpu(out, "column_sums output");
-    CRBM_CHECK_THROW(out.size() == x.cols, "column_sums: output has ", out.size(),
-                     " elements for ", x.cols, " columns");
+    CRBM_CHECK_THROW(out.size() == x.cols, "column_sums: output has ", out.size(), " elements for ",
+                     x.cols, " columns");
     const int64_t cols = x.cols;
     // Each thread owns a slice of columns and walks all rows: no reduction races.
 #pragma omp parallel for if (x.size() > kParallelMin)
@@ -124,8 +124,8 @@ class CpuBackend final : public Backend {
   void row_reduce(CMatRef x, RowReduce op, MatRef out) override {
     check_cpu(x, "row_reduce input");
     check_cpu(out, "row_reduce output");
-    CRBM_CHECK_THROW(out.size() == x.rows, "row_reduce: output has ", out.size(),
-                     " elements for ", x.rows, " rows");
+    CRBM_CHECK_THROW(out.size() == x.rows, "row_reduce: output has ", out.size(), " elements for ",
+                     x.rows, " rows");
 #pragma omp parallel for if (x.size() > kParallelMin)
     for (int64_t r = 0; r < x.rows; ++r) {
       const float* row = x.data + r * x.cols;
@@ -133,9 +133,15 @@ class CpuBackend final : public Backend {
       for (int64_t c = 0; c < x.cols; ++c) {
         const float v = row[c];
         switch (op) {
-          case RowReduce::sum: s += v; break;
-          case RowReduce::softplus_sum: s += math::softplus(v); break;
-          case RowReduce::square_sum: s += static_cast<double>(v) * v; break;
+          case RowReduce::sum:
+            s += v;
+            break;
+          case RowReduce::softplus_sum:
+            s += math::softplus(v);
+            break;
+          case RowReduce::square_sum:
+            s += static_cast<double>(v) * v;
+            break;
         }
       }
       out.data[r] = static_cast<float>(s);
@@ -241,7 +247,8 @@ class CpuBackend final : public Backend {
     check_cpu(out, "fill_uniform output");
     const int64_t n = out.size();
 #pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) out.data[i] = philox::uniform(key.seed, key.stream, key.step, i);
+    for (int64_t i = 0; i < n; ++i)
+      out.data[i] = philox::uniform(key.seed, key.stream, key.step, i);
   }
 
   void fill_normal(MatRef out, float mean, float stddev, RngKey key) override {
