@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "config_check.hpp"
+
 namespace crbm {
 namespace {
 
@@ -21,32 +23,13 @@ constexpr uint32_t kStreamChainInit = 23;
 }  // namespace
 
 void ConvTrainConfig::validate() const {
-  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
-    if (bad)
-      CRBM_FAIL("invalid conv training configuration: ", field, " = ", value, " (", rule, ")");
-  };
-  fail_if(cd_k < 1, "cd_k", cd_k, "at least 1 Gibbs step");
-  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
-  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
-  fail_if(pcd_chains < 0, "pcd_chains", pcd_chains, "must be >= 0");
-  fail_if(!(learning_rate > 0.0f) || !std::isfinite(learning_rate), "learning_rate", learning_rate,
-          "must be positive and finite");
-  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
-  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
-  fail_if(!(final_momentum >= 0.0f && final_momentum < 1.0f), "final_momentum", final_momentum,
-          "must be in [0, 1)");
-  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
-  fail_if(!(l1_decay >= 0.0f), "l1_decay", l1_decay, "must be >= 0");
-  fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target", sparsity_target,
-          "must be in [0, 1); 0 disables it");
-  fail_if(!(sparsity_cost >= 0.0f), "sparsity_cost", sparsity_cost, "must be >= 0");
-  fail_if(!(sparsity_decay >= 0.0f && sparsity_decay < 1.0f), "sparsity_decay", sparsity_decay,
-          "must be in [0, 1)");
-  fail_if(!(sigma_decay > 0.0f && sigma_decay <= 1.0f), "sigma_decay", sigma_decay,
-          "must be in (0, 1]");
-  fail_if(!(sigma_min >= 0.0f), "sigma_min", sigma_min, "must be >= 0");
-  fail_if(divergence_check_every < 1, "divergence_check_every", divergence_check_every,
-          "must be >= 1");
+  const detail::ConfigCheck check("conv training");
+  check.sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
+  check.cd(cd_k, pcd_chains, l1_decay, sparsity_target, sparsity_cost, sparsity_decay,
+           divergence_check_every);
+  check.fail_if(!(sigma_decay > 0.0f && sigma_decay <= 1.0f), "sigma_decay", sigma_decay,
+                "must be in (0, 1]");
+  check.fail_if(!(sigma_min >= 0.0f), "sigma_min", sigma_min, "must be >= 0");
 }
 
 std::string ConvTrainConfig::to_json() const {
@@ -56,18 +39,18 @@ std::string ConvTrainConfig::to_json() const {
   j["pcd_chains"] = pcd_chains;
   j["epochs"] = epochs;
   j["batch_size"] = batch_size;
-  j["learning_rate"] = learning_rate;
-  j["lr_decay"] = lr_decay;
-  j["momentum"] = momentum;
-  j["final_momentum"] = final_momentum;
+  j["learning_rate"] = detail::as_decimal(learning_rate);
+  j["lr_decay"] = detail::as_decimal(lr_decay);
+  j["momentum"] = detail::as_decimal(momentum);
+  j["final_momentum"] = detail::as_decimal(final_momentum);
   j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = weight_decay;
-  j["l1_decay"] = l1_decay;
-  j["sparsity_target"] = sparsity_target;
-  j["sparsity_cost"] = sparsity_cost;
-  j["sparsity_decay"] = sparsity_decay;
-  j["sigma_decay"] = sigma_decay;
-  j["sigma_min"] = sigma_min;
+  j["weight_decay"] = detail::as_decimal(weight_decay);
+  j["l1_decay"] = detail::as_decimal(l1_decay);
+  j["sparsity_target"] = detail::as_decimal(sparsity_target);
+  j["sparsity_cost"] = detail::as_decimal(sparsity_cost);
+  j["sparsity_decay"] = detail::as_decimal(sparsity_decay);
+  j["sigma_decay"] = detail::as_decimal(sigma_decay);
+  j["sigma_min"] = detail::as_decimal(sigma_min);
   j["sample_negative_visible"] = sample_negative_visible;
   j["seed"] = seed;
   return j.dump();

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "config_check.hpp"
 #include "crbm/exact.hpp"
 #include "crbm/safetensors.hpp"
 
@@ -177,34 +178,23 @@ void ensure_rows(Backend& be, std::vector<Matrix>& m, size_t count, int64_t rows
 // ---- configuration ----
 
 void DbmTrainConfig::validate() const {
-  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
-    if (bad)
-      CRBM_FAIL("invalid DBM training configuration: ", field, " = ", value, " (", rule, ")");
-  };
-  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
-  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
-  fail_if(!(learning_rate > 0.0f) || !std::isfinite(learning_rate), "learning_rate", learning_rate,
-          "must be positive and finite");
-  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
-  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
-  fail_if(!(final_momentum >= 0.0f && final_momentum < 1.0f), "final_momentum", final_momentum,
-          "must be in [0, 1)");
-  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
-  fail_if(mean_field_sweeps < 1, "mean_field_sweeps", mean_field_sweeps, "must be >= 1");
-  fail_if(chains < 1, "chains", chains, "must be >= 1");
-  fail_if(gibbs_steps < 1, "gibbs_steps", gibbs_steps, "must be >= 1");
+  const detail::ConfigCheck check("DBM training");
+  check.sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
+  check.fail_if(mean_field_sweeps < 1, "mean_field_sweeps", mean_field_sweeps, "must be >= 1");
+  check.fail_if(chains < 1, "chains", chains, "must be >= 1");
+  check.fail_if(gibbs_steps < 1, "gibbs_steps", gibbs_steps, "must be >= 1");
 }
 
 std::string DbmTrainConfig::to_json() const {
   nlohmann::json j;
   j["epochs"] = epochs;
   j["batch_size"] = batch_size;
-  j["learning_rate"] = learning_rate;
-  j["lr_decay"] = lr_decay;
-  j["momentum"] = momentum;
-  j["final_momentum"] = final_momentum;
+  j["learning_rate"] = detail::as_decimal(learning_rate);
+  j["lr_decay"] = detail::as_decimal(lr_decay);
+  j["momentum"] = detail::as_decimal(momentum);
+  j["final_momentum"] = detail::as_decimal(final_momentum);
   j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = weight_decay;
+  j["weight_decay"] = detail::as_decimal(weight_decay);
   j["mean_field_sweeps"] = mean_field_sweeps;
   j["chains"] = chains;
   j["gibbs_steps"] = gibbs_steps;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "config_check.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -16,30 +17,20 @@ constexpr uint32_t kStreamMlpInit = 0x3170;
 }  // namespace
 
 void MlpConfig::validate() const {
-  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
-    if (bad) CRBM_FAIL("invalid fine-tuning configuration: ", field, " = ", value, " (", rule, ")");
-  };
-  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
-  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
-  fail_if(!(learning_rate > 0.0f) || !std::isfinite(learning_rate), "learning_rate", learning_rate,
-          "must be positive and finite");
-  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
-  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
-  fail_if(!(final_momentum >= 0.0f && final_momentum < 1.0f), "final_momentum", final_momentum,
-          "must be in [0, 1)");
-  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
+  detail::ConfigCheck("fine-tuning")
+      .sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
 }
 
 std::string MlpConfig::to_json() const {
   nlohmann::json j;
   j["epochs"] = epochs;
   j["batch_size"] = batch_size;
-  j["learning_rate"] = learning_rate;
-  j["lr_decay"] = lr_decay;
-  j["momentum"] = momentum;
-  j["final_momentum"] = final_momentum;
+  j["learning_rate"] = detail::as_decimal(learning_rate);
+  j["lr_decay"] = detail::as_decimal(lr_decay);
+  j["momentum"] = detail::as_decimal(momentum);
+  j["final_momentum"] = detail::as_decimal(final_momentum);
   j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = weight_decay;
+  j["weight_decay"] = detail::as_decimal(weight_decay);
   j["seed"] = seed;
   return j.dump();
 }

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "config_check.hpp"
 #include "crbm/cuda_graph.hpp"
 #include "philox.cuh"
 
@@ -26,37 +27,15 @@ constexpr uint32_t kStreamBinarize = 3;
 constexpr uint32_t kStreamChainInit = 4;
 constexpr uint32_t kStreamShuffle = 5;
 
-// A float hyperparameter as the decimal the user wrote (0.9f -> 0.9, not
-// 0.8999999761581421), for logs and checkpoint metadata.
-double as_decimal(float x) {
-  return std::stod(fmt::format("{}", x));
-}
-
 }  // namespace
 
+double detail::as_decimal(float x) { return std::stod(fmt::format("{}", x)); }
+
 void TrainConfig::validate() const {
-  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
-    if (bad) CRBM_FAIL("invalid training configuration: ", field, " = ", value, " (", rule, ")");
-  };
-  fail_if(cd_k < 1, "cd_k", cd_k, "at least 1 Gibbs step");
-  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
-  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
-  fail_if(pcd_chains < 0, "pcd_chains", pcd_chains, "must be >= 0");
-  fail_if(!(learning_rate > 0.0f) || !std::isfinite(learning_rate), "learning_rate", learning_rate,
-          "must be positive and finite");
-  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
-  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
-  fail_if(!(final_momentum >= 0.0f && final_momentum < 1.0f), "final_momentum", final_momentum,
-          "must be in [0, 1)");
-  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
-  fail_if(!(l1_decay >= 0.0f), "l1_decay", l1_decay, "must be >= 0");
-  fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target", sparsity_target,
-          "must be in [0, 1); 0 disables it");
-  fail_if(!(sparsity_cost >= 0.0f), "sparsity_cost", sparsity_cost, "must be >= 0");
-  fail_if(!(sparsity_decay >= 0.0f && sparsity_decay < 1.0f), "sparsity_decay", sparsity_decay,
-          "must be in [0, 1)");
-  fail_if(divergence_check_every < 1, "divergence_check_every", divergence_check_every,
-          "must be >= 1");
+  const detail::ConfigCheck check("training");
+  check.sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
+  check.cd(cd_k, pcd_chains, l1_decay, sparsity_target, sparsity_cost, sparsity_decay,
+           divergence_check_every);
 }
 
 std::string TrainConfig::to_json() const {
@@ -66,16 +45,16 @@ std::string TrainConfig::to_json() const {
   j["pcd_chains"] = pcd_chains;
   j["epochs"] = epochs;
   j["batch_size"] = batch_size;
-  j["learning_rate"] = as_decimal(learning_rate);
-  j["lr_decay"] = as_decimal(lr_decay);
-  j["momentum"] = as_decimal(momentum);
-  j["final_momentum"] = as_decimal(final_momentum);
+  j["learning_rate"] = detail::as_decimal(learning_rate);
+  j["lr_decay"] = detail::as_decimal(lr_decay);
+  j["momentum"] = detail::as_decimal(momentum);
+  j["final_momentum"] = detail::as_decimal(final_momentum);
   j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = as_decimal(weight_decay);
-  j["l1_decay"] = as_decimal(l1_decay);
-  j["sparsity_target"] = as_decimal(sparsity_target);
-  j["sparsity_cost"] = as_decimal(sparsity_cost);
-  j["sparsity_decay"] = as_decimal(sparsity_decay);
+  j["weight_decay"] = detail::as_decimal(weight_decay);
+  j["l1_decay"] = detail::as_decimal(l1_decay);
+  j["sparsity_target"] = detail::as_decimal(sparsity_target);
+  j["sparsity_cost"] = detail::as_decimal(sparsity_cost);
+  j["sparsity_decay"] = detail::as_decimal(sparsity_decay);
   j["sample_negative_visible"] = sample_negative_visible;
   j["resample_binarization"] = resample_binarization;
   j["seed"] = seed;
@@ -109,12 +88,13 @@ CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
 }
 
 double CdTrainer::current_learning_rate() const {
-  return as_decimal(config_.learning_rate) / (1.0 + as_decimal(config_.lr_decay) * epoch_);
+  return detail::as_decimal(config_.learning_rate) /
+         (1.0 + detail::as_decimal(config_.lr_decay) * epoch_);
 }
 
 double CdTrainer::current_momentum() const {
-  return as_decimal(epoch_ < config_.momentum_switch_epoch ? config_.momentum
-                                                           : config_.final_momentum);
+  return detail::as_decimal(epoch_ < config_.momentum_switch_epoch ? config_.momentum
+                                                                   : config_.final_momentum);
 }
 
 void CdTrainer::ensure_buffers(int64_t batch) {
