@@ -14,6 +14,7 @@
 #include "crbm/atomic_file.hpp"
 #include "crbm/exact.hpp"
 #include "crbm/metrics.hpp"
+#include "crbm/safetensors.hpp"
 
 namespace crbm::tools {
 namespace {
@@ -58,7 +59,17 @@ void run_eval(const EvalOptions& o) {
   if (o.force_exact && o.force_ais) CRBM_FAIL("--exact and --ais exclude each other");
   const std::string kind = checkpoint_model_kind(o.model);
   if (kind == "dbn" || kind == "dbm" || kind == "mlp") {
-    const std::string spec = o.data.empty() ? "builtin:bars" : o.data;
+    if (o.force_exact || o.force_ais) {
+      CRBM_FAIL("--exact/--ais apply to dense RBMs; for a ", kind,
+                " crbm eval uses the exact log Z when it is enumerable and AIS otherwise");
+    }
+    // Default data: what the checkpoint was trained on.
+    std::string spec = o.data;
+    if (spec.empty()) {
+      const SafetensorsFile f = load_safetensors(o.model);
+      const auto it = f.metadata.find(meta::kData);
+      spec = it == f.metadata.end() ? "builtin:bars" : it->second;
+    }
     if (eval_deep_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, 10, o.seed, o.device,
                         o.threads, o.json, o.quiet) != 0) {
       CRBM_FAIL("evaluation of '", o.model, "' failed");

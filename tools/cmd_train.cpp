@@ -465,6 +465,11 @@ std::vector<int64_t> parse_filter_counts(const std::string& s) {
 
 // `crbm train --model conv`: the shared options mapped onto the conv trainer's.
 int run_train_conv(const TrainOptions& o) {
+  if (!o.metrics.empty() || o.eval_every > 0 || !o.samples.empty()) {
+    CRBM_FAIL(
+        "--metrics/--eval-every/--samples are not supported with --model conv yet "
+        "(progress is printed per epoch; draw samples with 'crbm sample')");
+  }
   ConvCliOptions c;
   const bool builtin = is_builtin(o.data);
   // The built-in default for convolutional models: 6x6 bars-and-stripes images.
@@ -638,6 +643,7 @@ void run_train(TrainOptions& o) {
   const auto run_start = std::chrono::steady_clock::now();
   auto last_save = run_start;
   ExactResult exact;
+  EvalResult last_eval;
   for (int e = 1; e <= o.epochs; ++e) {
     EpochStats stats;
     try {
@@ -734,6 +740,7 @@ void run_train(TrainOptions& o) {
       last_save = std::chrono::steady_clock::now();
     }
     if (e == o.epochs) exact = epoch_exact;
+    if (!eval.method.empty()) last_eval = eval;
   }
   if (last_saved_epoch != o.epochs) save(o.epochs);
   const double total =
@@ -761,10 +768,16 @@ void run_train(TrainOptions& o) {
           "rows): {:.4f} nats\n",
           distinct, best);
     }
+  } else if (ll_meaningful && last_eval.method == "ais") {
+    fmt::print(
+        "AIS mean log-likelihood (train, {} runs x {} steps): {:.4f} nats (log Z = {:.4f}, band "
+        "[{:.4f}, {:.4f}]); exact enumeration would need 2^{} configurations\n",
+        o.eval_ais_runs, o.eval_ais_steps, last_eval.train, last_eval.log_z, last_eval.log_z_low,
+        last_eval.log_z_high, enumerated);
   } else if (ll_meaningful) {
     fmt::print(
         "exact log-likelihood: not computed (log Z would enumerate 2^{} configurations, "
-        "more than 2^{}; estimate it with AIS)\n",
+        "more than 2^{}; estimate it with AIS: --eval-every N, or crbm eval)\n",
         enumerated, kExactMaxUnits);
   }
   fmt::print("model: {}\n", o.out);

@@ -742,8 +742,10 @@ std::vector<double> Dbn::top_unnormalized_log_prob(CMatRef h) const {
 DbnBoundResult Dbn::lower_bound(CMatRef v, double log_z_top, int samples, uint64_t seed,
                                 int64_t batch) const {
   CRBM_CHECK_THROW(samples >= 1 && batch >= 1, "lower_bound: samples ", samples, ", batch ", batch);
-  CRBM_CHECK_THROW(v.cols == layer_size(0), "lower_bound: data has ", v.cols, " columns for ",
-                   layer_size(0), " visible units");
+  if (v.cols != layer_size(0)) {
+    CRBM_FAIL("the data has ", v.cols, " values per row but the DBN's visible layer has ",
+              layer_size(0), " units");
+  }
   if (layers_[0].visible_type() != VisibleType::bernoulli) {
     CRBM_FAIL("the DBN lower bound is implemented for Bernoulli data only");
   }

@@ -45,7 +45,8 @@ class CpuBackend final : public Backend {
 
   Device device() const override { return Device::cpu; }
   std::string describe() const override {
-    return fmt::format("cpu ({} threads, {})", threads_, openblas_get_config());
+    return fmt::format("cpu ({} thread{}, {})", threads_, threads_ == 1 ? "" : "s",
+                       openblas_get_config());
   }
 
   float* allocate(size_t count) override {
