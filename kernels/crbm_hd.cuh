@@ -18,7 +18,9 @@ namespace crbm::math {
 // sigm(x) = 1 / (1 + e^-x). For x << 0, e^-x overflows to +inf and the
 // quotient is exactly 0; for x >> 0 it is 1: IEEE arithmetic makes the
 // branch-free form safe, and branch-free vectorises on the CPU.
-CRBM_HD float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+CRBM_HD float sigmoid(float x) {
+  return 1.0f / (1.0f + expf(-x));
+}
 
 // softplus(x) = log(1 + e^x), stable: x + log1p(e^-x) for x > 0.
 CRBM_HD float softplus(float x) {
@@ -36,7 +38,9 @@ CRBM_HD double softplus(double x) {
 }
 
 // A Bernoulli(p) draw given u ~ U(0,1): on iff u < p.
-CRBM_HD float bernoulli_from_uniform(float p, float u) { return u < p ? 1.0f : 0.0f; }
+CRBM_HD float bernoulli_from_uniform(float p, float u) {
+  return u < p ? 1.0f : 0.0f;
+}
 
 // 32 random bits -> float uniform in the open interval (0, 1):
 // the top 24 bits give k/2^24, shifted by half a step so 0 and 1 never occur.
@@ -84,6 +88,8 @@ CRBM_HD int64_t categorical_from_uniform(const float* p, int64_t n, float u, int
 namespace crbm::math {
 
 // Bit j of the configuration number `code`, as 0/1 (exact enumeration).
-CRBM_HD float binary_code_bit(uint64_t code, int64_t j) { return float((code >> j) & 1u); }
+CRBM_HD float binary_code_bit(uint64_t code, int64_t j) {
+  return float((code >> j) & 1u);
+}
 
 }  // namespace crbm::math

@@ -15,14 +15,20 @@ namespace {
 }
 }  // namespace
 
-void Backend::softmax_groups(MatRef, int64_t) { missing(*this, "softmax_groups"); }
+void Backend::softmax_groups(MatRef, int64_t) {
+  missing(*this, "softmax_groups");
+}
 void Backend::sample_softmax_groups(CMatRef, int64_t, MatRef, RngKey) {
   missing(*this, "sample_softmax_groups");
 }
 void Backend::sample_multinomial_counts(CMatRef, CMatRef, MatRef, RngKey) {
   missing(*this, "sample_multinomial_counts");
 }
-void Backend::multiply(CMatRef, MatRef) { missing(*this, "multiply"); }
-void Backend::sigmoid_backward(CMatRef, MatRef) { missing(*this, "sigmoid_backward"); }
+void Backend::multiply(CMatRef, MatRef) {
+  missing(*this, "multiply");
+}
+void Backend::sigmoid_backward(CMatRef, MatRef) {
+  missing(*this, "sigmoid_backward");
+}
 
 }  // namespace crbm

@@ -78,18 +78,12 @@ class ScaledCdTrainer {
   }
 
   EpochStats train_epoch(CMatRef data) {
-    const auto start = std::chrono::steady_clock::now();
     const int64_t n = data.rows;
     EpochStats st;
     st.learning_rate = lr();
     st.momentum = mom();
-    if (shuffled_.rows() != n) shuffled_ = Matrix(be_, n, data.cols);
-    be_.gather_rows(data, shuffled_indices(n, cfg_.seed, uint64_t(epoch_)), shuffled_);
-    for (int64_t first = 0; first < n; first += cfg_.batch_size) {
-      update(shuffled_.rows_view(first, std::min(cfg_.batch_size, n - first)));
-    }
-    be_.synchronize();
-    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    st.seconds = for_each_shuffled_batch(be_, data, shuffled_, cfg_.seed, uint64_t(epoch_),
+                                         cfg_.batch_size, [this](CMatRef b) { update(b); });
     st.samples_per_second = st.seconds > 0 ? n / st.seconds : 0;
     if (!rbm_.parameters_finite()) {
       throw DivergenceError(concat("DBM pretraining diverged in epoch ", epoch_ + 1,
@@ -580,17 +574,11 @@ void DbmTrainer::update(CMatRef batch) {
 DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
   const int64_t n = data.rows;
   if (n == 0) CRBM_FAIL("DBM training data is empty");
-  const auto start = std::chrono::steady_clock::now();
   DbmEpochStats st;
   st.learning_rate = learning_rate();
   st.momentum = momentum();
-  if (shuffled_.rows() != n || shuffled_.cols() != data.cols) shuffled_ = Matrix(be_, n, data.cols);
-  be_.gather_rows(data, shuffled_indices(n, config_.seed, uint64_t(epoch_)), shuffled_);
-  for (int64_t first = 0; first < n; first += config_.batch_size) {
-    update(shuffled_.rows_view(first, std::min(config_.batch_size, n - first)));
-  }
-  be_.synchronize();
-  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  st.seconds = for_each_shuffled_batch(be_, data, shuffled_, config_.seed, uint64_t(epoch_),
+                                       config_.batch_size, [this](CMatRef b) { update(b); });
   for (size_t l = 0; l < dbm_.depth(); ++l) {
     if (!be_.all_finite(dbm_.weights(l))) {
       throw DivergenceError(concat("DBM training diverged in epoch ", epoch_ + 1,

@@ -77,8 +77,8 @@ double exact_log_partition(const Rbm& rbm, const ExactOptions& options) {
     } else {
       MatRef a = pre.rows_view(0, rows);
       MatRef e = extra.rows_view(0, rows);
-      be.gemm(false, true, 1.0f, c, rbm.weights(), 0.0f, a);          // a = W h   [rows x V]
-      be.gemm(false, true, 1.0f, c, rbm.hidden_bias(), 0.0f, out);    // c'h       [rows x 1]
+      be.gemm(false, true, 1.0f, c, rbm.weights(), 0.0f, a);        // a = W h   [rows x V]
+      be.gemm(false, true, 1.0f, c, rbm.hidden_bias(), 0.0f, out);  // c'h       [rows x 1]
       if (!gaussian) {
         be.scale_add_activate(a, 1.0f, CMatRef{}, rbm.visible_bias(), Activation::linear);
         be.row_reduce(a, RowReduce::softplus_sum, e);
@@ -86,7 +86,7 @@ double exact_log_partition(const Rbm& rbm, const ExactOptions& options) {
       } else {
         be.gemm(false, true, 1.0f, a, b_over_s, 0.0f, e);  // sum a_i b_i / s_i
         be.axpby(1.0f, e, 1.0f, out);
-        be.row_reduce(a, RowReduce::square_sum, e);       // sum a_i^2
+        be.row_reduce(a, RowReduce::square_sum, e);  // sum a_i^2
         be.axpby(0.5f, e, 1.0f, out);
       }
     }

@@ -8,7 +8,9 @@
 
 namespace crbm {
 
-const char* to_string(VisibleType t) { return t == VisibleType::bernoulli ? "bernoulli" : "gaussian"; }
+const char* to_string(VisibleType t) {
+  return t == VisibleType::bernoulli ? "bernoulli" : "gaussian";
+}
 
 VisibleType parse_visible_type(const std::string& s) {
   if (s == "bernoulli" || s == "binary") return VisibleType::bernoulli;
@@ -64,8 +66,8 @@ void Rbm::init_random(uint64_t seed, float stddev, const HostTensor* data) {
 }
 
 void Rbm::set_visible_sigma(const HostTensor& sigma) {
-  CRBM_CHECK_THROW(sigma.numel() == visible_, "visible_sigma has ", sigma.numel(),
-                   " elements for ", visible_, " visible units");
+  CRBM_CHECK_THROW(sigma.numel() == visible_, "visible_sigma has ", sigma.numel(), " elements for ",
+                   visible_, " visible units");
   HostTensor inv({1, visible_});
   unit_sigma_ = true;
   for (int64_t i = 0; i < visible_; ++i) {
@@ -130,8 +132,8 @@ void Rbm::sample_visible(CMatRef mean, MatRef out, RngKey key) const {
 }
 
 void Rbm::free_energy(CMatRef v, MatRef out) const {
-  CRBM_CHECK_THROW(v.cols == visible_ && out.rows == v.rows && out.cols == 1,
-                   "free_energy: v ", v.rows, "x", v.cols, ", out ", out.rows, "x", out.cols);
+  CRBM_CHECK_THROW(v.cols == visible_ && out.rows == v.rows && out.cols == 1, "free_energy: v ",
+                   v.rows, "x", v.cols, ", out ", out.rows, "x", out.cols);
   const int64_t b = v.rows;
   MatRef pre = scratch(b, hidden_, 1);
   MatRef visible_term = scratch(b, 1, 2);
@@ -184,8 +186,8 @@ RbmParams Rbm::to_host() const {
 }
 
 void Rbm::load(const RbmParams& p) {
-  CRBM_CHECK_THROW(p.visible() == visible_ && p.hidden() == hidden_, "loading a ", p.visible(),
-                   "x", p.hidden(), " RBM into a ", visible_, "x", hidden_, " one");
+  CRBM_CHECK_THROW(p.visible() == visible_ && p.hidden() == hidden_, "loading a ", p.visible(), "x",
+                   p.hidden(), " RBM into a ", visible_, "x", hidden_, " one");
   CRBM_CHECK_THROW(p.visible_bias.numel() == visible_ && p.hidden_bias.numel() == hidden_,
                    "bias sizes ", p.visible_bias.numel(), "/", p.hidden_bias.numel(),
                    " for an RBM of ", visible_, "x", hidden_);
@@ -206,7 +208,8 @@ void append_rbm(SafetensorsFile& file, const RbmParams& p, const std::string& pr
   file.tensors[prefix + "weights"] = p.weights;
   file.tensors[prefix + "visible_bias"] = p.visible_bias;
   file.tensors[prefix + "hidden_bias"] = p.hidden_bias;
-  if (p.visible_type == VisibleType::gaussian) file.tensors[prefix + "visible_sigma"] = p.visible_sigma;
+  if (p.visible_type == VisibleType::gaussian)
+    file.tensors[prefix + "visible_sigma"] = p.visible_sigma;
   file.metadata[prefix + "visible_units"] = to_string(p.visible_type);
   file.metadata[prefix + "hidden_units"] = "bernoulli";
   file.metadata[prefix + "visible"] = std::to_string(p.visible());
@@ -217,7 +220,8 @@ RbmParams extract_rbm(const SafetensorsFile& file, const std::string& path,
                       const std::string& prefix) {
   RbmParams p;
   auto it = file.metadata.find(prefix + "visible_units");
-  p.visible_type = it == file.metadata.end() ? VisibleType::bernoulli : parse_visible_type(it->second);
+  p.visible_type =
+      it == file.metadata.end() ? VisibleType::bernoulli : parse_visible_type(it->second);
   p.weights = require_tensor(file, prefix + "weights", {-1, -1}, path);
   const int64_t v = p.weights.shape[0];
   const int64_t h = p.weights.shape[1];
@@ -247,7 +251,8 @@ void save_rbm(const std::string& path, const RbmParams& params,
   save_safetensors(path, file);
 }
 
-void save_rbm(const std::string& path, const Rbm& rbm, const std::map<std::string, std::string>& extra) {
+void save_rbm(const std::string& path, const Rbm& rbm,
+              const std::map<std::string, std::string>& extra) {
   save_rbm(path, rbm.to_host(), extra);
 }
 

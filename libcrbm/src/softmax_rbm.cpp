@@ -368,17 +368,11 @@ void SoftmaxCdTrainer::update(CMatRef v0) {
 EpochStats SoftmaxCdTrainer::train_epoch(CMatRef data) {
   const int64_t n = data.rows;
   if (n == 0) CRBM_FAIL("softmax RBM training data is empty");
-  const auto start = std::chrono::steady_clock::now();
   EpochStats st;
   st.learning_rate = learning_rate();
   st.momentum = momentum();
-  if (shuffled_.rows() != n || shuffled_.cols() != data.cols) shuffled_ = Matrix(be_, n, data.cols);
-  be_.gather_rows(data, shuffled_indices(n, config_.seed, uint64_t(epoch_)), shuffled_);
-  for (int64_t first = 0; first < n; first += config_.batch_size) {
-    update(shuffled_.rows_view(first, std::min(config_.batch_size, n - first)));
-  }
-  be_.synchronize();
-  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  st.seconds = for_each_shuffled_batch(be_, data, shuffled_, config_.seed, uint64_t(epoch_),
+                                       config_.batch_size, [this](CMatRef b) { update(b); });
   st.samples_per_second = st.seconds > 0 ? n / st.seconds : 0;
   if (!m_.rbm().parameters_finite()) {
     throw DivergenceError(concat("softmax RBM training diverged in epoch ", epoch_ + 1,

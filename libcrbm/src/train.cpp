@@ -29,7 +29,9 @@ constexpr uint32_t kStreamShuffle = 5;
 
 }  // namespace
 
-double detail::as_decimal(float x) { return std::stod(fmt::format("{}", x)); }
+double detail::as_decimal(float x) {
+  return std::stod(fmt::format("{}", x));
+}
 
 void TrainConfig::validate() const {
   const detail::ConfigCheck check("training");
@@ -70,6 +72,22 @@ std::vector<int32_t> shuffled_indices(int64_t n, uint64_t seed, uint64_t epoch) 
     std::swap(idx[i], idx[j]);
   }
   return idx;
+}
+
+double for_each_shuffled_batch(Backend& backend, CMatRef data, Matrix& shuffled, uint64_t seed,
+                               uint64_t epoch, int64_t batch,
+                               const std::function<void(CMatRef)>& update) {
+  CRBM_CHECK_THROW(batch >= 1, "minibatch size ", batch);
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t n = data.rows;
+  if (shuffled.rows() != n || shuffled.cols() != data.cols)
+    shuffled = Matrix(backend, n, data.cols);
+  backend.gather_rows(data, shuffled_indices(n, seed, epoch), shuffled);
+  for (int64_t first = 0; first < n; first += batch) {
+    update(shuffled.rows_view(first, std::min(batch, n - first)));
+  }
+  backend.synchronize();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
@@ -260,33 +278,26 @@ EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_r
                    rbm_.visible(), " visible units");
   if (n == 0) CRBM_FAIL("training data is empty");
   if (last_good_.weights.data.empty()) last_good_ = rbm_.to_host();
-  const auto start = std::chrono::steady_clock::now();
   EpochStats stats;
   stats.learning_rate = current_learning_rate();
   stats.momentum = current_momentum();
 
-  if (shuffled_.rows() != n || shuffled_.cols() != data.cols) shuffled_ = Matrix(be_, n, data.cols);
-  be_.gather_rows(data, shuffled_indices(n, config_.seed, static_cast<uint64_t>(epoch_)),
-                  shuffled_);
   // Learning rate and momentum are constants of a captured graph, and buffers
   // may move between epochs: capture afresh each epoch.
   graph_.reset();
-  for (int64_t first = 0; first < n; first += config_.batch_size) {
-    const int64_t rows = std::min(config_.batch_size, n - first);
-    const CMatRef batch = shuffled_.rows_view(first, rows);
-    // The first update runs eagerly: it allocates buffers and starts PCD chains.
-    if (graphs_enabled() && rows == config_.batch_size && updates_ > 0) {
-      ensure_buffers(rows);
-      graph_update(batch);
-      ++updates_;
-      if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
-    } else {
-      update(batch);
-    }
-  }
-  be_.synchronize();
-  const auto end = std::chrono::steady_clock::now();
-  stats.seconds = std::chrono::duration<double>(end - start).count();
+  stats.seconds = for_each_shuffled_batch(
+      be_, data, shuffled_, config_.seed, static_cast<uint64_t>(epoch_), config_.batch_size,
+      [this](CMatRef batch) {
+        // The first update runs eagerly: it allocates buffers and starts PCD chains.
+        if (graphs_enabled() && batch.rows == config_.batch_size && updates_ > 0) {
+          ensure_buffers(batch.rows);
+          graph_update(batch);
+          ++updates_;
+          if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
+        } else {
+          update(batch);
+        }
+      });
   stats.samples_per_second = stats.seconds > 0 ? n / stats.seconds : 0.0;
 
   check_finite("end of epoch");

@@ -48,9 +48,9 @@ class Backend {
   // ---- memory (prefer crbm::Matrix, which calls these) ----
   virtual float* allocate(size_t count) = 0;
   virtual void deallocate(float* ptr) noexcept = 0;
-  virtual void upload(const float* host, MatRef dst) = 0;     // host -> backend
-  virtual void download(CMatRef src, float* host) = 0;        // backend -> host (syncs)
-  virtual void copy(CMatRef src, MatRef dst) = 0;             // same shape
+  virtual void upload(const float* host, MatRef dst) = 0;  // host -> backend
+  virtual void download(CMatRef src, float* host) = 0;     // backend -> host (syncs)
+  virtual void copy(CMatRef src, MatRef dst) = 0;          // same shape
   virtual void fill(MatRef dst, float value) = 0;
   virtual void synchronize() = 0;
   // The native stream of a CUDA backend (a cudaStream_t), so that extension
@@ -165,7 +165,7 @@ class Matrix {
   CMatRef cref() const {
     return CMatRef{data_, rows_, cols_, backend_ ? backend_->device() : Device::cpu};
   }
-  operator MatRef() { return ref(); }         // NOLINT
+  operator MatRef() { return ref(); }          // NOLINT
   operator CMatRef() const { return cref(); }  // NOLINT
   MatRef rows_view(int64_t first, int64_t count) { return ref().row_range(first, count); }
   CMatRef rows_view(int64_t first, int64_t count) const { return cref().row_range(first, count); }
@@ -179,8 +179,8 @@ class Matrix {
   HostTensor download(std::vector<int64_t> shape = {}) const {
     if (shape.empty()) shape = {rows_, cols_};
     HostTensor t(shape);
-    CRBM_CHECK_THROW(t.numel() == size(), "download shape ", t.shape_string(), " for a ", rows_, "x",
-                     cols_, " matrix");
+    CRBM_CHECK_THROW(t.numel() == size(), "download shape ", t.shape_string(), " for a ", rows_,
+                     "x", cols_, " matrix");
     backend_->download(cref(), t.data.data());
     return t;
   }

@@ -53,9 +53,9 @@ class Rbm {
   VisibleType visible_type() const { return visible_type_; }
   bool unit_sigma() const { return unit_sigma_; }
 
-  Matrix& weights() { return weights_; }               // [V x H]
-  Matrix& visible_bias() { return visible_bias_; }     // [1 x V]
-  Matrix& hidden_bias() { return hidden_bias_; }       // [1 x H]
+  Matrix& weights() { return weights_; }            // [V x H]
+  Matrix& visible_bias() { return visible_bias_; }  // [1 x V]
+  Matrix& hidden_bias() { return hidden_bias_; }    // [1 x H]
   const Matrix& weights() const { return weights_; }
   const Matrix& visible_bias() const { return visible_bias_; }
   const Matrix& hidden_bias() const { return hidden_bias_; }

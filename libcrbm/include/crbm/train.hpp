@@ -17,26 +17,26 @@
 namespace crbm {
 
 struct TrainConfig {
-  int cd_k = 1;                  // Gibbs steps per update
-  bool persistent = false;       // PCD: chains persist across updates
-  int64_t pcd_chains = 0;        // 0: one chain per minibatch row
+  int cd_k = 1;             // Gibbs steps per update
+  bool persistent = false;  // PCD: chains persist across updates
+  int64_t pcd_chains = 0;   // 0: one chain per minibatch row
   int epochs = 10;
   int64_t batch_size = 100;
   float learning_rate = 0.05f;
-  float lr_decay = 0.0f;         // lr_t = lr / (1 + lr_decay * epoch)
-  float momentum = 0.5f;         // used for the first momentum_switch_epoch epochs
-  float final_momentum = 0.9f;   // afterwards
+  float lr_decay = 0.0f;        // lr_t = lr / (1 + lr_decay * epoch)
+  float momentum = 0.5f;        // used for the first momentum_switch_epoch epochs
+  float final_momentum = 0.9f;  // afterwards
   int momentum_switch_epoch = 5;
-  float weight_decay = 2e-4f;    // L2 on W
-  float l1_decay = 0.0f;         // L1 on W
-  float sparsity_target = 0.0f;  // p; 0 disables the sparsity term
-  float sparsity_cost = 0.1f;    // lambda: hidden bias += lr * lambda * (p - q)
-  float sparsity_decay = 0.9f;   // q <- decay * q + (1 - decay) * mean_batch(h)
+  float weight_decay = 2e-4f;            // L2 on W
+  float l1_decay = 0.0f;                 // L1 on W
+  float sparsity_target = 0.0f;          // p; 0 disables the sparsity term
+  float sparsity_cost = 0.1f;            // lambda: hidden bias += lr * lambda * (p - q)
+  float sparsity_decay = 0.9f;           // q <- decay * q + (1 - decay) * mean_batch(h)
   bool sample_negative_visible = false;  // final negative visible: sample instead of mean
   bool resample_binarization = false;    // data rows are probabilities: draw binary v each batch
   uint64_t seed = 1;
   int divergence_check_every = 50;  // updates between non-finite checks (and at epoch end)
-  bool use_cuda_graphs = true;      // CUDA backend: replay each epoch's full-batch update as a graph
+  bool use_cuda_graphs = true;  // CUDA backend: replay each epoch's full-batch update as a graph
 
   // Throws crbm::Error naming the first invalid field.
   void validate() const;
@@ -44,11 +44,11 @@ struct TrainConfig {
 };
 
 struct EpochStats {
-  int epoch = 0;                  // 1-based
-  int64_t updates = 0;            // total so far
+  int epoch = 0;                    // 1-based
+  int64_t updates = 0;              // total so far
   double reconstruction_error = 0;  // mean squared error per example (sum over units)
-  double free_energy_train = 0;   // mean F over (a subset of) the training rows
-  double free_energy_holdout = 0; // mean F over the held-out rows (0 if none)
+  double free_energy_train = 0;     // mean F over (a subset of) the training rows
+  double free_energy_holdout = 0;   // mean F over the held-out rows (0 if none)
   double seconds = 0;
   double samples_per_second = 0;
   double learning_rate = 0;
@@ -96,15 +96,15 @@ class CdTrainer {
   int64_t updates_ = 0;
   int64_t buffer_rows_ = 0;
   RbmParams last_good_;
-  Matrix shuffled_;                                // [N x V]
-  Matrix v0_, v_bin_, h0_, h_sample_, vk_, hk_;    // [B x V] / [B x H]
-  Matrix chains_;                                  // PCD chain states [C x V]
-  Matrix chain_h_, chain_hs_;                      // [C x H]
-  Matrix vs_scratch_;                              // [max(B,C) x V]
-  Matrix grad_w_, grad_b_, grad_c_;                // [V x H], [1 x V], [1 x H]
+  Matrix shuffled_;                              // [N x V]
+  Matrix v0_, v_bin_, h0_, h_sample_, vk_, hk_;  // [B x V] / [B x H]
+  Matrix chains_;                                // PCD chain states [C x V]
+  Matrix chain_h_, chain_hs_;                    // [C x H]
+  Matrix vs_scratch_;                            // [max(B,C) x V]
+  Matrix grad_w_, grad_b_, grad_c_;              // [V x H], [1 x V], [1 x H]
   Matrix vel_w_, vel_b_, vel_c_;
-  Matrix q_;                                       // running mean hidden activation [1 x H]
-  Matrix batch_mean_h_;                            // [1 x H]
+  Matrix q_;             // running mean hidden activation [1 x H]
+  Matrix batch_mean_h_;  // [1 x H]
   bool chains_initialised_ = false;
   std::unique_ptr<CudaGraph> graph_;  // this epoch's captured update (CUDA)
   Matrix graph_batch_;                // the graph's minibatch buffer [B x V]
@@ -113,5 +113,13 @@ class CdTrainer {
 // Fisher-Yates permutation of [0, n) from (seed, epoch), identical on every
 // machine.
 std::vector<int32_t> shuffled_indices(int64_t n, uint64_t seed, uint64_t epoch);
+
+// One pass over `data` [N x D] in minibatches of `batch` rows, shuffled by
+// (seed, epoch): the rows are gathered once into `shuffled` (resized as
+// needed) and `update` sees contiguous slices; the last one may be shorter.
+// Returns the wall time in seconds, after synchronising the backend.
+double for_each_shuffled_batch(Backend& backend, CMatRef data, Matrix& shuffled, uint64_t seed,
+                               uint64_t epoch, int64_t batch,
+                               const std::function<void(CMatRef)>& update);
 
 }  // namespace crbm
