@@ -3,14 +3,18 @@
 // Philox Bernoulli draws), per-column standardization and the hold-out split.
 #include "crbm/data.hpp"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "crbm/atomic_file.hpp"
+#include "crbm/image.hpp"
+#include "crbm/preprocess.hpp"
 #include "philox.cuh"
 
 namespace crbm {
@@ -287,7 +291,75 @@ std::string inferred_kind(const std::string& path) {
 
 const char* kSpecHelp =
     "builtin:NAME | mnist:DIR[:train|test] | fashion-mnist[:train|test] | idx:FILE | npy:FILE | "
-    "amat:FILE | an existing .npy/.amat/IDX file or MNIST directory";
+    "amat:FILE | images:DIR[:SIZE[:COUNT]] | an existing .npy/.amat/IDX file or MNIST directory";
+
+// images:DIR[:SIZE[:COUNT]]: COUNT random SIZE x SIZE gray patches (default 64 x 64,
+// 2,000) from every .png/.pgm/.ppm image in DIR, values in [0, 1]; RGB images are
+// averaged to gray. Patch positions come from Philox keyed by the load seed.
+Dataset load_image_patches(const std::string& rest, uint64_t seed, const std::string& spec) {
+  std::string dir = rest;
+  int64_t size = 64, count = 2000;
+  const auto parse_int = [&](const std::string& text, const char* what) {
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || v < 1) {
+      CRBM_FAIL(spec, ": ", what, " '", text,
+                "' is not a positive integer (images:DIR[:SIZE[:COUNT]])");
+    }
+    return static_cast<int64_t>(v);
+  };
+  // Trailing numeric fields are SIZE and COUNT (a directory name may contain ':').
+  std::vector<std::string> numbers;
+  for (int i = 0; i < 2; ++i) {
+    const size_t colon = dir.rfind(':');
+    if (colon == std::string::npos) break;
+    const std::string tail = dir.substr(colon + 1);
+    if (tail.empty() || tail.find_first_not_of("0123456789") != std::string::npos) break;
+    numbers.insert(numbers.begin(), tail);
+    dir.resize(colon);
+  }
+  if (!numbers.empty()) size = parse_int(numbers[0], "SIZE");
+  if (numbers.size() > 1) count = parse_int(numbers[1], "COUNT");
+  DIR* handle = opendir(dir.c_str());
+  if (handle == nullptr)
+    CRBM_FAIL(spec, ": cannot open directory '", dir, "': ", std::strerror(errno));
+  std::vector<std::string> files;
+  while (const dirent* entry = readdir(handle)) {
+    const std::string name = entry->d_name;
+    if (ends_with(name, ".png") || ends_with(name, ".pgm") || ends_with(name, ".ppm")) {
+      files.push_back(dir + "/" + name);
+    }
+  }
+  closedir(handle);
+  std::sort(files.begin(), files.end());  // the same patches whatever the directory order
+  if (files.empty()) CRBM_FAIL(spec, ": no .png/.pgm/.ppm images in '", dir, "'");
+  std::vector<HostTensor> images;
+  for (const std::string& file : files) {
+    HostTensor im = read_image(file);  // [C, H, W] in [0, 1]
+    if (im.shape[0] != 1) {
+      const int64_t c = im.shape[0], hw = im.shape[1] * im.shape[2];
+      HostTensor gray({1, im.shape[1], im.shape[2]});
+      for (int64_t i = 0; i < hw; ++i) {
+        float s = 0.0f;
+        for (int64_t k = 0; k < c; ++k) s += im.data[k * hw + i];
+        gray.data[i] = s / static_cast<float>(c);
+      }
+      im = std::move(gray);
+    }
+    if (im.shape[1] < size || im.shape[2] < size) {
+      CRBM_FAIL(spec, ": '", file, "' is ", im.shape[2], "x", im.shape[1], ", smaller than the ",
+                size, "x", size, " patches");
+    }
+    images.push_back(std::move(im));
+  }
+  Dataset d;
+  d.source = spec;
+  d.x = extract_patches(images, size, count, seed);
+  d.channels = 1;
+  d.height = static_cast<int>(size);
+  d.width = static_cast<int>(size);
+  return d;
+}
 
 void check_finite(const Dataset& d) {
   const int64_t cols = std::max<int64_t>(d.dim(), 1);
@@ -419,6 +491,8 @@ Dataset load_dataset(const std::string& spec, const LoadOptions& opt) {
     d = load_array(spec.substr(4), spec, /*npy=*/true);
   } else if (starts_with(spec, "amat:")) {
     d = load_amat(spec.substr(5), spec);
+  } else if (starts_with(spec, "images:")) {
+    d = load_image_patches(spec.substr(7), opt.seed, spec);
   } else if (path_exists(spec) || !inferred_kind(spec).empty()) {
     const std::string kind = inferred_kind(spec);
     if (kind.empty()) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "crbm/data.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -119,6 +121,54 @@ TEST_F(ImageTest, WritePngAndReadPgm) {
   ASSERT_EQ(pgm.shape, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(byte_at(pgm, 0, 0, 1), 16);
   EXPECT_EQ(byte_at(pgm, 0, 1, 2), 255);
+}
+
+// images:DIR[:SIZE[:COUNT]]: patches cut from every image of a directory; RGB
+// averaged to gray; each patch is a window of its source image.
+TEST_F(ImageTest, ImagePatchDataset) {
+  std::vector<uint8_t> gray(20 * 12);
+  for (size_t i = 0; i < gray.size(); ++i) gray[i] = static_cast<uint8_t>(i % 251);
+  crbm::write_png(path("a.png"), gray, 20, 12, 1);
+  std::vector<uint8_t> rgb(16 * 16 * 3, 0);
+  for (size_t i = 0; i < 16 * 16; ++i) rgb[3 * i] = 90;  // red only: gray = 30
+  crbm::write_png(path("b.png"), rgb, 16, 16, 3);
+  crbm::LoadOptions opt;
+  opt.seed = 3;
+  const crbm::Dataset d = crbm::load_dataset("images:" + dir_.string() + ":8:50", opt);
+  ASSERT_EQ(d.x.shape, (std::vector<int64_t>{50, 64}));
+  EXPECT_EQ(d.height, 8);
+  EXPECT_EQ(d.width, 8);
+  int from_rgb = 0;
+  for (int64_t p = 0; p < 50; ++p) {
+    const float* patch = d.x.data.data() + p * 64;
+    if (std::fabs(patch[0] - 30.0f / 255.0f) < 1e-6f && patch[63] == patch[0]) {
+      ++from_rgb;
+      continue;
+    }
+    // A window of the gradient image: find its top-left in a.png and compare all 64.
+    bool found = false;
+    for (int top = 0; top + 8 <= 12 && !found; ++top) {
+      for (int left = 0; left + 8 <= 20 && !found; ++left) {
+        bool same = true;
+        for (int y = 0; y < 8 && same; ++y)
+          for (int x = 0; x < 8 && same; ++x)
+            same = std::lround(patch[y * 8 + x] * 255.0f) == gray[(top + y) * 20 + left + x];
+        found = same;
+      }
+    }
+    EXPECT_TRUE(found) << "patch " << p << " is not a window of either image";
+  }
+  EXPECT_GT(from_rgb, 0);
+  EXPECT_LT(from_rgb, 50);
+  // Same seed, same patches; patches larger than an image are refused by name.
+  EXPECT_EQ(crbm::load_dataset("images:" + dir_.string() + ":8:50", opt).x.data, d.x.data);
+  try {
+    crbm::load_dataset("images:" + dir_.string() + ":14", opt);
+    FAIL() << "expected an error";
+  } catch (const crbm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a.png"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(crbm::load_dataset("images:" + path("missing"), opt), crbm::Error);
 }
 
 TEST_F(ImageTest, Errors) {

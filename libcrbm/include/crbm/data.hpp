@@ -92,6 +92,8 @@ struct LoadOptions {
 //   idx:FILE                  images (N, H, W) -> (N, H*W); uint8 scaled by 1/255
 //   npy:FILE                  (N, D), (N, H, W) or (N, C, H, W); uint8 scaled by 1/255
 //   amat:FILE                 Larochelle's binarized MNIST text (.amat[.gz]), 28x28
+//   images:DIR[:SIZE[:COUNT]] COUNT random SIZE x SIZE gray patches (default 64, 2000)
+//                             of the .png/.pgm/.ppm images in DIR, in [0, 1]
 //   FILE or DIR               an existing path without a prefix: the format is inferred
 //                             from the extension (a directory is read as mnist:DIR)
 // Order of processing: read, scale, keep the first `limit` rows, check that every
