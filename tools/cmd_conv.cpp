@@ -6,7 +6,12 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
 
 #include "common.hpp"
 #include "crbm/cdbn.hpp"
@@ -142,6 +147,12 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
   cmd.add_option("--sparsity-cost", o.sparsity_cost, "lambda")->group(kGroupTraining);
   cmd.add_option("--sparsity-decay", o.sparsity_decay, "eta of the running mean")
       ->group(kGroupTraining);
+  if (with_common) {
+    cmd.add_option("--metrics", o.metrics, "Write one JSON object per layer and epoch (JSONL)")
+        ->type_name("FILE.jsonl")
+        ->group(kGroupOutput);
+    cmd.add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
+  }
   cmd.add_option("--filters-png", o.filters_png,
                  "Write the filters as a PNG grid (layer l > 0: FILE_layer<l>.png, "
                  "visualised through the layers below)")
@@ -160,6 +171,15 @@ int run_conv_train(const ConvCliOptions& o) {
   fmt::print("device: {}\n", backend->describe());
   Matrix x = Matrix::from_host(*backend, d.x);
   Cdbn net(*backend, d.channels, d.height, d.width, parse_conv_algo(o.conv_algo));
+  std::FILE* metrics = nullptr;
+  if (!o.metrics.empty()) {
+    metrics = std::fopen(o.metrics.c_str(), "w");
+    if (metrics == nullptr) {
+      CRBM_FAIL("cannot open metrics file '", o.metrics, "': ", std::strerror(errno));
+    }
+  }
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_closer(
+      metrics, [](std::FILE* f) { return f != nullptr ? std::fclose(f) : 0; });
   const size_t layers = o.filters.size();
   for (size_t l = 0; l < layers; ++l) {
     ConvRbm& rbm = net.add_layer(o.filters[l], layer_value(o.filter_size, l, "filter-size"),
@@ -194,12 +214,30 @@ int run_conv_train(const ConvCliOptions& o) {
                            : "",
                s.pool, s.pooled_height(), s.pooled_width());
     net.train_layer(l, x, cfg, [&](const ConvEpochStats& e) {
-      fmt::print(
-          "  epoch {:3d}  recon {:9.4f}  F {:10.3f}  P(h) {:.4f}  P(pool) {:.4f}  sigma {:.3f}  "
-          "{:7.1f} img/s  {}\n",
-          e.epoch, e.reconstruction_error, e.free_energy, e.mean_hidden_activation,
-          e.mean_pooled_activation, e.sigma, e.samples_per_second, hms(e.seconds));
-      std::fflush(stdout);
+      if (!o.quiet) {
+        const double eta = e.seconds * (o.epochs - e.epoch);
+        fmt::print(
+            "  epoch {:3d}  recon {:9.4f}  F {:10.3f}  P(h) {:.4f}  P(pool) {:.4f}  sigma {:.3f}  "
+            "{:7.1f} img/s  ETA {}\n",
+            e.epoch, e.reconstruction_error, e.free_energy, e.mean_hidden_activation,
+            e.mean_pooled_activation, e.sigma, e.samples_per_second, hms(eta));
+        std::fflush(stdout);
+      }
+      if (metrics != nullptr) {
+        const nlohmann::json j = {{"layer", l},
+                                  {"epoch", e.epoch},
+                                  {"updates", e.updates},
+                                  {"recon_error", e.reconstruction_error},
+                                  {"free_energy_train", e.free_energy},
+                                  {"mean_hidden_activation", e.mean_hidden_activation},
+                                  {"mean_pooled_activation", e.mean_pooled_activation},
+                                  {"sigma", e.sigma},
+                                  {"lr", e.learning_rate},
+                                  {"seconds", e.seconds},
+                                  {"samples_per_sec", e.samples_per_second}};
+        fmt::print(metrics, "{}\n", j.dump());
+        std::fflush(metrics);
+      }
     });
     Metadata m;
     m[meta::kData] = o.data;

@@ -36,6 +36,8 @@ struct ConvCliOptions {
   // output
   std::string out = "crbm_conv.safetensors";
   std::string filters_png;  // first-layer (and, for a stack, every layer's) filters
+  std::string metrics;      // JSON Lines, one object per (layer, epoch)
+  bool quiet = false;       // no per-epoch lines
   // compute
   std::string device = "cpu";
   int threads = 0;

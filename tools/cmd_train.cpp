@@ -465,10 +465,10 @@ std::vector<int64_t> parse_filter_counts(const std::string& s) {
 
 // `crbm train --model conv`: the shared options mapped onto the conv trainer's.
 int run_train_conv(const TrainOptions& o) {
-  if (!o.metrics.empty() || o.eval_every > 0 || !o.samples.empty()) {
+  if (o.eval_every > 0 || !o.samples.empty()) {
     CRBM_FAIL(
-        "--metrics/--eval-every/--samples are not supported with --model conv yet "
-        "(progress is printed per epoch; draw samples with 'crbm sample')");
+        "--eval-every/--samples are not supported with --model conv yet (draw samples "
+        "with 'crbm sample')");
   }
   ConvCliOptions c;
   const bool builtin = is_builtin(o.data);
@@ -505,6 +505,8 @@ int run_train_conv(const TrainOptions& o) {
   c.seed = o.seed;
   c.out = o.out;
   c.filters_png = o.filters_png;
+  c.metrics = o.metrics;
+  c.quiet = o.quiet;
   c.device = o.device;
   c.threads = o.threads;
   c.conv_algo = o.conv_algo;

@@ -73,7 +73,8 @@ ConvTrainer::ConvTrainer(ConvRbm& rbm, ConvTrainConfig config)
 }
 
 double ConvTrainer::current_learning_rate() const {
-  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+  return detail::as_decimal(config_.learning_rate) /
+         (1.0 + detail::as_decimal(config_.lr_decay) * epoch_);
 }
 
 double ConvTrainer::current_momentum() const {

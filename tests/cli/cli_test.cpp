@@ -202,6 +202,21 @@ TEST_F(CliTest, ConvolutionalTrainTransformSample) {
   ASSERT_EQ(run("sample c.safetensors --chains 4 --steps 5 --out s.png").code, 0);
   EXPECT_NO_THROW(read_image(path("s.png").string()));
 
+  // Metrics JSONL for convolutional training: one object per (layer, epoch).
+  ASSERT_EQ(run("train --model conv --data builtin:bars6 --filters 2 --filter-size 3 --pool 2 "
+                "--epochs 2 -q --metrics cm.jsonl --out c2.safetensors")
+                .code,
+            0);
+  const auto conv_lines = lines_of(read_text(path("cm.jsonl")));
+  ASSERT_EQ(conv_lines.size(), 2u);
+  for (const auto& line : conv_lines) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* key : {"layer", "epoch", "recon_error", "mean_hidden_activation",
+                            "mean_pooled_activation", "samples_per_sec"}) {
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    }
+  }
+
   const std::string err = expect_error("train --model conv --filters f.png --data builtin:bars6");
   EXPECT_NE(err.find("--filters"), std::string::npos) << err;
   const std::string dense = expect_error("train --pool 2 --epochs 1");
