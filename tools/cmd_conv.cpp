@@ -86,7 +86,7 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
     cmd.add_option("--epochs", o.epochs, "Epochs per layer")
         ->group(kGroupTraining)
         ->capture_default_str();
-    cmd.add_option("--batch-size", o.batch_size, "Minibatch size")
+    cmd.add_option("--batch-size,--batch", o.batch_size, "Minibatch size")
         ->group(kGroupTraining)
         ->capture_default_str();
     cmd.add_option("--lr", o.lr, "Learning rate")->group(kGroupTraining)->capture_default_str();
@@ -129,7 +129,7 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
   cmd.add_option("--init-std", o.init_std, "Initial filter stddev")->group(kGroupModel);
   cmd.add_option("--hidden-bias-init", o.hidden_bias_init, "Initial hidden bias")
       ->group(kGroupModel);
-  cmd.add_option("--cd-k", o.cd_k, "Gibbs steps per update")->group(kGroupTraining);
+  cmd.add_option("--cd-k,--cd", o.cd_k, "Gibbs steps per update")->group(kGroupTraining);
   cmd.add_flag("--pcd", o.pcd, "Persistent CD")->group(kGroupTraining);
   cmd.add_option("--pcd-chains", o.pcd_chains, "Persistent chains (0 = batch size)")
       ->group(kGroupTraining);
@@ -407,7 +407,7 @@ void register_conv(CLI::App& app) {
   classify->add_option("--test-limit", c.test_limit, "First N test images");
   classify->add_option("--binarize", c.binarize, "Input binarization")->capture_default_str();
   classify->add_option("--epochs", c.epochs, "Logistic regression epochs")->capture_default_str();
-  classify->add_option("--batch-size", c.batch_size, "Minibatch")->capture_default_str();
+  classify->add_option("--batch-size,--batch", c.batch_size, "Minibatch")->capture_default_str();
   classify->add_option("--lr", c.lr, "Learning rate")->capture_default_str();
   classify->add_option("--weight-decay", c.weight_decay, "L2")->capture_default_str();
   classify->add_option("--seed", c.seed, "Seed");

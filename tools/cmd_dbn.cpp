@@ -558,7 +558,7 @@ void register_deep(CLI::App& app) {
         "below).\nExample: crbm dbn-train --data mnist:DIR:train --layers 500,500,2000 --labels "
         "--epochs 50 --out dbn.safetensors");
     add_common(cmd, o->common, "dbn.safetensors");
-    cmd->add_option("--layers", o->layers, "Hidden sizes, bottom to top")
+    cmd->add_option("--layers,--hidden", o->layers, "Hidden sizes, bottom to top")
         ->capture_default_str()
         ->group(kGroupModel);
     cmd->add_flag("--labels", o->labels,
@@ -629,7 +629,7 @@ void register_deep(CLI::App& app) {
         "persistent chains.\nExample: crbm dbm-train --data mnist:DIR:train --hidden 500,1000 "
         "--out dbm.safetensors --eval-data mnist:DIR:test");
     add_common(cmd, o->common, "dbm.safetensors");
-    cmd->add_option("--hidden", o->hidden, "Hidden sizes (2 or 3 layers)")
+    cmd->add_option("--hidden,--layers", o->hidden, "Hidden sizes (2 or 3 layers)")
         ->capture_default_str()
         ->group(kGroupModel);
     cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
