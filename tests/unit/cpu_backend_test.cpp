@@ -50,6 +50,16 @@ TEST(CpuBackend, GemmTransposesMatchLoops) {
   EXPECT_THROW(be->gemm(false, false, 1.0f, ma, mb, 0.0f, bad), Error);
 }
 
+TEST(CpuBackend, GemmWithEmptyInnerDimensionScalesC) {
+  auto be = make_cpu_backend();
+  Matrix a(*be, 3, 0), b(*be, 0, 2);
+  Matrix c = Matrix::from_host(*be, HostTensor({3, 2}, 2.0f));
+  be->gemm(false, false, 1.0f, a, b, 0.5f, c);
+  EXPECT_EQ(c.download().data, std::vector<float>(6, 1.0f));
+  be->gemm(false, false, 1.0f, a, b, 0.0f, c);
+  EXPECT_EQ(c.download().data, std::vector<float>(6, 0.0f));
+}
+
 TEST(CpuBackend, RejectsForeignMemory) {
   auto be = make_cpu_backend();
   float x = 0.0f;

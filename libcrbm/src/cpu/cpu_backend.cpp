@@ -92,6 +92,11 @@ class CpuBackend final : public Backend {
     CRBM_CHECK_THROW(k == kb && c.rows == m && c.cols == n, "gemm shapes: op(A) ", m, "x", k,
                      ", op(B) ", kb, "x", n, ", C ", c.rows, "x", c.cols);
     if (m == 0 || n == 0) return;
+    if (k == 0) {  // op(A) op(B) is all zeros; BLAS would reject a leading dimension of 0
+      const int64_t size = m * n;
+      for (int64_t i = 0; i < size; ++i) c.data[i] = beta == 0.0f ? 0.0f : beta * c.data[i];
+      return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
                 static_cast<int>(k), alpha, a.data, static_cast<int>(a.cols), b.data,
@@ -300,6 +305,7 @@ class CpuBackend final : public Backend {
       max_total = std::max<int64_t>(max_total, static_cast<int64_t>(totals.data[r]));
     }
     const int64_t cols = probs.cols;
+    if (cols == 0) return;  // no categories: nothing to count
 #pragma omp parallel for if (probs.size() > kParallelMin)
     for (int64_t r = 0; r < probs.rows; ++r) {
       const float* p = probs.data + r * cols;
