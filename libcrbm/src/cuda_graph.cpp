@@ -30,8 +30,10 @@ struct CudaGraph::Impl {
 
   ~Impl() {
     cuda::DeviceGuard guard(backend->ordinal());
-    // A replay still in flight reads the counter.
-    (void)cudaStreamSynchronize(backend->stream());
+    // A replay still in flight reads the counter. Only an instantiated graph can
+    // have been launched; without one (GraphCapture::end's error path) the stream
+    // may still be capturing, and synchronising it would be illegal.
+    if (exec != nullptr) (void)cudaStreamSynchronize(backend->stream());
     if (exec != nullptr) (void)cudaGraphExecDestroy(exec);
     if (graph != nullptr) (void)cudaGraphDestroy(graph);
     (void)cudaFree(counter);
@@ -120,7 +122,19 @@ void GraphCapture::begin(Backend& backend, uint64_t step_stride) {
     CRBM_CUDA_CHECK(
         cudaStreamBeginCapture(cuda_backend->stream(), cudaStreamCaptureModeThreadLocal));
   } catch (...) {
-    impl_->abandon();
+    // No capture of ours is open; abandon() would end one that someone else
+    // started on this stream (e.g. the reason BeginCapture failed). Free the
+    // counter unless such a foreign capture is open (syncing/freeing would
+    // invalidate it; then the 8 bytes are leaked).
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(cuda_backend->stream(), &status) == cudaSuccess &&
+        status == cudaStreamCaptureStatusNone) {
+      (void)cudaStreamSynchronize(cuda_backend->stream());
+      (void)cudaFree(impl_->counter);
+    }
+    (void)cudaGetLastError();
+    impl_->counter = nullptr;
+    impl_->backend = nullptr;
     throw;
   }
   cuda_backend->set_capture(impl_->counter);

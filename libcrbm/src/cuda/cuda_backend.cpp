@@ -153,8 +153,12 @@ float* CudaBackend::allocate(size_t count) {
 void CudaBackend::deallocate(float* ptr) noexcept {
   if (ptr == nullptr) return;
   if (capturing_) {
-    // cudaFree would invalidate the capture; free when it ends.
-    deferred_free_.push_back(ptr);
+    // cudaFree would invalidate the capture; free when it ends. push_back may
+    // throw (bad_alloc) and this function is noexcept: then the buffer leaks.
+    try {
+      deferred_free_.push_back(ptr);
+    } catch (...) {
+    }
     return;
   }
   DeviceGuard guard(ctx_.ordinal);
