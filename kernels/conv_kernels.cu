@@ -6,6 +6,7 @@
 //   grad: one thread block per filter element (k,c,a,b), reducing over
 //         (n,i,j) in a fixed order, so results are bitwise reproducible.
 //   pooling: one thread per P x P block, the per-block math of pool_math.cuh.
+#include <algorithm>
 #include <cstdint>
 
 #include "conv_kernels.cuh"
@@ -43,7 +44,6 @@ __device__ T block_sum(T v) {
 __global__ void up_kernel(Geometry g, const float* __restrict__ v, const float* __restrict__ w,
                           const float* __restrict__ bias, float scale, float* __restrict__ h) {
   extern __shared__ float filter_slice[];  // [kFiltersPerThread, F, F]
-  const int n = blockIdx.z;
   const int k0 = blockIdx.y * kFiltersPerThread;
   const int positions = g.hidden_height * g.hidden_width;
   const int p = blockIdx.x * blockDim.x + threadIdx.x;
@@ -51,43 +51,50 @@ __global__ void up_kernel(Geometry g, const float* __restrict__ v, const float* 
   const int i = active ? p / g.hidden_width : 0;
   const int j = active ? p % g.hidden_width : 0;
   const int ff = g.filter_size * g.filter_size;
-  float acc[kFiltersPerThread] = {};
-  for (int c = 0; c < g.channels; ++c) {
-    __syncthreads();  // the previous channel's slice is no longer read
-    for (int t = threadIdx.x; t < kFiltersPerThread * ff; t += blockDim.x) {
-      const int kk = t / ff, e = t % ff;
-      filter_slice[t] =
-          k0 + kk < g.filters ? w[(static_cast<int64_t>(k0 + kk) * g.channels + c) * ff + e] : 0.0f;
-    }
-    __syncthreads();
-    if (active) {
-      const float* src =
-          v + ((static_cast<int64_t>(n) * g.channels + c) * g.height + i) * g.width + j;
-      for (int a = 0; a < g.filter_size; ++a) {
-        for (int b = 0; b < g.filter_size; ++b) {
-          const float x = __ldg(src + a * g.width + b);
+  // Images stride over grid.z (gridDim.z is capped at 65535); n depends on the
+  // thread block only, so every thread of the block takes the same iterations.
+  for (int n = blockIdx.z; n < g.batch; n += gridDim.z) {
+    float acc[kFiltersPerThread] = {};
+    for (int c = 0; c < g.channels; ++c) {
+      __syncthreads();  // the previous channel's (or image's) slice is no longer read
+      for (int t = threadIdx.x; t < kFiltersPerThread * ff; t += blockDim.x) {
+        const int kk = t / ff, e = t % ff;
+        filter_slice[t] = k0 + kk < g.filters
+                              ? w[(static_cast<int64_t>(k0 + kk) * g.channels + c) * ff + e]
+                              : 0.0f;
+      }
+      __syncthreads();
+      if (active) {
+        const float* src =
+            v + ((static_cast<int64_t>(n) * g.channels + c) * g.height + i) * g.width + j;
+        for (int a = 0; a < g.filter_size; ++a) {
+          for (int b = 0; b < g.filter_size; ++b) {
+            const float x = __ldg(src + a * g.width + b);
 #pragma unroll
-          for (int kk = 0; kk < kFiltersPerThread; ++kk) {
-            acc[kk] = fmaf(filter_slice[kk * ff + a * g.filter_size + b], x, acc[kk]);
+            for (int kk = 0; kk < kFiltersPerThread; ++kk) {
+              acc[kk] = fmaf(filter_slice[kk * ff + a * g.filter_size + b], x, acc[kk]);
+            }
           }
         }
       }
     }
-  }
-  if (!active) return;
+    if (active) {
 #pragma unroll
-  for (int kk = 0; kk < kFiltersPerThread; ++kk) {
-    const int k = k0 + kk;
-    if (k >= g.filters) break;
-    const float b = bias != nullptr ? bias[k] : 0.0f;
-    h[(static_cast<int64_t>(n) * g.filters + k) * positions + p] = b + scale * acc[kk];
+      for (int kk = 0; kk < kFiltersPerThread; ++kk) {
+        const int k = k0 + kk;
+        if (k < g.filters) {
+          const float b = bias != nullptr ? bias[k] : 0.0f;
+          h[(static_cast<int64_t>(n) * g.filters + k) * positions + p] = b + scale * acc[kk];
+        }
+      }
+    }
   }
 }
 
 __global__ void down_kernel(Geometry g, const float* __restrict__ h, const float* __restrict__ w,
                             float* __restrict__ v) {
   extern __shared__ float filter_slice[];  // [F, F] of filter (k, c)
-  const int n = blockIdx.z, c = blockIdx.y;
+  const int c = blockIdx.y;
   const int plane = g.height * g.width;
   const int p = blockIdx.x * blockDim.x + threadIdx.x;
   const bool active = p < plane;
@@ -98,21 +105,26 @@ __global__ void down_kernel(Geometry g, const float* __restrict__ h, const float
   // Filter rows a with 0 <= y - a < Hh, columns b with 0 <= x - b < Wh.
   const int a_lo = max(0, y - g.hidden_height + 1), a_hi = min(f - 1, y);
   const int b_lo = max(0, x - g.hidden_width + 1), b_hi = min(f - 1, x);
-  float acc = 0.0f;
-  for (int k = 0; k < g.filters; ++k) {
-    __syncthreads();
-    for (int t = threadIdx.x; t < ff; t += blockDim.x) {
-      filter_slice[t] = w[(static_cast<int64_t>(k) * g.channels + c) * ff + t];
+  // Images stride over grid.z (capped at 65535), uniformly per thread block.
+  for (int n = blockIdx.z; n < g.batch; n += gridDim.z) {
+    float acc = 0.0f;
+    for (int k = 0; k < g.filters; ++k) {
+      __syncthreads();
+      for (int t = threadIdx.x; t < ff; t += blockDim.x) {
+        filter_slice[t] = w[(static_cast<int64_t>(k) * g.channels + c) * ff + t];
+      }
+      __syncthreads();
+      if (!active) continue;
+      const float* hk = h + (static_cast<int64_t>(n) * g.filters + k) * positions;
+      for (int a = a_lo; a <= a_hi; ++a) {
+        const float* hrow = hk + (y - a) * g.hidden_width;  // hidden row y - a
+        for (int b = b_lo; b <= b_hi; ++b) {
+          acc = fmaf(filter_slice[a * f + b], __ldg(hrow + (x - b)), acc);
+        }
+      }
     }
-    __syncthreads();
-    if (!active) continue;
-    const float* hk = h + (static_cast<int64_t>(n) * g.filters + k) * positions;
-    for (int a = a_lo; a <= a_hi; ++a) {
-      const float* hrow = hk + (y - a) * g.hidden_width + x;
-      for (int b = b_lo; b <= b_hi; ++b) acc = fmaf(filter_slice[a * f + b], __ldg(hrow - b), acc);
-    }
+    if (active) v[(static_cast<int64_t>(n) * g.channels + c) * plane + p] = acc;
   }
-  if (active) v[(static_cast<int64_t>(n) * g.channels + c) * plane + p] = acc;
 }
 
 __global__ void weight_grad_kernel(Geometry g, const float* __restrict__ v,
@@ -240,14 +252,19 @@ __global__ void copy_top_left_kernel(const float* __restrict__ src, int64_t plan
 
 }  // namespace
 
+constexpr unsigned int kMaxGridYZ = 65535;  // gridDim.y / gridDim.z limit
+
 void launch_up(const Geometry& g, const float* v, const float* w, const float* bias, float scale,
                float* h, cudaStream_t stream) {
   const int positions = g.hidden_height * g.hidden_width;
   if (g.batch == 0 || positions == 0) return;
   CRBM_CHECK_THROW(g.filter_size <= 48, "custom conv up kernel: filter size ", g.filter_size,
                    " exceeds 48 (shared-memory slice); use the cudnn algorithm");
-  const dim3 grid(blocks_for(positions, kThreads), blocks_for(g.filters, kFiltersPerThread),
-                  static_cast<unsigned int>(g.batch));
+  const unsigned int filter_groups = blocks_for(g.filters, kFiltersPerThread);
+  CRBM_CHECK_THROW(filter_groups <= kMaxGridYZ, "custom conv up kernel: ", g.filters,
+                   " filters exceed the grid limit; use the cudnn algorithm");
+  const dim3 grid(blocks_for(positions, kThreads), filter_groups,
+                  std::min(static_cast<unsigned int>(g.batch), kMaxGridYZ));
   const size_t shared = sizeof(float) * kFiltersPerThread * g.filter_size * g.filter_size;
   up_kernel<<<grid, kThreads, shared, stream>>>(g, v, w, bias, scale, h);
   CRBM_CUDA_CHECK_LAUNCH("conv up_kernel");
@@ -255,8 +272,14 @@ void launch_up(const Geometry& g, const float* v, const float* w, const float* b
 
 void launch_down(const Geometry& g, const float* h, const float* w, float* v, cudaStream_t stream) {
   if (g.batch == 0) return;
+  CRBM_CHECK_THROW(g.filter_size <= 110, "custom conv down kernel: filter size ", g.filter_size,
+                   " exceeds 110 (shared-memory slice); use the cudnn algorithm");
+  CRBM_CHECK_THROW(static_cast<unsigned int>(g.channels) <= kMaxGridYZ,
+                   "custom conv down kernel: ", g.channels,
+                   " channels exceed the grid limit; use the cudnn algorithm");
   const dim3 grid(blocks_for(static_cast<int64_t>(g.height) * g.width, kThreads),
-                  static_cast<unsigned int>(g.channels), static_cast<unsigned int>(g.batch));
+                  static_cast<unsigned int>(g.channels),
+                  std::min(static_cast<unsigned int>(g.batch), kMaxGridYZ));
   const size_t shared = sizeof(float) * g.filter_size * g.filter_size;
   down_kernel<<<grid, kThreads, shared, stream>>>(g, h, w, v);
   CRBM_CUDA_CHECK_LAUNCH("conv down_kernel");
@@ -264,6 +287,11 @@ void launch_down(const Geometry& g, const float* h, const float* w, float* v, cu
 
 void launch_weight_grad(const Geometry& g, const float* v, const float* h, float alpha, float beta,
                         float* dw, cudaStream_t stream) {
+  if (g.filters == 0 || g.channels == 0 || g.filter_size == 0) return;
+  CRBM_CHECK_THROW(static_cast<unsigned int>(g.channels) <= kMaxGridYZ &&
+                       static_cast<unsigned int>(g.filters) <= kMaxGridYZ,
+                   "custom conv weight_grad kernel: ", g.channels, " channels x ", g.filters,
+                   " filters exceed the grid limit; use the cudnn algorithm");
   const dim3 grid(static_cast<unsigned int>(g.filter_size * g.filter_size),
                   static_cast<unsigned int>(g.channels), static_cast<unsigned int>(g.filters));
   weight_grad_kernel<<<grid, kReduceThreads, 0, stream>>>(g, v, h, alpha, beta, dw);

@@ -22,6 +22,7 @@
 
 #include "conv_kernels.cuh"
 #include "crbm/conv.hpp"
+#include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace crbm {
@@ -64,16 +65,20 @@ struct CudnnPlan {
   }
 };
 
-// First result that succeeded within the workspace limit (results come fastest first).
+// First result that succeeded within the workspace limit in strict FP32 FMA math
+// (results come fastest first). Each result carries the math type it was timed
+// with; a tensor-core one (TF32 / conversion, or DEFAULT_MATH, which permits TF32
+// on Ampere and later) would not match the CPU, so only CUDNN_FMA_MATH is taken.
 template <typename Perf>
 const Perf& pick_algorithm(const Perf* results, int count, const char* what) {
   for (int i = 0; i < count; ++i) {
-    if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].memory <= kMaxWorkspaceBytes) {
+    if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].memory <= kMaxWorkspaceBytes &&
+        results[i].mathType == CUDNN_FMA_MATH) {
       return results[i];
     }
   }
   CRBM_FAIL("cuDNN found no usable ", what, " algorithm (", count,
-            " candidates; none succeeded within a 1 GiB workspace)");
+            " candidates; none succeeded in FP32 FMA math within a 1 GiB workspace)");
 }
 #endif
 
@@ -91,14 +96,37 @@ ck::Geometry geometry_of(const ConvShape& s) {
 
 enum OpIndex { kUp = 0, kDown = 1, kGrad = 2 };
 
+// The device of a CUDA backend (the current device for any other kind).
+int device_of(Backend& backend) {
+  if (auto* cuda_backend = dynamic_cast<cuda::CudaBackend*>(&backend)) return cuda_backend->ordinal();
+  int device = 0;
+  CRBM_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
 class CudaConvOps final : public ConvOps {
  public:
   CudaConvOps(Backend& backend, ConvAlgo algo)
-      : ConvOps(backend), stream_(static_cast<cudaStream_t>(backend.native_stream())), algo_(algo) {
+      : ConvOps(backend),
+        stream_(static_cast<cudaStream_t>(backend.native_stream())),
+        algo_(algo),
+        ordinal_(device_of(backend)) {
+    // The backend's stream, the cuDNN handle and every launch belong to the
+    // backend's device, which need not be the current one (the backend guards
+    // each of its own calls the same way).
+    cuda::DeviceGuard guard(ordinal_);
 #ifdef CRBM_HAVE_CUDNN
     if (algo_ != ConvAlgo::custom) {
-      CRBM_CUDNN_CHECK(cudnnCreate(&cudnn_));
-      CRBM_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
+      try {
+        CRBM_CUDNN_CHECK(cudnnCreate(&cudnn_));
+        CRBM_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
+      } catch (const Error&) {
+        // The destructor does not run when the constructor throws: free the handle here.
+        if (cudnn_ != nullptr) cudnnDestroy(cudnn_);
+        cudnn_ = nullptr;
+        if (algo_ == ConvAlgo::cudnn) throw;
+        algo_ = ConvAlgo::custom;  // automatic without a usable cuDNN: the custom kernels
+      }
     }
 #else
     if (algo_ == ConvAlgo::cudnn) {
@@ -110,6 +138,7 @@ class CudaConvOps final : public ConvOps {
 
   ~CudaConvOps() override {
 #ifdef CRBM_HAVE_CUDNN
+    cuda::DeviceGuard guard(ordinal_);
     plans_.clear();
     if (cudnn_ != nullptr) cudnnDestroy(cudnn_);
 #endif
@@ -122,6 +151,7 @@ class CudaConvOps final : public ConvOps {
   void up(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias, float scale,
           MatRef hidden_pre) override {
     check_up(s, visible, filters, hidden_bias, hidden_pre);
+    cuda::DeviceGuard guard(ordinal_);
     if (s.batch == 0) return;
     run(
         s, kUp,
@@ -138,6 +168,7 @@ class CudaConvOps final : public ConvOps {
 
   void down(const ConvShape& s, CMatRef hidden, CMatRef filters, MatRef visible_pre) override {
     check_down(s, hidden, filters, visible_pre);
+    cuda::DeviceGuard guard(ordinal_);
     if (s.batch == 0) return;
     run(
         s, kDown,
@@ -154,6 +185,13 @@ class CudaConvOps final : public ConvOps {
   void weight_grad(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha, float beta,
                    MatRef grad_filters) override {
     check_grad(s, visible, hidden, grad_filters);
+    cuda::DeviceGuard guard(ordinal_);
+    if (s.batch == 0) {
+      // Nothing to correlate: grad = beta * grad (cuDNN rejects an empty batch; the
+      // custom kernel writes alpha * 0 + beta * grad like the CPU).
+      grad_with(ConvAlgo::custom, s, visible, hidden, alpha, beta, grad_filters);
+      return;
+    }
     // Timing candidates must not accumulate into the caller's gradient: they run
     // with beta = 0 into scratch, the chosen one then runs for real.
     const ConvAlgo chosen = choose(
@@ -166,6 +204,7 @@ class CudaConvOps final : public ConvOps {
   void pool_probs(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs,
                   MatRef pooled_on) override {
     check_pool(s, hidden_pre, hidden_probs, pooled_on);
+    cuda::DeviceGuard guard(ordinal_);
     CRBM_CHECK_THROW(hidden_probs.data != nullptr, "pool_probs needs a hidden output");
     ck::launch_pool_probs(geometry_of(s), hidden_pre.data, hidden_probs.data, pooled_on.data,
                           stream_);
@@ -174,6 +213,7 @@ class CudaConvOps final : public ConvOps {
   void pool_sample(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
                    MatRef pooled_states, RngKey key) override {
     check_pool(s, hidden_pre, hidden_states, pooled_states);
+    cuda::DeviceGuard guard(ordinal_);
     CRBM_CHECK_THROW(hidden_states.data != nullptr, "pool_sample needs a hidden output");
     ck::launch_pool_sample(geometry_of(s), hidden_pre.data, hidden_states.data, pooled_states.data,
                            key.seed, key.stream, key.step, stream_);
@@ -184,6 +224,7 @@ class CudaConvOps final : public ConvOps {
     CRBM_CHECK_THROW(out.rows == s.batch && out.cols == 1 && out.device == Device::cuda,
                      "pool_log_partition: out is ", out.rows, "x", out.cols, ", expected ", s.batch,
                      "x1 cuda memory");
+    cuda::DeviceGuard guard(ordinal_);
     ck::launch_pool_log_partition(geometry_of(s), hidden_pre.data, out.data, stream_);
   }
 
@@ -193,6 +234,7 @@ class CudaConvOps final : public ConvOps {
                      out.size());
     CRBM_CHECK_THROW(x.device == Device::cuda && out.device == Device::cuda,
                      "channel_sums: cpu memory passed to the cuda conv ops");
+    cuda::DeviceGuard guard(ordinal_);
     ck::launch_channel_sums(x.data, x.rows, channels, x.cols / channels, alpha, beta, out.data,
                             stream_);
   }
@@ -207,12 +249,14 @@ class CudaConvOps final : public ConvOps {
     CRBM_CHECK_THROW(x.device == Device::cuda,
                      "channel_bias_activate: cpu memory passed to the "
                      "cuda conv ops");
+    cuda::DeviceGuard guard(ordinal_);
     ck::launch_channel_bias_activate(x.data, x.rows, channels, x.cols / channels, scale, bias.data,
                                      act == Activation::sigmoid, stream_);
   }
 
   void softmax_rows(MatRef x) override {
     CRBM_CHECK_THROW(x.device == Device::cuda, "softmax_rows: cpu memory passed to the cuda ops");
+    cuda::DeviceGuard guard(ordinal_);
     ck::launch_softmax_rows(x.data, x.rows, x.cols, stream_);
   }
 
@@ -250,21 +294,28 @@ class CudaConvOps final : public ConvOps {
     return best_algo;
   }
 
+  // Events destroyed on every path (a candidate may throw between the records).
+  struct Event {
+    cudaEvent_t e = nullptr;
+    Event() { CRBM_CUDA_CHECK(cudaEventCreate(&e)); }
+    ~Event() {
+      if (e != nullptr) (void)cudaEventDestroy(e);
+    }
+    Event(const Event&) = delete;
+    Event& operator=(const Event&) = delete;
+  };
+
   template <typename Fn>
   float time_ms(Fn fn) {
     fn();  // warm-up (and the cuDNN plan / algorithm search)
-    cudaEvent_t start, stop;
-    CRBM_CUDA_CHECK(cudaEventCreate(&start));
-    CRBM_CUDA_CHECK(cudaEventCreate(&stop));
+    Event start, stop;
     constexpr int kRepeats = 3;
-    CRBM_CUDA_CHECK(cudaEventRecord(start, stream_));
+    CRBM_CUDA_CHECK(cudaEventRecord(start.e, stream_));
     for (int r = 0; r < kRepeats; ++r) fn();
-    CRBM_CUDA_CHECK(cudaEventRecord(stop, stream_));
-    CRBM_CUDA_CHECK(cudaEventSynchronize(stop));
+    CRBM_CUDA_CHECK(cudaEventRecord(stop.e, stream_));
+    CRBM_CUDA_CHECK(cudaEventSynchronize(stop.e));
     float ms = 0.0f;
-    CRBM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
+    CRBM_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
     return ms / kRepeats;
   }
 
@@ -408,6 +459,7 @@ class CudaConvOps final : public ConvOps {
 
   cudaStream_t stream_;
   ConvAlgo algo_;
+  int ordinal_;  // the backend's device
   std::map<ShapeKey, std::array<ConvAlgo, 3>> choices_;
 };
 
