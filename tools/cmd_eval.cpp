@@ -237,7 +237,8 @@ void register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand(
       "eval",
-      "Evaluate a dense RBM checkpoint on data: log Z (exact when the smaller layer is small, "
+      "Evaluate a checkpoint (dense RBM, DBN, DBM or MLP) on data: log Z (exact when the smaller "
+      "layer is small, "
       "else annealed importance sampling with a +-3 sigma band), mean log-likelihood, "
       "pseudo-likelihood, reconstruction error.\n"
       "Example: crbm eval mnist.safetensors --data mnist:DIR:test --json eval.json");

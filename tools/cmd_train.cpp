@@ -812,7 +812,8 @@ void register_train(CLI::App& app) {
   auto opts = std::make_shared<TrainOptions>();
   CLI::App* cmd = app.add_subcommand(
       "train",
-      "Train a dense RBM (CD-k or PCD-k) and save it as a safetensors checkpoint.\n"
+      "Train a dense RBM (CD-k or PCD-k), or a convolutional RBM / CDBN with --model conv, and "
+      "save it as a safetensors checkpoint.\n"
       "With no options it trains on the built-in bars-and-stripes data in a few seconds and "
       "prints the exact log-likelihood.\n"
       "Example: crbm train --data mnist:DIR --hidden 500 --epochs 20 --out mnist.safetensors "

@@ -18,7 +18,9 @@ using testing::bits_of;
 using testing::brute_force;
 using testing::random_params;
 
-std::unique_ptr<Backend> cpu() { return make_cpu_backend(); }
+std::unique_ptr<Backend> cpu() {
+  return make_cpu_backend();
+}
 
 HostTensor all_visible_codes(int64_t nv) {
   HostTensor t({int64_t(1) << nv, nv});

@@ -98,7 +98,8 @@ enum OpIndex { kUp = 0, kDown = 1, kGrad = 2 };
 
 // The device of a CUDA backend (the current device for any other kind).
 int device_of(Backend& backend) {
-  if (auto* cuda_backend = dynamic_cast<cuda::CudaBackend*>(&backend)) return cuda_backend->ordinal();
+  if (auto* cuda_backend = dynamic_cast<cuda::CudaBackend*>(&backend))
+    return cuda_backend->ordinal();
   int device = 0;
   CRBM_CUDA_CHECK(cudaGetDevice(&device));
   return device;
