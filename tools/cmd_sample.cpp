@@ -7,6 +7,8 @@
 
 #include "cmd_conv.hpp"
 #include "common.hpp"
+#include "crbm/dbm.hpp"
+#include "crbm/dbn.hpp"
 
 namespace crbm::tools {
 namespace {
@@ -21,13 +23,52 @@ struct SampleOptions {
   std::string init = "random";
   std::string device = "cpu";
   int threads = 0;
+  int label = -1;  // labelled DBNs: clamp the label units to this class
 };
+
+// DBN: Gibbs in the top RBM, then a down pass; DBM: Gibbs over all layers.
+// Writes the visible means as a PNG grid.
+void sample_deep(const SampleOptions& o, const std::string& kind) {
+  if (o.init != "random" || o.every != 0) {
+    CRBM_FAIL("--init/--every: ", kind, " models sample from random starts only");
+  }
+  auto backend = open_backend(o.device, o.threads);
+  Metadata metadata;
+  HostTensor samples;
+  int64_t visible = 0;
+  if (kind == "dbn") {
+    const DbnParams params = load_dbn_params(o.model, &metadata);
+    Dbn dbn(*backend, params);
+    DbnSampleOptions so;
+    so.chains = o.chains;
+    so.gibbs_steps = o.steps;
+    so.seed = o.seed;
+    so.clamp_label = o.label;
+    samples = dbn.sample(so);
+  } else {
+    if (o.label >= 0) CRBM_FAIL("--label: only DBNs trained with labels have label units");
+    const DbmParams params = load_dbm_params(o.model, &metadata);
+    Dbm dbm(*backend, params);
+    samples = dbm.sample(o.chains, o.steps, o.seed);
+  }
+  visible = samples.cols();
+  write_tiles_png(o.out, samples, geometry_from_metadata(visible, metadata), 0,
+                  /*unit_scale=*/true, /*per_tile=*/false);
+  fmt::print("wrote {} ({} chains, {} Gibbs steps of the {}; visible means)\n", o.out, o.chains,
+             o.steps, kind);
+}
 
 void run_sample(const SampleOptions& o) {
   if (o.chains < 1) CRBM_FAIL("--chains: must be >= 1, got ", o.chains);
   if (o.steps < 1) CRBM_FAIL("--steps: must be >= 1, got ", o.steps);
   if (o.every < 0) CRBM_FAIL("--every: must be >= 0, got ", o.every);
-  if (is_conv_model(checkpoint_model_kind(o.model))) {
+  const std::string kind = checkpoint_model_kind(o.model);
+  if (kind == "dbn" || kind == "dbm") {
+    sample_deep(o, kind);
+    return;
+  }
+  if (o.label >= 0) CRBM_FAIL("--label: only DBNs trained with labels have label units");
+  if (is_conv_model(kind)) {
     if (o.init != "random" || o.every != 0) {
       CRBM_FAIL("--init/--every: convolutional models sample from random starts only");
     }
@@ -122,6 +163,10 @@ void register_sample(CLI::App& app) {
       ->type_name("FILE.png")
       ->required()
       ->group(kGroupOutput);
+  cmd->add_option("--label", o->label,
+                  "DBN with label units: clamp every chain to this class (-1 = free)")
+      ->type_name("CLASS")
+      ->capture_default_str();
   cmd->add_option("--every", o->every,
                   "Also show the chains every K2 steps: one grid row per snapshot (0 = only "
                   "the final state)")

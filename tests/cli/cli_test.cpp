@@ -272,6 +272,13 @@ TEST_F(CliTest, EvalDispatchesDeepModels) {
   const auto dbm = nlohmann::json::parse(read_text(path("dbm.json")));
   EXPECT_LE(dbm["mean_log_likelihood"].get<double>(), 0.0);
   EXPECT_EQ(dbm["model"], "dbm");
+  // crbm sample dispatches on the checkpoint kind too.
+  ASSERT_EQ(run("sample dbn.safetensors --chains 4 --steps 20 --out dbn.png").code, 0);
+  EXPECT_NO_THROW(read_image(path("dbn.png").string()));
+  ASSERT_EQ(run("sample dbm.safetensors --chains 4 --steps 20 --out dbm.png").code, 0);
+  EXPECT_NO_THROW(read_image(path("dbm.png").string()));
+  const std::string err = expect_error("sample dbm.safetensors --label 1 --out x.png");
+  EXPECT_NE(err.find("--label"), std::string::npos) << err;
 }
 
 TEST_F(CliTest, ConfigFileAndCommandLineOverride) {
