@@ -184,11 +184,7 @@ std::vector<ConvRbmParams> Cdbn::to_host() const {
 
 void save_cdbn(const std::string& path, const Cdbn& cdbn,
                const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file;
-  file.metadata = extra;
-  file.metadata["format"] = "crbm";
-  file.metadata["format_version"] = "1";
-  file.metadata["model"] = "cdbn";
+  SafetensorsFile file = new_checkpoint("cdbn", extra);
   file.metadata["layers"] = std::to_string(cdbn.size());
   const auto params = cdbn.to_host();
   for (size_t i = 0; i < params.size(); ++i) {

@@ -319,11 +319,7 @@ ConvRbmParams extract_conv_rbm(const SafetensorsFile& file, const std::string& p
 
 void save_conv_rbm(const std::string& path, const ConvRbm& rbm,
                    const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file;
-  file.metadata = extra;
-  file.metadata["format"] = "crbm";
-  file.metadata["format_version"] = "1";
-  file.metadata["model"] = "conv_rbm";
+  SafetensorsFile file = new_checkpoint("conv_rbm", extra);
   append_conv_rbm(file, rbm.to_host());
   save_safetensors(path, file);
 }

@@ -610,11 +610,7 @@ DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
 
 void save_dbm(const std::string& path, const DbmParams& p,
               const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file;
-  file.metadata = extra;
-  file.metadata["format"] = "crbm";
-  file.metadata["format_version"] = "1";
-  file.metadata["model"] = "dbm";
+  SafetensorsFile file = new_checkpoint("dbm", extra);
   file.metadata["layers"] = std::to_string(p.weights.size());
   std::string sizes;
   for (size_t l = 0; l < p.biases.size(); ++l) {

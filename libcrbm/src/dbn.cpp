@@ -821,11 +821,7 @@ DbnBoundResult Dbn::lower_bound(CMatRef v, double log_z_top, int samples, uint64
 
 void save_dbn(const std::string& path, const DbnParams& params,
               const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file;
-  file.metadata = extra;
-  file.metadata["format"] = "crbm";
-  file.metadata["format_version"] = "1";
-  file.metadata["model"] = "dbn";
+  SafetensorsFile file = new_checkpoint("dbn", extra);
   file.metadata["layers"] = std::to_string(params.layers.size());
   file.metadata["num_classes"] = std::to_string(params.num_classes);
   for (size_t l = 0; l < params.layers.size(); ++l) {

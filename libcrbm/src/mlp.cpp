@@ -298,11 +298,7 @@ MlpEpochStats MlpTrainer::train_epoch(CMatRef x, const std::vector<int32_t>& lab
 
 void save_mlp(const std::string& path, const MlpParams& params,
               const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file;
-  file.metadata = extra;
-  file.metadata["format"] = "crbm";
-  file.metadata["format_version"] = "1";
-  file.metadata["model"] = "mlp";
+  SafetensorsFile file = new_checkpoint("mlp", extra);
   file.metadata["layers"] = std::to_string(params.weights.size());
   for (size_t l = 0; l < params.weights.size(); ++l) {
     const std::string p = "layer" + std::to_string(l) + ".";

@@ -242,11 +242,7 @@ RbmParams extract_rbm(const SafetensorsFile& file, const std::string& path,
 
 void save_rbm(const std::string& path, const RbmParams& params,
               const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file;
-  file.metadata = extra;
-  file.metadata["format"] = "crbm";
-  file.metadata["format_version"] = "1";
-  file.metadata["model"] = "rbm";
+  SafetensorsFile file = new_checkpoint("rbm", extra);
   append_rbm(file, params);
   save_safetensors(path, file);
 }

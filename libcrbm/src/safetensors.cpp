@@ -314,4 +314,14 @@ const std::string& require_metadata(const SafetensorsFile& f, const std::string&
   return it->second;
 }
 
+SafetensorsFile new_checkpoint(const std::string& model,
+                               const std::map<std::string, std::string>& extra) {
+  SafetensorsFile file;
+  file.metadata = extra;
+  file.metadata["format"] = "crbm";
+  file.metadata["format_version"] = "1";
+  file.metadata["model"] = model;
+  return file;
+}
+
 }  // namespace crbm

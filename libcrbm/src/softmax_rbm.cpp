@@ -396,11 +396,7 @@ EpochStats SoftmaxCdTrainer::train_epoch(CMatRef data) {
 
 void save_softmax_rbm(const std::string& path, const SoftmaxRbm& model,
                       const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file;
-  file.metadata = extra;
-  file.metadata["format"] = "crbm";
-  file.metadata["format_version"] = "1";
-  file.metadata["model"] = "softmax_rbm";
+  SafetensorsFile file = new_checkpoint("softmax_rbm", extra);
   file.metadata["softmax_kind"] = to_string(model.kind());
   file.metadata["softmax_group"] = std::to_string(model.group());
   append_rbm(file, model.rbm().to_host());

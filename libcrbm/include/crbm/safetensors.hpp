@@ -17,6 +17,11 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;  // "__metadata__" (string -> string)
 };
 
+// A libcrbm checkpoint without tensors yet: `extra` metadata plus the keys every
+// checkpoint carries (format "crbm", format_version, model = `model`).
+SafetensorsFile new_checkpoint(const std::string& model,
+                               const std::map<std::string, std::string>& extra = {});
+
 // Writes F32 tensors in name order, contiguous and 8-byte aligned (the header is
 // padded with spaces to a multiple of 8), atomically (see write_file_atomically):
 // an existing file at `path` is replaced only when the new one is complete.
