@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend_checks.hpp"
 #include "crbm/backend.hpp"
 #include "crbm_hd.cuh"
 #include "philox.cuh"
@@ -22,14 +23,10 @@ char* openblas_get_config(void);
 namespace crbm {
 namespace {
 
-void check_cpu(CMatRef m, const char* what) {
-  CRBM_CHECK_THROW(m.device == Device::cpu, what, " is ", to_string(m.device),
-                   " memory, passed to the cpu backend");
-}
+using detail::check_same_shape;
 
-void check_same_shape(CMatRef a, CMatRef b, const char* op) {
-  CRBM_CHECK_THROW(a.rows == b.rows && a.cols == b.cols, op, ": shape ", a.rows, "x", a.cols,
-                   " vs ", b.rows, "x", b.cols);
+void check_cpu(CMatRef m, const char* what) {
+  detail::check_device(m, Device::cpu, what);
 }
 
 // Parallel loops only pay above a few thousand elements.

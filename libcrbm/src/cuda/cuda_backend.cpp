@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend_checks.hpp"
 #include "backend_kernels.cuh"
 #include "cuda/cuda_check.hpp"
 
@@ -23,14 +24,10 @@ namespace crbm {
 namespace cuda {
 namespace {
 
-void check_cuda(CMatRef m, const char* what) {
-  CRBM_CHECK_THROW(m.device == Device::cuda, what, " is ", to_string(m.device),
-                   " memory, passed to the cuda backend");
-}
+using detail::check_same_shape;
 
-void check_same_shape(CMatRef a, CMatRef b, const char* op) {
-  CRBM_CHECK_THROW(a.rows == b.rows && a.cols == b.cols, op, ": shape ", a.rows, "x", a.cols,
-                   " vs ", b.rows, "x", b.cols);
+void check_cuda(CMatRef m, const char* what) {
+  detail::check_device(m, Device::cuda, what);
 }
 
 kernels::DeviceRngKey device_key(const RngKey& key, const uint64_t* step_offset) {
