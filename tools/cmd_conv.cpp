@@ -94,10 +94,7 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
     cmd.add_option("--out,-o", o.out, "Checkpoint (.safetensors)")
         ->group(kGroupOutput)
         ->capture_default_str();
-    cmd.add_option("--device", o.device, "cpu or cuda")
-        ->group(kGroupCompute)
-        ->capture_default_str();
-    cmd.add_option("--threads", o.threads, "CPU threads (0 = all)")->group(kGroupCompute);
+    add_compute_options(&cmd, o.device, o.threads);
     cmd.add_option("--visible", o.visible, "bernoulli or gaussian")
         ->group(kGroupModel)
         ->capture_default_str();
@@ -378,9 +375,8 @@ void register_conv(CLI::App& app) {
   transform->add_option("--layer", t.layer, "Layer (default: the last)");
   transform->add_option("--binarize", t.binarize, "Input binarization")->capture_default_str();
   transform->add_option("--limit", t.limit, "First N images");
-  transform->add_option("--device", t.device, "cpu or cuda");
+  add_compute_options(transform, t.device, t.threads);
   transform->add_option("--conv-algo", t.conv_algo, "auto|custom|cudnn");
-  transform->add_option("--threads", t.threads, "CPU threads");
   transform->callback([] { run_conv_transform(t); });
 
   static ConvSampleOptions sm;
@@ -390,9 +386,8 @@ void register_conv(CLI::App& app) {
   sample->add_option("--chains", sm.chains, "Number of chains")->capture_default_str();
   sample->add_option("--steps", sm.steps, "Gibbs steps")->capture_default_str();
   sample->add_option("--seed", sm.seed, "Seed");
-  sample->add_option("--device", sm.device, "cpu or cuda");
+  add_compute_options(sample, sm.device, sm.threads);
   sample->add_option("--conv-algo", sm.conv_algo, "auto|custom|cudnn");
-  sample->add_option("--threads", sm.threads, "CPU threads");
   sample->callback([] { run_conv_sample(sm); });
 
   static ConvClassifyOptions c;
@@ -411,9 +406,8 @@ void register_conv(CLI::App& app) {
   classify->add_option("--lr", c.lr, "Learning rate")->capture_default_str();
   classify->add_option("--weight-decay", c.weight_decay, "L2")->capture_default_str();
   classify->add_option("--seed", c.seed, "Seed");
-  classify->add_option("--device", c.device, "cpu or cuda");
+  add_compute_options(classify, c.device, c.threads);
   classify->add_option("--conv-algo", c.conv_algo, "auto|custom|cudnn");
-  classify->add_option("--threads", c.threads, "CPU threads");
   classify->callback([] { run_conv_classify(c); });
 }
 

@@ -76,8 +76,7 @@ void add_common(CLI::App* cmd, CommonOptions& o, const char* default_out) {
                   "stochastic (resampled every minibatch), threshold (0.5) or none")
       ->capture_default_str()
       ->group(kGroupData);
-  cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str()->group(kGroupCompute);
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->group(kGroupCompute);
+  add_compute_options(cmd, o.device, o.threads);
   cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and sampling")
       ->capture_default_str()
       ->group(kGroupTraining);
@@ -690,8 +689,7 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--bound-samples", o->bound_samples, "DBN: samples of q per row")
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed (binarization, AIS, samples)");
-    cmd->add_option("--device", o->device, "cpu or cuda");
-    cmd->add_option("--threads", o->threads, "CPU threads (0 = all)");
+    add_compute_options(cmd, o->device, o->threads);
     cmd->add_option("--json", o->json, "Write the results as JSON here");
     cmd->add_flag("--quiet,-q", o->quiet, "No output but the JSON");
     cmd->callback([o] {

@@ -284,13 +284,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Seed for AIS, binarization and the pseudo-likelihood flips")
       ->capture_default_str()
       ->group(kGroupModel);
-  cmd->add_option("--device", o->device, "cpu or cuda (GPU 0)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str()
-      ->group(kGroupCompute);
-  cmd->add_option("--threads", o->threads, "CPU threads for BLAS and loops (0 = all cores)")
-      ->capture_default_str()
-      ->group(kGroupCompute);
+  add_compute_options(cmd, o->device, o->threads);
   cmd->add_option("--json", o->json, "Also write the results as JSON to FILE")->group(kGroupOutput);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress line on stderr")->group(kGroupOutput);
   cmd->callback([o] { run_eval(*o); });

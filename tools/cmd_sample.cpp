@@ -173,15 +173,7 @@ void register_sample(CLI::App& app) {
       ->type_name("K2")
       ->capture_default_str()
       ->group(kGroupOutput);
-  cmd->add_option("--device", o->device, "cpu or cuda")
-      ->type_name("DEVICE")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str()
-      ->group(kGroupCompute);
-  cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->group(kGroupCompute);
+  add_compute_options(cmd, o->device, o->threads);
   cmd->callback([o] { run_sample(*o); });
 }
 

@@ -262,17 +262,9 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->capture_default_str()
       ->group(kGroupTraining);
 
-  cmd->add_option("--device", o.device, "Where to train: cpu or cuda (GPU 0)")
-      ->type_name("DEVICE")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str()
-      ->group(kGroupCompute);
-  cmd->add_option("--threads", o.threads,
-                  "CPU threads for BLAS and loops (0 = all cores, or 1 for tiny models where "
-                  "visible x hidden x batch < 2^20)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->group(kGroupCompute);
+  add_compute_options(cmd, o.device, o.threads,
+                      "CPU threads for BLAS and loops (0 = all cores, or 1 for tiny models where "
+                      "visible x hidden x batch < 2^20)");
 
   cmd->add_option("--out", o.out,
                   "Model checkpoint (.safetensors), rewritten atomically every --save-every "

@@ -127,6 +127,21 @@ std::string one_line(std::string message) {
   return message;
 }
 
+void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
+                         const char* threads_help) {
+  cmd->add_option("--device", device, "Where to run: cpu or cuda (GPU 0)")
+      ->type_name("DEVICE")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str()
+      ->group(kGroupCompute);
+  cmd->add_option(
+         "--threads", threads,
+         threads_help != nullptr ? threads_help : "CPU threads for BLAS and loops (0 = all cores)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(kGroupCompute);
+}
+
 std::unique_ptr<Backend> open_backend(const std::string& device, int threads) {
   if (device == "cpu") return make_cpu_backend(threads);
   if (device == "cuda") return make_cuda_backend(0);

@@ -63,6 +63,11 @@ std::string hms(double seconds);
 // Collapses newlines so an error stays on one line.
 std::string one_line(std::string message);
 
+// --device cpu|cuda and --threads N, the same on every subcommand (Compute group).
+// `threads_help` replaces the default description of --threads when not null.
+void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
+                         const char* threads_help = nullptr);
+
 // "cpu" (threads <= 0: all cores) or "cuda"; make_cuda_backend's Error passes through.
 std::unique_ptr<Backend> open_backend(const std::string& device, int threads);
 
