@@ -26,10 +26,6 @@ void register_deep(CLI::App& app);
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 std::vector<int64_t> parse_sizes(const std::string& s, const char* flag) {
   std::vector<int64_t> out;
   std::stringstream ss(s);
@@ -46,12 +42,6 @@ std::vector<int64_t> parse_sizes(const std::string& s, const char* flag) {
   }
   if (out.empty()) CRBM_FAIL(flag, " is empty");
   return out;
-}
-
-void write_json(const std::string& path, const nlohmann::json& j) {
-  if (path.empty()) return;
-  const std::string text = j.dump(2) + "\n";
-  write_file_atomically(path, text.data(), text.size());
 }
 
 struct CommonOptions {
@@ -191,7 +181,7 @@ void run_dbn_train(const DbnTrainOptions& o) {
                       {"labels", cfg.num_classes},      {"rows", data.size()},
                       {"train_seconds", train_seconds}, {"epochs", epochs},
                       {"device", backend->describe()}};
-  write_json(o.common.json, j);
+  write_json_file(o.common.json, j);
   if (!o.eval_data.empty()) {
     eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, o.bound_samples,
                     o.common.seed, o.common.device, o.common.threads,
@@ -206,6 +196,7 @@ struct FinetuneOptions {
   std::string dbn;
   std::string random_layers;
   std::string test;
+  int test_every = 5;  // epochs between test-error measurements (the last epoch always)
   int epochs = 30;
   int64_t batch = 100;
   float lr = 0.1f;
@@ -263,18 +254,22 @@ void run_finetune(const FinetuneOptions& o) {
   for (int e = 0; e < cfg.epochs; ++e) {
     const MlpEpochStats s = trainer.train_epoch(x, train.labels);
     const bool last = e + 1 == cfg.epochs;
-    if (!o.test.empty() && (last || (e + 1) % 5 == 0)) {
-      test_error = mlp->error_rate(test_x, test.labels);
+    // The test error of this epoch, or null in the JSON when it is not measured this epoch.
+    double epoch_test_error = NAN;
+    if (!o.test.empty() && (last || (e + 1) % o.test_every == 0)) {
+      test_error = epoch_test_error = mlp->error_rate(test_x, test.labels);
     }
     epochs.push_back({{"epoch", s.epoch},
                       {"train_loss", s.train_loss},
                       {"seconds", s.seconds},
-                      {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
-                                                               : nlohmann::json(nullptr)}});
+                      {"test_error", std::isfinite(epoch_test_error)
+                                         ? nlohmann::json(epoch_test_error)
+                                         : nlohmann::json(nullptr)}});
     if (!o.common.quiet) {
-      fmt::print(
-          "  epoch {:3d}  loss {:.4f}  {:.1f}s{}\n", s.epoch, s.train_loss, s.seconds,
-          std::isfinite(test_error) ? fmt::format("  test error {:.2f}%", 100 * test_error) : "");
+      fmt::print("  epoch {:3d}  loss {:.4f}  {:.1f}s{}\n", s.epoch, s.train_loss, s.seconds,
+                 std::isfinite(epoch_test_error)
+                     ? fmt::format("  test error {:.2f}%", 100 * epoch_test_error)
+                     : "");
       std::fflush(stdout);
     }
   }
@@ -293,7 +288,7 @@ void run_finetune(const FinetuneOptions& o) {
         std::isfinite(test_error) ? fmt::format(", test error {:.2f}%", 100 * test_error) : "",
         seconds);
   }
-  write_json(o.common.json, {{"command", "finetune"},
+  write_json_file(o.common.json, {{"command", "finetune"},
                              {"init", o.dbn.empty() ? "random" : o.dbn},
                              {"train_error", train_error},
                              {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
@@ -395,7 +390,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
     fmt::print("wrote {} ({:.1f}s pretraining, {:.1f}s in all)\n", o.common.out, pretrain_seconds,
                seconds);
   }
-  write_json(o.common.json, {{"command", "dbm-train"},
+  write_json_file(o.common.json, {{"command", "dbm-train"},
                              {"hidden", o.hidden},
                              {"rows", data.size()},
                              {"pretrain_seconds", pretrain_seconds},
@@ -544,7 +539,7 @@ int eval_deep_model(const std::string& model_path, const std::string& data_spec,
   }
   j["seconds"] = seconds_since(start);
   j["device"] = backend->describe();
-  write_json(json_path, j);
+  write_json_file(json_path, j);
   return 0;
 }
 
@@ -604,7 +599,11 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--dbn", o->dbn, "Pretrained DBN checkpoint")->group(kGroupModel);
     cmd->add_option("--random-layers", o->random_layers, "Hidden sizes for a random-init net")
         ->group(kGroupModel);
-    cmd->add_option("--test", o->test, "Test data spec (error reported every 5 epochs)")
+    cmd->add_option("--test", o->test, "Test data spec (error reported every --test-every epochs)")
+        ->group(kGroupData);
+    cmd->add_option("--test-every", o->test_every, "Measure the test error every N epochs")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str()
         ->group(kGroupData);
     cmd->add_option("--epochs", o->epochs, "Epochs")->capture_default_str()->group(kGroupTraining);
     cmd->add_option("--batch", o->batch, "Minibatch size")

@@ -46,19 +46,11 @@ bool all_binary(const HostTensor& x) {
   return true;
 }
 
-nlohmann::json finite_or_null(double x) {
-  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 void run_eval(const EvalOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   if (o.force_exact && o.force_ais) CRBM_FAIL("--exact and --ais exclude each other");
   const std::string kind = checkpoint_model_kind(o.model);
-  if (kind == "dbn" || kind == "dbm" || kind == "mlp") {
+  if (kind == "dbn" || kind == "dbm" || kind == "mlp" || kind == "softmax_rbm") {
     if (o.force_exact || o.force_ais) {
       CRBM_FAIL("--exact/--ais apply to dense RBMs; for a ", kind,
                 " crbm eval uses the exact log Z when it is enumerable and AIS otherwise");
@@ -70,15 +62,19 @@ void run_eval(const EvalOptions& o) {
       const auto it = f.metadata.find(meta::kData);
       spec = it == f.metadata.end() ? "builtin:bars" : it->second;
     }
-    if (eval_deep_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, 10, o.seed, o.device,
-                        o.threads, o.json, o.quiet) != 0) {
+    const int rc = kind == "softmax_rbm"
+                       ? eval_softmax_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps,
+                                            o.seed, o.device, o.threads, o.json, o.quiet)
+                       : eval_deep_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, 10,
+                                         o.seed, o.device, o.threads, o.json, o.quiet);
+    if (rc != 0) {
       CRBM_FAIL("evaluation of '", o.model, "' failed");
     }
     return;
   }
   if (is_conv_model(kind)) {
     CRBM_FAIL("'", o.model, "' is a ", kind,
-              ": crbm eval handles dense RBMs, DBNs, DBMs and MLPs; evaluate convolutional "
+              ": crbm eval handles dense RBMs, DBNs, DBMs, MLPs and softmax RBMs; evaluate convolutional "
               "features with 'crbm conv classify'");
   }
   Metadata metadata;
@@ -226,8 +222,7 @@ void run_eval(const EvalOptions& o) {
       j["free_energy_gap"] = gap->gap;
     }
     j["seconds"] = seconds;
-    const std::string text = j.dump(2) + "\n";
-    write_file_atomically(o.json, text.data(), text.size());
+    write_json_file(o.json, j);
   }
 }
 

@@ -429,10 +429,6 @@ ExactResult exact_likelihood(const Rbm& rbm, CMatRef train, CMatRef holdout) {
   return r;
 }
 
-nlohmann::json finite_or_null(double x) {
-  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
-}
-
 // Parses "24,40" into filter counts.
 std::vector<int64_t> parse_filter_counts(const std::string& s) {
   std::vector<int64_t> counts;

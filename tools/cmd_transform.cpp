@@ -44,6 +44,11 @@ void run_transform(const TransformOptions& o) {
     if (run_conv_transform(c) != 0) CRBM_FAIL("transform failed");
     return;
   }
+  if (checkpoint_model_kind(o.model) == "softmax_rbm") {
+    if (o.output == "pooled") CRBM_FAIL("--output pooled: '", o.model, "' has no pooling units");
+    transform_softmax_model(o.model, o.data, o.limit, o.out, o.device, o.threads);
+    return;
+  }
   if (o.output == "pooled") {
     CRBM_FAIL("--output pooled: '", o.model, "' is a dense RBM, which has no pooling units");
   }

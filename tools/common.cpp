@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "crbm/atomic_file.hpp"
 #include "crbm/image.hpp"
 #include "crbm/safetensors.hpp"
 
@@ -322,6 +323,20 @@ std::string checkpoint_model_kind(const std::string& path) {
 
 bool is_conv_model(const std::string& kind) {
   return kind == "conv_rbm" || kind == "cdbn";
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void write_json_file(const std::string& path, const nlohmann::json& j) {
+  if (path.empty()) return;
+  const std::string text = j.dump(2) + "\n";
+  write_file_atomically(path, text.data(), text.size());
+}
+
+nlohmann::json finite_or_null(double x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
 }
 
 }  // namespace crbm::tools

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +64,12 @@ std::string with_thousands(double value);
 std::string hms(double seconds);
 // Collapses newlines so an error stays on one line.
 std::string one_line(std::string message);
+// Wall seconds since `t` (steady clock).
+double seconds_since(std::chrono::steady_clock::time_point t);
+// Writes `j` (indented, newline-terminated) to `path` atomically; nothing when path is empty.
+void write_json_file(const std::string& path, const nlohmann::json& j);
+// x as a JSON number, or null when it is NaN or infinite (JSON has no such numbers).
+nlohmann::json finite_or_null(double x);
 
 // --device cpu|cuda and --threads N, the same on every subcommand (Compute group).
 // `threads_help` replaces the default description of --threads when not null.
@@ -139,6 +147,15 @@ int eval_deep_model(const std::string& model_path, const std::string& data_spec,
                     int ais_runs, int64_t ais_steps, int bound_samples, uint64_t seed,
                     const std::string& device, int threads, const std::string& json_path,
                     bool quiet);
+
+// `crbm eval` / `crbm transform` of a softmax_rbm checkpoint (tools/cmd_rsm.cpp): log p(v)
+// and perplexity by AIS per document length; P(h=1|v) as float32 .npy [N, H].
+int eval_softmax_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
+                       int ais_runs, int64_t ais_steps, uint64_t seed, const std::string& device,
+                       int threads, const std::string& json_path, bool quiet);
+void transform_softmax_model(const std::string& model_path, const std::string& data_spec,
+                             int64_t limit, const std::string& out, const std::string& device,
+                             int threads);
 
 // Random starting states: uniform binary (Bernoulli) or standard normal (Gaussian).
 HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed);

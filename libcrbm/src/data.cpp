@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "crbm/atomic_file.hpp"
+#include "crbm/bow.hpp"
 #include "crbm/image.hpp"
 #include "crbm/preprocess.hpp"
 #include "philox.cuh"
@@ -135,6 +136,13 @@ Dataset load_builtin(const std::string& name, const std::string& source) {
   if (name == "bars3") return make_bars(3, source);
   if (name == "bars6") return make_bars(6, source);
   if (name == "blobs") return make_blobs(source);
+  if (name == "docs") {  // bag-of-words counts: 2,000 documents, 100 words, 5 topics
+    Dataset d;
+    d.source = source;
+    d.x = synthetic_documents(2000, 100, 5, 5, 60, /*seed=*/2009, &d.labels);
+    d.num_classes = 5;
+    return d;
+  }
   std::string names;
   for (const std::string& n : builtin_dataset_names()) names += (names.empty() ? "" : ", ") + n;
   CRBM_FAIL(source, ": unknown builtin dataset '", name, "' (choices: ", names, ")");
@@ -214,6 +222,49 @@ Dataset load_mnist(const std::string& dir, const std::string& split, const std::
   return d;
 }
 
+// docword:FILE: a bag-of-words count matrix (bow.hpp); class labels from the sibling
+// STEM.labels.txt (one 1-based class per line) when FILE is STEM.docword.txt[.gz] and it exists.
+Dataset load_docword(const std::string& path, const std::string& source) {
+  Dataset d;
+  d.source = source;
+  d.x = read_docword(path);
+  std::string stem = path;
+  for (const char* suffix : {".gz", ".txt", ".docword"}) {
+    if (ends_with(stem, suffix)) stem.resize(stem.size() - std::strlen(suffix));
+  }
+  const std::string labels_path = stem + ".labels.txt";
+  if (stem != path && path_exists(labels_path)) {
+    d.labels = read_label_lines(labels_path, 1);
+    if (static_cast<int64_t>(d.labels.size()) != d.size()) {
+      CRBM_FAIL(source, ": ", d.size(), " documents in '", path, "' but ", d.labels.size(),
+                " labels in '", labels_path, "'");
+    }
+    for (const int32_t l : d.labels) d.num_classes = std::max(d.num_classes, l + 1);
+  }
+  return d;
+}
+
+// newsgroups:DIR[:train|test]: DIR/SPLIT.docword.txt(.gz) with DIR/SPLIT.labels.txt (the layout
+// of the 20 Newsgroups export described in docs/formats-bow.md).
+Dataset load_newsgroups(const std::string& dir, const std::string& split,
+                        const std::string& source) {
+  if (split != "train" && split != "test") {
+    CRBM_FAIL(source, ": unknown split '", split, "' (choices: train, test)");
+  }
+  if (!is_directory(dir)) CRBM_FAIL(source, ": '", dir, "' is not a directory");
+  for (const char* ext : {".docword.txt.gz", ".docword.txt"}) {
+    const std::string path = dir + "/" + split + ext;
+    if (!path_exists(path)) continue;
+    Dataset d = load_docword(path, source);
+    if (d.labels.empty()) {
+      CRBM_FAIL(source, ": '", dir + "/" + split, ".labels.txt' is missing");
+    }
+    return d;
+  }
+  CRBM_FAIL(source, ": no '", split, ".docword.txt.gz' or '", split, ".docword.txt' in '", dir,
+            "'");
+}
+
 Dataset load_array(const std::string& path, const std::string& source, bool npy) {
   std::string dtype;
   HostTensor t = npy ? read_npy(path, &dtype) : read_idx(path, &dtype);
@@ -291,7 +342,7 @@ std::string inferred_kind(const std::string& path) {
 
 const char* kSpecHelp =
     "builtin:NAME | mnist:DIR[:train|test] | fashion-mnist[:train|test] | idx:FILE | npy:FILE | "
-    "amat:FILE | images:DIR[:SIZE[:COUNT]] | an existing .npy/.amat/IDX file or MNIST directory";
+    "amat:FILE | images:DIR[:SIZE[:COUNT]] | docword:FILE | newsgroups:DIR[:train|test] | an existing .npy/.amat/IDX file or MNIST directory";
 
 // images:DIR[:SIZE[:COUNT]]: COUNT random SIZE x SIZE gray patches (default 64 x 64,
 // 2,000) from every .png/.pgm/.ppm image in DIR, values in [0, 1]; RGB images are
@@ -451,7 +502,7 @@ void apply_standardization(HostTensor& x, const Standardization& s) {
 // ---- datasets ----
 
 std::vector<std::string> builtin_dataset_names() {
-  return {"bars", "bars3", "bars6", "blobs"};
+  return {"bars", "bars3", "bars6", "blobs", "docs"};
 }
 
 Dataset load_dataset(const std::string& spec, const LoadOptions& opt) {
@@ -491,6 +542,13 @@ Dataset load_dataset(const std::string& spec, const LoadOptions& opt) {
     d = load_array(spec.substr(4), spec, /*npy=*/true);
   } else if (starts_with(spec, "amat:")) {
     d = load_amat(spec.substr(5), spec);
+  } else if (starts_with(spec, "docword:")) {
+    d = load_docword(spec.substr(8), spec);
+  } else if (starts_with(spec, "newsgroups:")) {
+    std::string dir = spec.substr(11), split;
+    split_suffix(dir, split);
+    if (dir.empty()) CRBM_FAIL(spec, ": expected newsgroups:DIR[:train|test]");
+    d = load_newsgroups(dir, split, spec);
   } else if (starts_with(spec, "images:")) {
     d = load_image_patches(spec.substr(7), opt.seed, spec);
   } else if (path_exists(spec) || !inferred_kind(spec).empty()) {

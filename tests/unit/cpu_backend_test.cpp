@@ -2,7 +2,12 @@
 // CUDA backend to the CPU one).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "crbm/backend.hpp"
+#include "crbm_hd.cuh"
+#include "philox.cuh"
 
 namespace crbm {
 namespace {
@@ -21,6 +26,49 @@ TEST(CpuBackend, FillBinaryCodesEnumeratesConfigurations) {
   EXPECT_EQ(u.data[64 + 0], 1.0f);  // (2^63 + 1) has bit 0 set
   Matrix too_wide(*be, 1, 65);
   EXPECT_THROW(be->fill_binary_codes(too_wide, 0), Error);
+}
+
+// Rows with many draws take the sorted-uniform sweep; each draw must still land in the
+// category the per-draw inverse-CDF scan picks for the same Philox uniform (rows with
+// few draws take that scan directly), including zero-probability categories and a
+// distribution whose float CDF ends short of 1.
+TEST(CpuBackend, MultinomialCountsMatchPerDrawInverseCdf) {
+  auto be = make_cpu_backend();
+  const int64_t rows = 5, cols = 37;
+  HostTensor p({rows, cols}, 0.0f), totals({rows, 1});
+  const std::vector<float> draws = {0, 3, 16, 17, 2500};
+  for (int64_t r = 0; r < rows; ++r) {
+    float sum = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float w = (c % 5 == 2) ? 0.0f : philox::uniform(7, 1, uint64_t(r), uint64_t(c));
+      p.data[r * cols + c] = w;
+      sum += w;
+    }
+    for (int64_t c = 0; c < cols; ++c) p.data[r * cols + c] /= sum * (r == 4 ? 1.001f : 1.0f);
+    totals.data[r] = draws[r];
+  }
+  Matrix mp = Matrix::from_host(*be, p), mt = Matrix::from_host(*be, totals);
+  Matrix out(*be, rows, cols);
+  const RngKey key{11, 22, 33};
+  be->sample_multinomial_counts(mp, mt, out, key);
+  const HostTensor got = out.download();
+  const int64_t max_total = 2500;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<float> want(cols, 0.0f);
+    for (int64_t d = 0; d < int64_t(draws[r]); ++d) {
+      const float u = philox::uniform(key.seed, key.stream, key.step, r * max_total + d);
+      want[math::categorical_from_uniform(p.data.data() + r * cols, cols, u)] += 1.0f;
+    }
+    float sum = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      EXPECT_EQ(got.data[r * cols + c], want[c]) << "row " << r << " category " << c;
+      if (c % 5 == 2 && c != cols - 1) {
+        EXPECT_EQ(got.data[r * cols + c], 0.0f);
+      }
+      sum += got.data[r * cols + c];
+    }
+    EXPECT_EQ(sum, draws[r]) << "row " << r;
+  }
 }
 
 TEST(CpuBackend, GemmTransposesMatchLoops) {

@@ -84,7 +84,9 @@ struct LoadOptions {
 };
 
 // Loads a dataset from a spec:
-//   builtin:NAME              bars (default; also "builtin:" and ""), bars3, bars6, blobs
+//   builtin:NAME              bars (default; also "builtin:" and ""), bars3, bars6, blobs;
+//                             docs: 2,000 synthetic bag-of-words documents (100 words,
+//                             5 topics, 5-60 words each, labels = topic; bow.hpp)
 //   mnist:DIR[:train|test]    {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] in DIR,
 //                             pixels / 255, 28x28 (also Fashion-MNIST's Debian layout)
 //   fashion-mnist[:train|test]  mnist:/usr/share/datasets/fashion-mnist (the Debian
@@ -94,6 +96,10 @@ struct LoadOptions {
 //   amat:FILE                 Larochelle's binarized MNIST text (.amat[.gz]), 28x28
 //   images:DIR[:SIZE[:COUNT]] COUNT random SIZE x SIZE gray patches (default 64, 2000)
 //                             of the .png/.pgm/.ppm images in DIR, in [0, 1]
+//   docword:FILE              bag-of-words counts (UCI docword text, raw or .gz; bow.hpp),
+//                             labels from STEM.labels.txt beside STEM.docword.txt[.gz]
+//   newsgroups:DIR[:train|test]  DIR/SPLIT.docword.txt[.gz] + DIR/SPLIT.labels.txt
+//                             (the 20 Newsgroups export of docs/formats-bow.md)
 //   FILE or DIR               an existing path without a prefix: the format is inferred
 //                             from the extension (a directory is read as mnist:DIR)
 // Order of processing: read, scale, keep the first `limit` rows, check that every
