@@ -281,6 +281,38 @@ TEST_F(CliTest, EvalDispatchesDeepModels) {
   EXPECT_NE(err.find("--label"), std::string::npos) << err;
 }
 
+// Replicated softmax end to end on the builtin documents: training beats the unigram model
+// of the same words (exact log Z: 10 hidden units), the hidden units separate the topics,
+// `crbm eval` / `crbm transform` dispatch on the checkpoint, and bad counts are named.
+TEST_F(CliTest, ReplicatedSoftmaxTrainEvalTransform) {
+  const Result r = run(
+      "rsm-train --hidden 10 --epochs 30 --lr 0.01 --out rsm.safetensors --metrics rsm.jsonl "
+      "--json rsm.json --test builtin:docs --eval-docs 40 --classify-epochs 20");
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(lines_of(read_text(path("rsm.jsonl"))).size(), 30u);
+  const auto j = nlohmann::json::parse(read_text(path("rsm.json")));
+  const auto& t = j["test"];
+  EXPECT_EQ(t["documents"].get<int>(), 40);
+  EXPECT_EQ(t["log_z_method"], "exact");
+  EXPECT_LT(t["perplexity"].get<double>(), 0.9 * t["unigram_perplexity"].get<double>()) << t;
+  EXPECT_LT(j["classification"]["test_error"].get<double>(), 0.3) << j["classification"];
+
+  ASSERT_EQ(run("eval rsm.safetensors --data builtin:docs --limit 25 --json e.json").code, 0);
+  const auto e = nlohmann::json::parse(read_text(path("e.json")));
+  EXPECT_EQ(e["documents"].get<int>(), 25);
+  EXPECT_LT(e["mean_log_prob"].get<double>(), 0.0);
+  ASSERT_EQ(run("transform rsm.safetensors --data builtin:docs --limit 7 --out h.npy").code, 0);
+  EXPECT_EQ(read_npy(path("h.npy").string()).shape, (std::vector<int64_t>{7, 10}));
+
+  const std::string groups = expect_error("rsm-train --kind groups --out g.safetensors");
+  EXPECT_NE(groups.find("--group"), std::string::npos) << groups;
+  HostTensor bad({2, 3}, 1.0f);
+  bad.data[4] = 1.5f;
+  write_npy(path("bad.npy").string(), bad);
+  const std::string counts = expect_error("rsm-train --data npy:bad.npy --out b.safetensors");
+  EXPECT_NE(counts.find("row 1, column 1"), std::string::npos) << counts;
+}
+
 TEST_F(CliTest, ConfigFileAndCommandLineOverride) {
   std::ofstream(path("c.toml")) << "# a config file\nhidden = 12\nepochs = 3\nlr = 0.02\n"
                                    "metrics = \"c.jsonl\"\nquiet = true\n";

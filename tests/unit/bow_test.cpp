@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+
+#include "crbm/data.hpp"
 
 namespace crbm {
 namespace {
@@ -146,6 +150,63 @@ TEST(Bow, LabelLines) {
   write_text(path, "1\n0\n");
   EXPECT_THROW(read_label_lines(path), Error);
   std::remove(path.c_str());
+}
+
+// The data specs: docword:FILE picks up STEM.labels.txt beside STEM.docword.txt, newsgroups:DIR
+// reads SPLIT.docword.txt + SPLIT.labels.txt, a label count that disagrees is named, and
+// builtin:docs gives integer counts with topic labels.
+TEST(Bow, DocwordAndNewsgroupsSpecs) {
+  namespace fs = std::filesystem;
+  const fs::path dir = temp_path("spec_dir");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::vector<int32_t> topics;
+  const HostTensor counts = synthetic_documents(12, 30, 3, 2, 9, 5, &topics);
+  write_docword((dir / "train.docword.txt").string(), counts);
+  std::string labels;
+  for (int32_t t : topics) labels += std::to_string(t + 1) + "\n";
+  write_text((dir / "train.labels.txt").string(), labels);
+
+  const Dataset a = load_dataset("docword:" + (dir / "train.docword.txt").string());
+  EXPECT_EQ(a.x.shape, counts.shape);
+  EXPECT_EQ(a.x.data, counts.data);
+  EXPECT_EQ(a.labels, topics);
+  EXPECT_EQ(a.num_classes, 3);
+  const Dataset b = load_dataset("newsgroups:" + dir.string() + ":train");
+  EXPECT_EQ(b.x.data, counts.data);
+  EXPECT_EQ(b.labels, topics);
+  LoadOptions lim;
+  lim.limit = 5;
+  EXPECT_EQ(load_dataset("newsgroups:" + dir.string(), lim).labels.size(), 5u);
+
+  try {
+    load_dataset("newsgroups:" + dir.string() + ":test");
+    ADD_FAILURE() << "a missing split must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("test.docword.txt"), std::string::npos) << e.what();
+  }
+  write_text((dir / "train.labels.txt").string(), "1\n2\n");
+  try {
+    load_dataset("docword:" + (dir / "train.docword.txt").string());
+    ADD_FAILURE() << "12 documents with 2 labels must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 labels"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+
+  const Dataset docs = load_dataset("builtin:docs");
+  EXPECT_EQ(docs.x.shape, (std::vector<int64_t>{2000, 100}));
+  EXPECT_EQ(docs.num_classes, 5);
+  for (int64_t r = 0; r < 2000; r += 97) {
+    double len = 0;
+    for (int64_t c = 0; c < 100; ++c) {
+      const float v = docs.x.data[r * 100 + c];
+      EXPECT_EQ(v, std::floor(v));
+      len += v;
+    }
+    EXPECT_GE(len, 5);
+    EXPECT_LE(len, 60);
+  }
 }
 
 }  // namespace
