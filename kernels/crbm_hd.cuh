@@ -61,7 +61,9 @@ namespace crbm::math {
 // Softmax of n logits in place, stable (max subtracted).
 CRBM_HD void softmax_inplace(float* x, int64_t n, int64_t stride = 1) {
   float m = x[0];
-  for (int64_t i = 1; i < n; ++i) m = fmaxf(m, x[i * stride]);
+  // A plain comparison, not fmaxf: it inlines on the host (glibc's fmaxf is a call) and a
+  // NaN in x[0] propagates instead of being skipped.
+  for (int64_t i = 1; i < n; ++i) m = x[i * stride] > m ? x[i * stride] : m;
   float s = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
     const float e = expf(x[i * stride] - m);
