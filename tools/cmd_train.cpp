@@ -453,10 +453,10 @@ std::vector<int64_t> parse_filter_counts(const std::string& s) {
 
 // `crbm train --model conv`: the shared options mapped onto the conv trainer's.
 int run_train_conv(const TrainOptions& o) {
-  if (o.eval_every > 0 || !o.samples.empty()) {
+  if (o.eval_every > 0) {
     CRBM_FAIL(
-        "--eval-every/--samples are not supported with --model conv yet (draw samples "
-        "with 'crbm sample')");
+        "--eval-every is not supported with --model conv yet (evaluate features with "
+        "'crbm conv classify')");
   }
   ConvCliOptions c;
   const bool builtin = is_builtin(o.data);
@@ -498,7 +498,18 @@ int run_train_conv(const TrainOptions& o) {
   c.device = o.device;
   c.threads = o.threads;
   c.conv_algo = o.conv_algo;
-  return run_conv_train(c);
+  const int rc = run_conv_train(c);
+  if (rc != 0 || o.samples.empty()) return rc;
+  // --samples: Gibbs chains in the trained model (its top layer for a stack), as
+  // `crbm sample` draws them.
+  ConvSampleOptions s;
+  s.model = o.out;
+  s.out = o.samples;
+  s.seed = o.seed;
+  s.device = o.device;
+  s.threads = o.threads;
+  s.conv_algo = o.conv_algo;
+  return run_conv_sample(s);
 }
 
 // A log-likelihood estimate during training: exact when enumerable, else AIS.

@@ -180,8 +180,10 @@ TEST_F(CliTest, TransformWritesFeatures) {
 TEST_F(CliTest, ConvolutionalTrainTransformSample) {
   const Result r =
       run("train --model conv --data builtin:bars6 --filters 3 --filter-size 3 --pool 2 --epochs 2 "
-          "--out c.safetensors --filters-png cf.png");
+          "--out c.safetensors --filters-png cf.png --metrics c.jsonl --samples cs.png");
   ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(lines_of(read_text(path("c.jsonl"))).size(), 2u);  // one line per epoch
+  EXPECT_NO_THROW(read_image(path("cs.png").string()));
   const SafetensorsFile f = load_safetensors(path("c.safetensors").string());
   bool has_filters = false;
   for (const auto& [name, t] : f.tensors) {
