@@ -233,11 +233,21 @@ nlohmann::json evaluate(const SoftmaxRbm& m, const Dataset& data, const Dataset*
       {"mean_log_prob_high", finite_or_null(sum_lp_hi / nn)},
       // exp(-1/N sum_n log p(v_n) / D_n): Salakhutdinov & Hinton's per-document average.
       {"perplexity", std::exp(-per_word / nn)},
-      {"perplexity_low", finite_or_null(std::exp(-per_word_hi / nn))},
+      // null when some length's AIS band is open at its low end (log p unbounded above).
+      {"perplexity_low", std::isfinite(per_word_hi) ? nlohmann::json(std::exp(-per_word_hi / nn))
+                                                    : nlohmann::json(nullptr)},
       {"perplexity_high", finite_or_null(std::exp(-per_word_lo / nn))},
       // exp(-sum log p / sum D): every word counts once.
       {"word_perplexity", std::exp(-sum_lp / words)},
   };
+  nlohmann::json by_length = nlohmann::json::array();
+  for (const auto& [d, lz] : z) {
+    by_length.push_back({{"length", d},
+                         {"log_z", lz.log_z},
+                         {"log_z_low", finite_or_null(lz.low)},
+                         {"log_z_high", finite_or_null(lz.high)}});
+  }
+  j["log_z_by_length"] = std::move(by_length);
   if (train != nullptr && m.kind() == SoftmaxKind::replicated) {
     // Unigram: p_k = (count_k + 1) / (total + V) over the training documents.
     std::vector<double> counts(static_cast<size_t>(v), 1.0);
@@ -263,12 +273,19 @@ nlohmann::json evaluate(const SoftmaxRbm& m, const Dataset& data, const Dataset*
   }
   j["seconds"] = seconds_since(start);
   if (!s.quiet) {
-    fmt::print("  mean log p(v) {:.3f} nats [{:.3f}, {:.3f}]\n", sum_lp / nn, sum_lp_lo / nn,
-               sum_lp_hi / nn);
+    // A band end is "open" when some length's AIS band is (its lower log Z end is -inf).
+    const auto end = [](double x, const char* fmt_spec) {
+      return std::isfinite(x) && x > 0.0 ? fmt::format(fmt_spec, x) : std::string("open");
+    };
+    const auto lp_end = [](double x) {
+      return std::isfinite(x) ? fmt::format("{:.3f}", x) : std::string("open");
+    };
+    fmt::print("  mean log p(v) {:.3f} nats [{}, {}]\n", sum_lp / nn, lp_end(sum_lp_lo / nn),
+               lp_end(sum_lp_hi / nn));
     if (m.kind() == SoftmaxKind::replicated) {
-      fmt::print("  perplexity {:.1f} [{:.1f}, {:.1f}] (per-word over all words {:.1f})\n",
-                 j["perplexity"].get<double>(), std::exp(-per_word_hi / nn),
-                 std::exp(-per_word_lo / nn), j["word_perplexity"].get<double>());
+      fmt::print("  perplexity {:.1f} [{}, {}] (per-word over all words {:.1f})\n",
+                 j["perplexity"].get<double>(), end(std::exp(-per_word_hi / nn), "{:.1f}"),
+                 end(std::exp(-per_word_lo / nn), "{:.1f}"), j["word_perplexity"].get<double>());
       if (j.contains("unigram_perplexity")) {
         fmt::print("  unigram model of the training words: perplexity {:.1f} ({:.1f})\n",
                    j["unigram_perplexity"].get<double>(),
