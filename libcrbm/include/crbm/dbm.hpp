@@ -28,7 +28,11 @@ struct DbmTrainConfig {
   float learning_rate = 0.005f;
   float lr_decay = 0.0f;  // lr_t = lr / (1 + lr_decay * epoch)
   float momentum = 0.5f;
-  float final_momentum = 0.9f;
+  // 0.5, not the RBMs' 0.9: with persistent chains, momentum 0.9 made joint training lower
+  // the exact likelihood of a tiny DBM (tests/exact/dbm_test.cpp: -5.61 -> -7.16 at lr 0.02,
+  // while 0.5 reaches -3.06 of an optimum -2.64), and the full-size MNIST DBM's hidden
+  // activity collapsed at the switch (docs/results/deep-mnist.md).
+  float final_momentum = 0.5f;
   int momentum_switch_epoch = 5;
   float weight_decay = 2e-4f;
   int mean_field_sweeps = 10;
