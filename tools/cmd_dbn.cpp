@@ -259,12 +259,12 @@ void run_finetune(const FinetuneOptions& o) {
     if (!o.test.empty() && (last || (e + 1) % o.test_every == 0)) {
       test_error = epoch_test_error = mlp->error_rate(test_x, test.labels);
     }
-    epochs.push_back({{"epoch", s.epoch},
-                      {"train_loss", s.train_loss},
-                      {"seconds", s.seconds},
-                      {"test_error", std::isfinite(epoch_test_error)
-                                         ? nlohmann::json(epoch_test_error)
-                                         : nlohmann::json(nullptr)}});
+    epochs.push_back(
+        {{"epoch", s.epoch},
+         {"train_loss", s.train_loss},
+         {"seconds", s.seconds},
+         {"test_error", std::isfinite(epoch_test_error) ? nlohmann::json(epoch_test_error)
+                                                        : nlohmann::json(nullptr)}});
     if (!o.common.quiet) {
       fmt::print("  epoch {:3d}  loss {:.4f}  {:.1f}s{}\n", s.epoch, s.train_loss, s.seconds,
                  std::isfinite(epoch_test_error)
@@ -288,14 +288,15 @@ void run_finetune(const FinetuneOptions& o) {
         std::isfinite(test_error) ? fmt::format(", test error {:.2f}%", 100 * test_error) : "",
         seconds);
   }
-  write_json_file(o.common.json, {{"command", "finetune"},
-                             {"init", o.dbn.empty() ? "random" : o.dbn},
-                             {"train_error", train_error},
-                             {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
-                                                                      : nlohmann::json(nullptr)},
-                             {"seconds", seconds},
-                             {"config", nlohmann::json::parse(cfg.to_json())},
-                             {"epochs", epochs}});
+  write_json_file(o.common.json,
+                  {{"command", "finetune"},
+                   {"init", o.dbn.empty() ? "random" : o.dbn},
+                   {"train_error", train_error},
+                   {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
+                                                            : nlohmann::json(nullptr)},
+                   {"seconds", seconds},
+                   {"config", nlohmann::json::parse(cfg.to_json())},
+                   {"epochs", epochs}});
 }
 
 // ---- dbm-train ----
@@ -391,12 +392,12 @@ void run_dbm_train(const DbmTrainOptions& o) {
                seconds);
   }
   write_json_file(o.common.json, {{"command", "dbm-train"},
-                             {"hidden", o.hidden},
-                             {"rows", data.size()},
-                             {"pretrain_seconds", pretrain_seconds},
-                             {"seconds", seconds},
-                             {"config", nlohmann::json::parse(jc.to_json())},
-                             {"log", log}});
+                                  {"hidden", o.hidden},
+                                  {"rows", data.size()},
+                                  {"pretrain_seconds", pretrain_seconds},
+                                  {"seconds", seconds},
+                                  {"config", nlohmann::json::parse(jc.to_json())},
+                                  {"log", log}});
   if (!o.eval_data.empty()) {
     eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, 0, o.common.seed,
                     o.common.device, o.common.threads,

@@ -63,8 +63,8 @@ void run_eval(const EvalOptions& o) {
       spec = it == f.metadata.end() ? "builtin:bars" : it->second;
     }
     const int rc = kind == "softmax_rbm"
-                       ? eval_softmax_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps,
-                                            o.seed, o.device, o.threads, o.json, o.quiet)
+                       ? eval_softmax_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, o.seed,
+                                            o.device, o.threads, o.json, o.quiet)
                        : eval_deep_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, 10,
                                          o.seed, o.device, o.threads, o.json, o.quiet);
     if (rc != 0) {
@@ -73,9 +73,10 @@ void run_eval(const EvalOptions& o) {
     return;
   }
   if (is_conv_model(kind)) {
-    CRBM_FAIL("'", o.model, "' is a ", kind,
-              ": crbm eval handles dense RBMs, DBNs, DBMs, MLPs and softmax RBMs; evaluate convolutional "
-              "features with 'crbm conv classify'");
+    CRBM_FAIL(
+        "'", o.model, "' is a ", kind,
+        ": crbm eval handles dense RBMs, DBNs, DBMs, MLPs and softmax RBMs; evaluate convolutional "
+        "features with 'crbm conv classify'");
   }
   Metadata metadata;
   const RbmParams params = load_rbm_params(o.model, &metadata);

@@ -298,8 +298,8 @@ nlohmann::json evaluate(const SoftmaxRbm& m, const Dataset& data, const Dataset*
 }
 
 // Logistic regression on P(h=1|v): trained on `train`, error on `test`.
-nlohmann::json classify(const SoftmaxRbm& m, const Dataset& train, const Dataset& test,
-                        int epochs, bool quiet) {
+nlohmann::json classify(const SoftmaxRbm& m, const Dataset& train, const Dataset& test, int epochs,
+                        bool quiet) {
   if (train.labels.empty() || test.labels.empty()) {
     CRBM_FAIL("classification needs labels in both ", train.source, " and ", test.source);
   }
@@ -414,8 +414,8 @@ void run_rsm_train(const RsmTrainOptions& o) {
     }
     if (!o.quiet) {
       const double el = seconds_since(start);
-      fmt::print("  epoch {:3d}/{}  F(train) {:10.3f}  {:8.0f} docs/s  ETA {}\n", s.epoch,
-                 o.epochs, s.free_energy_train, s.samples_per_second,
+      fmt::print("  epoch {:3d}/{}  F(train) {:10.3f}  {:8.0f} docs/s  ETA {}\n", s.epoch, o.epochs,
+                 s.free_energy_train, s.samples_per_second,
                  hms(el / double(e + 1) * double(o.epochs - e - 1)));
       std::fflush(stdout);
     }
@@ -429,10 +429,10 @@ void run_rsm_train(const RsmTrainOptions& o) {
   meta_data[meta::kEpochs] = std::to_string(o.epochs);
   save_softmax_rbm(o.out, m, meta_data);
   if (!o.quiet) fmt::print("wrote {} ({} of training)\n", o.out, hms(train_seconds));
-  nlohmann::json j = {{"command", "rsm-train"},     {"data", d.source},
-                      {"kind", to_string(kind)},    {"hidden", o.hidden},
-                      {"documents", d.size()},      {"train_seconds", train_seconds},
-                      {"epochs", epochs},           {"device", backend->describe()}};
+  nlohmann::json j = {{"command", "rsm-train"},  {"data", d.source},
+                      {"kind", to_string(kind)}, {"hidden", o.hidden},
+                      {"documents", d.size()},   {"train_seconds", train_seconds},
+                      {"epochs", epochs},        {"device", backend->describe()}};
   if (!o.test.empty()) {
     const Dataset test_all = load_counts(o.test, 0);
     const Dataset test = take(test_all, choose_rows(test_all.size(), o.eval_docs, o.seed));
@@ -443,7 +443,8 @@ void run_rsm_train(const RsmTrainOptions& o) {
     es.quiet = o.quiet;
     j["test"] = evaluate(m, test, &d, es);
     j["test"]["data"] = test_all.source;
-    if (o.classify_epochs > 0) j["classification"] = classify(m, d, test_all, o.classify_epochs, o.quiet);
+    if (o.classify_epochs > 0)
+      j["classification"] = classify(m, d, test_all, o.classify_epochs, o.quiet);
   }
   write_json_file(o.json, j);
 }
@@ -552,15 +553,15 @@ void register_rsm(CLI::App& app) {
                     "count matrix (npy:)")
         ->capture_default_str()
         ->group(kGroupData);
-    cmd->add_option("--limit", o->limit, "Only the first N documents (0 = all)")
-        ->group(kGroupData);
+    cmd->add_option("--limit", o->limit, "Only the first N documents (0 = all)")->group(kGroupData);
     cmd->add_option("--kind", o->kind, "replicated (word counts) or groups (one-hot groups)")
         ->check(CLI::IsMember({"replicated", "groups"}))
         ->capture_default_str()
         ->group(kGroupModel);
-    cmd->add_option("--group", o->group, "groups: states K per softmax group")
+    cmd->add_option("--group", o->group, "groups: states K per softmax group")->group(kGroupModel);
+    cmd->add_option("--hidden", o->hidden, "Hidden units")
+        ->capture_default_str()
         ->group(kGroupModel);
-    cmd->add_option("--hidden", o->hidden, "Hidden units")->capture_default_str()->group(kGroupModel);
     cmd->add_option("--init-std", o->init_std, "Initial weight stddev")
         ->capture_default_str()
         ->group(kGroupModel);
@@ -620,8 +621,7 @@ void register_rsm(CLI::App& app) {
         "--data newsgroups:DIR:test --docs 200 --train-data newsgroups:DIR:train");
     cmd->add_option("model", o->model, "Checkpoint written by rsm-train")->required();
     cmd->add_option("--data", o->data, "Documents to evaluate")->required()->group(kGroupData);
-    cmd->add_option("--limit", o->limit, "Only the first N documents (0 = all)")
-        ->group(kGroupData);
+    cmd->add_option("--limit", o->limit, "Only the first N documents (0 = all)")->group(kGroupData);
     cmd->add_option("--docs", o->docs, "A random subset of this many documents (0 = all)")
         ->group(kGroupData);
     cmd->add_option("--train-data", o->train_data,

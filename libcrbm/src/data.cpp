@@ -342,7 +342,8 @@ std::string inferred_kind(const std::string& path) {
 
 const char* kSpecHelp =
     "builtin:NAME | mnist:DIR[:train|test] | fashion-mnist[:train|test] | idx:FILE | npy:FILE | "
-    "amat:FILE | images:DIR[:SIZE[:COUNT]] | docword:FILE | newsgroups:DIR[:train|test] | an existing .npy/.amat/IDX file or MNIST directory";
+    "amat:FILE | images:DIR[:SIZE[:COUNT]] | docword:FILE | newsgroups:DIR[:train|test] | an "
+    "existing .npy/.amat/IDX file or MNIST directory";
 
 // images:DIR[:SIZE[:COUNT]]: COUNT random SIZE x SIZE gray patches (default 64 x 64,
 // 2,000) from every .png/.pgm/.ppm image in DIR, values in [0, 1]; RGB images are

@@ -287,9 +287,9 @@ TEST_F(CliTest, EvalDispatchesDeepModels) {
 // of the same words (exact log Z: 10 hidden units), the hidden units separate the topics,
 // `crbm eval` / `crbm transform` dispatch on the checkpoint, and bad counts are named.
 TEST_F(CliTest, ReplicatedSoftmaxTrainEvalTransform) {
-  const Result r = run(
-      "rsm-train --hidden 10 --epochs 30 --lr 0.01 --out rsm.safetensors --metrics rsm.jsonl "
-      "--json rsm.json --test builtin:docs --eval-docs 40 --classify-epochs 20");
+  const Result r =
+      run("rsm-train --hidden 10 --epochs 30 --lr 0.01 --out rsm.safetensors --metrics rsm.jsonl "
+          "--json rsm.json --test builtin:docs --eval-docs 40 --classify-epochs 20");
   ASSERT_EQ(r.code, 0) << r.err << r.out;
   EXPECT_EQ(lines_of(read_text(path("rsm.jsonl"))).size(), 30u);
   const auto j = nlohmann::json::parse(read_text(path("rsm.json")));
