@@ -6,11 +6,8 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
@@ -168,15 +165,7 @@ int run_conv_train(const ConvCliOptions& o) {
   fmt::print("device: {}\n", backend->describe());
   Matrix x = Matrix::from_host(*backend, d.x);
   Cdbn net(*backend, d.channels, d.height, d.width, parse_conv_algo(o.conv_algo));
-  std::FILE* metrics = nullptr;
-  if (!o.metrics.empty()) {
-    metrics = std::fopen(o.metrics.c_str(), "w");
-    if (metrics == nullptr) {
-      CRBM_FAIL("cannot open metrics file '", o.metrics, "': ", std::strerror(errno));
-    }
-  }
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_closer(
-      metrics, [](std::FILE* f) { return f != nullptr ? std::fclose(f) : 0; });
+  MetricsFile metrics(o.metrics);
   const size_t layers = o.filters.size();
   for (size_t l = 0; l < layers; ++l) {
     ConvRbm& rbm = net.add_layer(o.filters[l], layer_value(o.filter_size, l, "filter-size"),
@@ -220,7 +209,7 @@ int run_conv_train(const ConvCliOptions& o) {
             e.mean_pooled_activation, e.sigma, e.samples_per_second, hms(eta));
         std::fflush(stdout);
       }
-      if (metrics != nullptr) {
+      if (metrics.is_open()) {
         const nlohmann::json j = {{"layer", l},
                                   {"epoch", e.epoch},
                                   {"updates", e.updates},
@@ -232,8 +221,7 @@ int run_conv_train(const ConvCliOptions& o) {
                                   {"lr", e.learning_rate},
                                   {"seconds", e.seconds},
                                   {"samples_per_sec", e.samples_per_second}};
-        fmt::print(metrics, "{}\n", j.dump());
-        std::fflush(metrics);
+        metrics.write(j);
       }
     });
     Metadata m;

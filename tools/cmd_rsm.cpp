@@ -389,13 +389,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
                kind == SoftmaxKind::replicated ? "documents" : "rows", d.dim(), words,
                backend->describe(), to_string(kind), o.hidden);
   }
-  std::FILE* metrics = nullptr;
-  if (!o.metrics.empty()) {
-    metrics = std::fopen(o.metrics.c_str(), "w");
-    if (metrics == nullptr) CRBM_FAIL("cannot open metrics file '", o.metrics, "'");
-  }
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(
-      metrics, [](std::FILE* f) { return f != nullptr ? std::fclose(f) : 0; });
+  MetricsFile metrics(o.metrics);
   Matrix x = Matrix::from_host(*backend, d.x);
   nlohmann::json epochs = nlohmann::json::array();
   for (int e = 0; e < o.epochs; ++e) {
@@ -408,10 +402,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
                               {"seconds", s.seconds},
                               {"docs_per_second", s.samples_per_second}};
     epochs.push_back(j);
-    if (metrics != nullptr) {
-      fmt::print(metrics, "{}\n", j.dump());
-      std::fflush(metrics);
-    }
+    metrics.write(j);
     if (!o.quiet) {
       const double el = seconds_since(start);
       fmt::print("  epoch {:3d}/{}  F(train) {:10.3f}  {:8.0f} docs/s  ETA {}\n", s.epoch, o.epochs,

@@ -5,11 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -610,19 +609,7 @@ void run_train(TrainOptions& o) {
   const int exact_every =
       o.exact_every > 0 ? o.exact_every : std::max(1, o.epochs / kExactEvaluationsPerRun);
 
-  std::FILE* metrics = nullptr;
-  if (!o.metrics.empty()) {
-    metrics = std::fopen(o.metrics.c_str(), "w");
-    if (metrics == nullptr) {
-      CRBM_FAIL("cannot open metrics file '", o.metrics, "': ", std::strerror(errno));
-    }
-  }
-  struct Closer {
-    std::FILE* f;
-    ~Closer() {
-      if (f != nullptr) std::fclose(f);
-    }
-  } closer{metrics};
+  MetricsFile metrics(o.metrics);
 
   if (!o.quiet) {
     fmt::print(stderr,
@@ -703,7 +690,7 @@ void run_train(TrainOptions& o) {
       }
       fmt::print(stderr, "{}\n", line);
     }
-    if (metrics != nullptr) {
+    if (metrics.is_open()) {
       nlohmann::json j;
       j["epoch"] = stats.epoch;
       j["updates"] = stats.updates;
@@ -728,8 +715,7 @@ void run_train(TrainOptions& o) {
         j["eval_log_likelihood"] = finite_or_null(eval.train);
         j["eval_log_likelihood_holdout"] = finite_or_null(eval.holdout);
       }
-      fmt::print(metrics, "{}\n", j.dump());
-      std::fflush(metrics);
+      metrics.write(j);
     }
     const auto now = std::chrono::steady_clock::now();
     const bool due = o.save_every > 0 && e % o.save_every == 0 &&

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,6 +71,23 @@ double seconds_since(std::chrono::steady_clock::time_point t);
 void write_json_file(const std::string& path, const nlohmann::json& j);
 // x as a JSON number, or null when it is NaN or infinite (JSON has no such numbers).
 nlohmann::json finite_or_null(double x);
+
+// A JSONL metrics file (--metrics): truncated when opened, one compact JSON object per line,
+// flushed after every line so that a long run can be followed with `tail -f`. An empty path
+// opens nothing and write() does nothing. Errors name the file.
+class MetricsFile {
+ public:
+  explicit MetricsFile(const std::string& path);
+  ~MetricsFile();
+  MetricsFile(const MetricsFile&) = delete;
+  MetricsFile& operator=(const MetricsFile&) = delete;
+  bool is_open() const { return file_ != nullptr; }
+  void write(const nlohmann::json& record);
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
 
 // --device cpu|cuda and --threads N, the same on every subcommand (Compute group).
 // `threads_help` replaces the default description of --threads when not null.
