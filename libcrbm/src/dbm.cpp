@@ -94,6 +94,11 @@ class ScaledCdTrainer {
     hidden(shuffled_.rows_view(0, m), h);
     visible(h, r);
     st.reconstruction_error = be_.sum_squared_diff(shuffled_.rows_view(0, m), r) / m;
+    Matrix hmean(be_, 1, rbm_.hidden());
+    be_.column_sums(h, 1.0f / static_cast<float>(m), 0.0f, hmean);
+    double act = 0.0;
+    for (float x : hmean.download().data) act += x;
+    st.mean_hidden_activation = act / static_cast<double>(rbm_.hidden());
     ++epoch_;
     st.epoch = epoch_;
     st.updates = updates_;
@@ -603,7 +608,39 @@ DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
   }
   ++epoch_;
   st.epoch = epoch_;
+  st.warnings = dbm_health_warnings(st, last_.epoch > 0 ? &last_ : nullptr, lowest_recon_);
+  lowest_recon_ =
+      last_.epoch > 0 ? std::min(lowest_recon_, st.reconstruction_error) : st.reconstruction_error;
+  last_ = st;
   return st;
+}
+
+std::vector<std::string> dbm_health_warnings(const DbmEpochStats& cur, const DbmEpochStats* prev,
+                                             double lowest_recon) {
+  std::vector<std::string> out;
+  for (size_t l = 0; l < cur.mean_activation.size(); ++l) {
+    const double a = cur.mean_activation[l];
+    if (a < 0.005 || a > 0.995) {
+      out.push_back(concat("hidden layer ", l + 1, " is ", a < 0.5 ? "nearly dead" : "saturated",
+                           " (mean activity ", a, ")"));
+    } else if (prev != nullptr && l < prev->mean_activation.size()) {
+      const double p = prev->mean_activation[l];
+      if (std::abs(a - p) > 0.02 && std::abs(a - p) > 0.2 * p) {
+        out.push_back(concat("hidden layer ", l + 1, " mean activity ", a > p ? "rose" : "fell",
+                             " from ", p, " to ", a, " in one epoch"));
+      }
+    }
+  }
+  if (prev != nullptr && lowest_recon > 0 && cur.reconstruction_error > 1.3 * lowest_recon) {
+    out.push_back(concat("reconstruction error ", cur.reconstruction_error, " is ",
+                         cur.reconstruction_error / lowest_recon, "x the lowest so far (",
+                         lowest_recon, ")"));
+  }
+  if (!out.empty()) {
+    out.back() += concat("; the learning rate or momentum may be too large (lr ", cur.learning_rate,
+                         ", momentum ", cur.momentum, ")");
+  }
+  return out;
 }
 
 // ---- checkpoints ----

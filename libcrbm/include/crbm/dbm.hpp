@@ -52,7 +52,21 @@ struct DbmEpochStats {
   double momentum = 0;
   double reconstruction_error = 0;      // of v from mean-field mu_1 (first batch rows)
   std::vector<double> mean_activation;  // mean mu_l per hidden layer (data side)
+  // Signs that training is leaving the data (see dbm_health_warnings); empty when healthy.
+  std::vector<std::string> warnings;
 };
+
+// Signs that DBM joint training is going wrong without producing NaN/Inf (which throws
+// DivergenceError): the collapses seen on MNIST with too large an effective step
+// (docs/results/deep-mnist.md). One message per sign:
+//   - a hidden layer's mean activity below 0.005 or above 0.995 (dead or saturated);
+//   - a hidden layer's mean activity changing by more than 20% of its previous value (and by
+//     more than 0.02) in one epoch;
+//   - the reconstruction error above 1.3x the lowest of the earlier epochs.
+// `previous` is the last epoch's statistics (null for the first), `lowest_recon` the lowest
+// reconstruction error of the earlier epochs (ignored when previous is null).
+std::vector<std::string> dbm_health_warnings(const DbmEpochStats& current,
+                                             const DbmEpochStats* previous, double lowest_recon);
 
 struct DbmParams {
   std::vector<HostTensor> weights;  // [L], W_l [n_l, n_{l+1}]
@@ -134,6 +148,8 @@ class DbmTrainer {
   Backend& be_;
   int epoch_ = 0;
   int64_t updates_ = 0;
+  DbmEpochStats last_;  // the previous epoch's statistics (epoch 0: none yet)
+  double lowest_recon_ = 0;
   std::vector<Matrix> chains_, chain_probs_, mu_;
   std::vector<Matrix> grad_w_, grad_b_, vel_w_, vel_b_;
   Matrix v_bin_, shuffled_;

@@ -1,0 +1,89 @@
+// dbm_health_warnings: the signs of DBM joint training leaving the data (dead or saturated
+// layers, a layer's activity jumping in one epoch, the reconstruction error climbing) that
+// `crbm dbm-train` prints without stopping the run.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "crbm/dbm.hpp"
+
+namespace crbm {
+namespace {
+
+DbmEpochStats stats(int epoch, double recon, std::vector<double> activity) {
+  DbmEpochStats s;
+  s.epoch = epoch;
+  s.learning_rate = 0.005;
+  s.momentum = 0.9;
+  s.reconstruction_error = recon;
+  s.mean_activation = std::move(activity);
+  return s;
+}
+
+bool any_contains(const std::vector<std::string>& messages, const std::string& part) {
+  for (const std::string& m : messages) {
+    if (m.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(DbmHealth, HealthyEpochsGiveNoWarning) {
+  const DbmEpochStats first = stats(1, 5.13, {0.49, 0.31});
+  EXPECT_TRUE(dbm_health_warnings(first, nullptr, 0).empty());
+  const DbmEpochStats second = stats(2, 5.02, {0.48, 0.30});
+  EXPECT_TRUE(dbm_health_warnings(second, &first, 5.13).empty());
+  // Small absolute moves of a quiet layer are not jumps even when relatively large.
+  const DbmEpochStats quiet_a = stats(3, 5.0, {0.48, 0.010});
+  const DbmEpochStats quiet_b = stats(4, 5.0, {0.48, 0.020});
+  EXPECT_TRUE(dbm_health_warnings(quiet_b, &quiet_a, 5.0).empty());
+}
+
+TEST(DbmHealth, ActivityJumpIsReportedWithTheLayerAndTheCause) {
+  // The MNIST failure of docs/results/deep-mnist.md: layer 1 fell from 0.487 to 0.363.
+  const DbmEpochStats before = stats(5, 4.6, {0.487, 0.30});
+  const DbmEpochStats after = stats(6, 4.7, {0.363, 0.30});
+  const std::vector<std::string> w = dbm_health_warnings(after, &before, 4.6);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(any_contains(w, "hidden layer 1 mean activity fell"));
+  EXPECT_TRUE(any_contains(w, "learning rate or momentum"));
+  // A rise is reported as such.
+  const std::vector<std::string> up = dbm_health_warnings(before, &after, 4.6);
+  EXPECT_TRUE(any_contains(up, "rose"));
+}
+
+TEST(DbmHealth, ReconstructionClimbIsReported) {
+  const DbmEpochStats before = stats(5, 4.6, {0.48, 0.30});
+  const DbmEpochStats after = stats(6, 6.8, {0.48, 0.30});
+  const std::vector<std::string> w = dbm_health_warnings(after, &before, 4.6);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(any_contains(w, "reconstruction error"));
+  // Within 1.3x of the lowest: quiet.
+  const DbmEpochStats mild = stats(6, 5.9, {0.48, 0.30});
+  EXPECT_TRUE(dbm_health_warnings(mild, &before, 4.6).empty());
+  // The first epoch has nothing to compare with.
+  EXPECT_TRUE(dbm_health_warnings(after, nullptr, 4.6).empty());
+}
+
+TEST(DbmHealth, DeadAndSaturatedLayersAreReported) {
+  const std::vector<std::string> dead =
+      dbm_health_warnings(stats(1, 5.0, {0.48, 0.001}), nullptr, 0);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_TRUE(any_contains(dead, "hidden layer 2 is nearly dead"));
+  const std::vector<std::string> sat = dbm_health_warnings(stats(1, 5.0, {0.999, 0.3}), nullptr, 0);
+  ASSERT_EQ(sat.size(), 1u);
+  EXPECT_TRUE(any_contains(sat, "hidden layer 1 is saturated"));
+}
+
+TEST(DbmHealth, SeveralSignsGiveSeveralMessagesAndOneHint) {
+  const DbmEpochStats before = stats(5, 4.6, {0.487, 0.30});
+  const DbmEpochStats after = stats(6, 6.8, {0.363, 0.001});
+  const std::vector<std::string> w = dbm_health_warnings(after, &before, 4.6);
+  ASSERT_EQ(w.size(), 3u);
+  int hints = 0;
+  for (const std::string& m : w) hints += m.find("momentum may be too large") != std::string::npos;
+  EXPECT_EQ(hints, 1);
+}
+
+}  // namespace
+}  // namespace crbm
