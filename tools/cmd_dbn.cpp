@@ -311,9 +311,16 @@ struct DbmTrainOptions {
   float lr = 0.005f;
   float lr_decay = 0.0f;
   float weight_decay = 2e-4f;
+  float momentum = DbmTrainConfig{}.momentum;
+  float final_momentum = DbmTrainConfig{}.final_momentum;
+  int momentum_switch_epoch = DbmTrainConfig{}.momentum_switch_epoch;
   int mf_sweeps = 10;
   int64_t chains = 100;
   int gibbs_steps = 5;
+  int save_every = 0;
+  std::string metrics;
+  std::string samples_png;
+  int sample_steps = 1000;
   std::string eval_data;
   int ais_runs = 100;
   int64_t ais_steps = 0;
@@ -340,15 +347,19 @@ void run_dbm_train(const DbmTrainOptions& o) {
                backend->describe(), o.hidden);
   }
   nlohmann::json log = nlohmann::json::array();
+  MetricsFile metrics(o.metrics);
   dbm.pretrain(x, pre, 0.01f, [&](size_t layer, const EpochStats& s) {
-    log.push_back({{"phase", "pretrain"},
-                   {"layer", layer},
-                   {"epoch", s.epoch},
-                   {"reconstruction_error", s.reconstruction_error},
-                   {"seconds", s.seconds}});
+    const nlohmann::json j = {{"phase", "pretrain"},
+                              {"layer", layer},
+                              {"epoch", s.epoch},
+                              {"reconstruction_error", s.reconstruction_error},
+                              {"mean_hidden_activation", s.mean_hidden_activation},
+                              {"seconds", s.seconds}};
+    log.push_back(j);
+    metrics.write(j);
     if (!o.common.quiet) {
-      fmt::print("  pretrain layer {} epoch {:3d}  recon {:8.3f}  {:.1f}s\n", layer, s.epoch,
-                 s.reconstruction_error, s.seconds);
+      fmt::print("  pretrain layer {} epoch {:3d}  recon {:8.3f}  act {:.3f}  {:.1f}s\n", layer,
+                 s.epoch, s.reconstruction_error, s.mean_hidden_activation, s.seconds);
       std::fflush(stdout);
     }
   });
@@ -358,6 +369,9 @@ void run_dbm_train(const DbmTrainOptions& o) {
   jc.batch_size = o.batch;
   jc.learning_rate = o.lr;
   jc.lr_decay = o.lr_decay;
+  jc.momentum = o.momentum;
+  jc.final_momentum = o.final_momentum;
+  jc.momentum_switch_epoch = o.momentum_switch_epoch;
   jc.weight_decay = o.weight_decay;
   jc.mean_field_sweeps = o.mf_sweeps;
   jc.chains = o.chains;
@@ -365,20 +379,6 @@ void run_dbm_train(const DbmTrainOptions& o) {
   jc.resample_binarization = resample;
   jc.seed = o.common.seed;
   DbmTrainer trainer(dbm, jc);
-  for (int e = 0; e < jc.epochs; ++e) {
-    const DbmEpochStats s = trainer.train_epoch(x);
-    log.push_back({{"phase", "joint"},
-                   {"epoch", s.epoch},
-                   {"reconstruction_error", s.reconstruction_error},
-                   {"seconds", s.seconds},
-                   {"mean_activation", s.mean_activation}});
-    if (!o.common.quiet) {
-      fmt::print("  joint epoch {:3d}  recon {:8.3f}  {:.1f}s\n", s.epoch, s.reconstruction_error,
-                 s.seconds);
-      std::fflush(stdout);
-    }
-  }
-  const double seconds = seconds_since(start);
   Metadata m;
   m[meta::kData] = data.source;
   m[meta::kBinarize] = o.common.binarize;
@@ -386,10 +386,54 @@ void run_dbm_train(const DbmTrainOptions& o) {
   m[meta::kCreatedBy] = "crbm dbm-train";
   m["dbm_train_config"] = jc.to_json();
   write_geometry(m, data);
-  save_dbm(o.common.out, dbm.to_host(), m);
+  auto save = [&](int joint_epochs) {
+    m[meta::kEpochs] = std::to_string(joint_epochs);
+    save_dbm(o.common.out, dbm.to_host(), m);  // atomic: the previous file stays until renamed
+  };
+  nlohmann::json warnings = nlohmann::json::array();
+  const auto joint_start = std::chrono::steady_clock::now();
+  for (int e = 0; e < jc.epochs; ++e) {
+    const DbmEpochStats s = trainer.train_epoch(x);
+    const nlohmann::json j = {{"phase", "joint"},
+                              {"epoch", s.epoch},
+                              {"reconstruction_error", s.reconstruction_error},
+                              {"learning_rate", s.learning_rate},
+                              {"momentum", s.momentum},
+                              {"seconds", s.seconds},
+                              {"mean_activation", s.mean_activation},
+                              {"warnings", s.warnings}};
+    log.push_back(j);
+    metrics.write(j);
+    for (const std::string& w : s.warnings) {
+      warnings.push_back({{"epoch", s.epoch}, {"warning", w}});
+      fmt::print(stderr, "dbm-train: warning (joint epoch {}): {}\n", s.epoch, w);
+    }
+    if (!o.common.quiet) {
+      std::string act;
+      for (double a : s.mean_activation) act += fmt::format(" {:.3f}", a);
+      const double elapsed = seconds_since(joint_start);
+      fmt::print(
+          "  joint epoch {:3d}/{}  recon {:8.3f}  act{}  lr {:g} mom {:g}  {:.1f}s  ETA {}\n",
+          s.epoch, jc.epochs, s.reconstruction_error, act, s.learning_rate, s.momentum, s.seconds,
+          hms(elapsed / (e + 1) * (jc.epochs - e - 1)));
+      std::fflush(stdout);
+    }
+    if (o.save_every > 0 && s.epoch % o.save_every == 0 && s.epoch < jc.epochs) save(s.epoch);
+  }
+  const double seconds = seconds_since(start);
+  save(jc.epochs);
   if (!o.common.quiet) {
     fmt::print("wrote {} ({:.1f}s pretraining, {:.1f}s in all)\n", o.common.out, pretrain_seconds,
                seconds);
+  }
+  if (!o.samples_png.empty()) {
+    const HostTensor samples = dbm.sample(100, o.sample_steps, o.common.seed);
+    write_tiles_png(o.samples_png, samples,
+                    choose_geometry(data.dim(), data.channels, data.height, data.width), 10, true,
+                    false);
+    if (!o.common.quiet) {
+      fmt::print("wrote {} (100 chains, {} Gibbs steps)\n", o.samples_png, o.sample_steps);
+    }
   }
   write_json_file(o.common.json, {{"command", "dbm-train"},
                                   {"hidden", o.hidden},
@@ -397,6 +441,8 @@ void run_dbm_train(const DbmTrainOptions& o) {
                                   {"pretrain_seconds", pretrain_seconds},
                                   {"seconds", seconds},
                                   {"config", nlohmann::json::parse(jc.to_json())},
+                                  {"device", backend->describe()},
+                                  {"warnings", warnings},
                                   {"log", log}});
   if (!o.eval_data.empty()) {
     eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, 0, o.common.seed,
@@ -650,6 +696,18 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
         ->capture_default_str()
         ->group(kGroupTraining);
+    cmd->add_option("--momentum", o->momentum, "Joint momentum before --momentum-switch-epoch")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0f, 0.999f))
+        ->group(kGroupTraining);
+    cmd->add_option("--final-momentum", o->final_momentum, "Joint momentum afterwards")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0f, 0.999f))
+        ->group(kGroupTraining);
+    cmd->add_option("--momentum-switch-epoch", o->momentum_switch_epoch,
+                    "Joint epoch at which --final-momentum takes over")
+        ->capture_default_str()
+        ->group(kGroupTraining);
     cmd->add_option("--mf-sweeps", o->mf_sweeps, "Mean-field sweeps per update")
         ->capture_default_str()
         ->group(kGroupTraining);
@@ -659,6 +717,19 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--gibbs-steps", o->gibbs_steps, "Gibbs steps per update")
         ->capture_default_str()
         ->group(kGroupTraining);
+    cmd->add_option("--save-every", o->save_every,
+                    "Also write the checkpoint (atomically) every N joint epochs (0 = at the end)")
+        ->check(CLI::NonNegativeNumber)
+        ->group(kGroupOutput);
+    cmd->add_option("--metrics", o->metrics, "One JSON object per epoch of each phase (JSONL)")
+        ->group(kGroupOutput);
+    cmd->add_option("--samples-png", o->samples_png,
+                    "Write 100 samples (Gibbs chains from random states) here as a PNG grid")
+        ->group(kGroupOutput);
+    cmd->add_option("--sample-steps", o->sample_steps, "Gibbs steps for --samples-png")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber)
+        ->group(kGroupOutput);
     cmd->add_option("--eval-data", o->eval_data, "Evaluate log Z and the bound on this data")
         ->group(kGroupOutput);
     cmd->add_option("--ais-runs", o->ais_runs, "AIS runs")->group(kGroupOutput);

@@ -18,6 +18,7 @@
 
 #include "crbm/backend.hpp"
 #include "crbm/data.hpp"
+#include "crbm/dbm.hpp"
 #include "crbm/image.hpp"
 #include "crbm/rbm.hpp"
 #include "crbm/safetensors.hpp"
@@ -281,6 +282,57 @@ TEST_F(CliTest, EvalDispatchesDeepModels) {
   EXPECT_NO_THROW(read_image(path("dbm.png").string()));
   const std::string err = expect_error("sample dbm.safetensors --label 1 --out x.png");
   EXPECT_NE(err.find("--label"), std::string::npos) << err;
+}
+
+// dbm-train's monitoring options: momentum schedule, JSONL metrics for both phases, periodic
+// atomic checkpoints, a sample grid, and the JSON report with device and warnings.
+TEST_F(CliTest, DbmTrainMonitoringOptions) {
+  const Result r = run(
+      "dbm-train --hidden 8,6 --pretrain-epochs 2 --epochs 3 --momentum 0.3 --final-momentum 0.6 "
+      "--momentum-switch-epoch 2 --save-every 1 --metrics m.jsonl --samples-png s.png "
+      "--sample-steps 30 --json out.json --out dbm.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("joint epoch   3/3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ETA"), std::string::npos) << r.out;
+
+  const auto lines = lines_of(read_text(path("m.jsonl")));
+  std::vector<nlohmann::json> joint;
+  int pretrain = 0;
+  for (const std::string& line : lines) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["phase"] == "pretrain") {
+      ++pretrain;
+      const double act = j.value("mean_hidden_activation", -1.0);
+      EXPECT_GT(act, 0.0) << line;
+      EXPECT_LT(act, 1.0) << line;
+    } else {
+      joint.push_back(j);
+    }
+  }
+  EXPECT_EQ(pretrain, 4);  // two layers, two epochs each
+  ASSERT_EQ(joint.size(), 3u);
+  EXPECT_FLOAT_EQ(joint[0]["momentum"].get<float>(), 0.3f);
+  EXPECT_FLOAT_EQ(joint[1]["momentum"].get<float>(), 0.3f);
+  EXPECT_FLOAT_EQ(joint[2]["momentum"].get<float>(), 0.6f);
+  for (const auto& j : joint) {
+    EXPECT_EQ(j["mean_activation"].size(), 2u);
+    EXPECT_TRUE(j["warnings"].is_array());
+  }
+
+  std::map<std::string, std::string> metadata;
+  load_dbm_params(path("dbm.safetensors").string(), &metadata);
+  EXPECT_EQ(metadata.at("epochs_done"), "3");
+  const auto cfg = nlohmann::json::parse(metadata.at("dbm_train_config"));
+  EXPECT_EQ(cfg["momentum_switch_epoch"].get<int>(), 2);
+
+  const auto report = nlohmann::json::parse(read_text(path("out.json")));
+  EXPECT_TRUE(report["device"].is_string());
+  EXPECT_TRUE(report["warnings"].is_array());
+  const HostTensor grid = read_image(path("s.png").string());
+  EXPECT_GT(grid.shape[1], 4 * 10);  // 10 x 10 tiles of the 4 x 4 bars
+
+  const std::string err = expect_error("dbm-train --hidden 8,6 --momentum 1.5 --out x.safetensors");
+  EXPECT_NE(err.find("--momentum"), std::string::npos) << err;
 }
 
 // Replicated softmax end to end on the builtin documents: training beats the unigram model
