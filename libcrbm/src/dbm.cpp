@@ -4,6 +4,8 @@
 //   joint update: dW_l = x_l' mu_{l+1} / B (mean-field, data) - s_l' s_{l+1} / C (chains)
 #include "crbm/dbm.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -621,24 +623,26 @@ std::vector<std::string> dbm_health_warnings(const DbmEpochStats& cur, const Dbm
   for (size_t l = 0; l < cur.mean_activation.size(); ++l) {
     const double a = cur.mean_activation[l];
     if (a < 0.005 || a > 0.995) {
-      out.push_back(concat("hidden layer ", l + 1, " is ", a < 0.5 ? "nearly dead" : "saturated",
-                           " (mean activity ", a, ")"));
+      out.push_back(fmt::format("hidden layer {} is {} (mean activity {:.4g})", l + 1,
+                                a < 0.5 ? "nearly dead" : "saturated", a));
     } else if (prev != nullptr && l < prev->mean_activation.size()) {
       const double p = prev->mean_activation[l];
       if (std::abs(a - p) > 0.02 && std::abs(a - p) > 0.2 * p) {
-        out.push_back(concat("hidden layer ", l + 1, " mean activity ", a > p ? "rose" : "fell",
-                             " from ", p, " to ", a, " in one epoch"));
+        out.push_back(
+            fmt::format("hidden layer {} mean activity {} from {:.3f} to {:.3f} in one epoch",
+                        l + 1, a > p ? "rose" : "fell", p, a));
       }
     }
   }
   if (prev != nullptr && lowest_recon > 0 && cur.reconstruction_error > 1.3 * lowest_recon) {
-    out.push_back(concat("reconstruction error ", cur.reconstruction_error, " is ",
-                         cur.reconstruction_error / lowest_recon, "x the lowest so far (",
-                         lowest_recon, ")"));
+    out.push_back(fmt::format("reconstruction error {:.4g} is {:.2f}x the lowest so far ({:.4g})",
+                              cur.reconstruction_error, cur.reconstruction_error / lowest_recon,
+                              lowest_recon));
   }
   if (!out.empty()) {
-    out.back() += concat("; the learning rate or momentum may be too large (lr ", cur.learning_rate,
-                         ", momentum ", cur.momentum, ")");
+    out.back() +=
+        fmt::format("; the learning rate or momentum may be too large (lr {:g}, momentum {:g})",
+                    cur.learning_rate, cur.momentum);
   }
   return out;
 }
