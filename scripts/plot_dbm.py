@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from plotting import pyplot, save
+
 
 def load(spec):
     path, _, label = spec.partition("=")
@@ -41,13 +43,7 @@ def main():
     ap.add_argument("-o", "--output", default="dbm.png")
     ap.add_argument("--title", default="")
     a = ap.parse_args()
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        sys.exit("plot_dbm.py: needs matplotlib (apt-get install python3-matplotlib)")
+    plt = pyplot("plot_dbm.py")
     fig, (ax_rec, ax_act) = plt.subplots(1, 2, figsize=(10, 4))
     styles = ["-", "--", ":", "-."]
     for i, spec in enumerate(a.runs):
@@ -68,14 +64,7 @@ def main():
     ax_rec.set_ylabel("reconstruction error (v from mean-field)")
     ax_act.set_xlabel("joint epoch")
     ax_act.set_ylabel("mean hidden activity")
-    for ax in (ax_rec, ax_act):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    if a.title:
-        fig.suptitle(a.title)
-    fig.tight_layout()
-    fig.savefig(a.output, dpi=110)
-    print(f"wrote {a.output}")
+    save(fig, (ax_rec, ax_act), a.output, a.title, legend_size=8)
 
 
 if __name__ == "__main__":

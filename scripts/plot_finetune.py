@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from plotting import pyplot, save
+
 
 def load(spec):
     path, _, label = spec.partition("=")
@@ -31,13 +33,7 @@ def main():
     ap.add_argument("--every", type=int, default=0)
     ap.add_argument("--title", default="")
     a = ap.parse_args()
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        sys.exit("plot_finetune.py: needs matplotlib (apt-get install python3-matplotlib)")
+    plt = pyplot("plot_finetune.py")
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(10, 4))
     for spec in a.runs:
         label, epochs = load(spec)
@@ -55,14 +51,7 @@ def main():
     ax_loss.set_ylabel("training cross-entropy")
     ax_err.set_xlabel("epoch")
     ax_err.set_ylabel("test error (%)")
-    for ax in (ax_loss, ax_err):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    if a.title:
-        fig.suptitle(a.title)
-    fig.tight_layout()
-    fig.savefig(a.output, dpi=110)
-    print(f"wrote {a.output}")
+    save(fig, (ax_loss, ax_err), a.output, a.title)
 
 
 if __name__ == "__main__":
