@@ -1,9 +1,13 @@
 // `crbm sample`: runs N Gibbs chains (v -> h -> v) for K steps on a trained
 // checkpoint, starting from random states or from data rows, and writes the
-// final visible means (optionally every K2 steps as extra rows) as a PNG grid.
+// final visible means (optionally every K2 steps as extra rows) as a PNG grid; for DBNs,
+// also inpainting (--inpaint): rows of data with a part hidden, completed by the model.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "cmd_conv.hpp"
 #include "common.hpp"
@@ -23,8 +27,124 @@ struct SampleOptions {
   std::string init = "random";
   std::string device = "cpu";
   int threads = 0;
-  int label = -1;  // labelled DBNs: clamp the label units to this class
+  int label = -1;               // labelled DBNs: clamp the label units to this class
+  std::string inpaint;          // DBN: data spec whose rows are completed
+  std::string mask = "bottom";  // the part hidden from the model: top|bottom|left|right|random:P
+  int rounds = 20;              // inpainting rounds (up pass, top Gibbs, down pass)
+  int top_steps = 1;            // Gibbs steps in the top RBM per round
+  int average = 10;             // completions averaged per row (independent seeds)
 };
+
+// The known units (1) of a row for --mask: the named half of each image (all channels) is
+// hidden (0), or, for random:P, each pixel independently with probability P.
+HostTensor inpainting_mask(const std::string& spec, const Geometry& g, int64_t rows,
+                           int64_t visible, uint64_t seed) {
+  HostTensor mask({rows, visible});
+  std::fill(mask.data.begin(), mask.data.end(), 1.0f);
+  if (spec.rfind("random:", 0) == 0) {
+    double p = -1;
+    try {
+      p = std::stod(spec.substr(7));
+    } catch (const std::exception&) {
+    }
+    if (!(p > 0 && p < 1)) CRBM_FAIL("--mask random:P: P must be in (0, 1), got '", spec, "'");
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (float& m : mask.data) m = u(rng) < p ? 0.0f : 1.0f;
+    return mask;
+  }
+  if (spec != "top" && spec != "bottom" && spec != "left" && spec != "right") {
+    CRBM_FAIL("--mask: expected top, bottom, left, right or random:P, got '", spec, "'");
+  }
+  if (g.padded_size() != visible) {
+    CRBM_FAIL("--mask ", spec, ": the checkpoint has no image geometry for its ", visible,
+              " visible units; use --mask random:P");
+  }
+  for (int c = 0; c < g.channels; ++c) {
+    for (int y = 0; y < g.height; ++y) {
+      for (int x = 0; x < g.width; ++x) {
+        const bool hidden =
+            (spec == "top" && y < g.height / 2) || (spec == "bottom" && y >= g.height / 2) ||
+            (spec == "left" && x < g.width / 2) || (spec == "right" && x >= g.width / 2);
+        if (!hidden) continue;
+        const int64_t i = (int64_t{c} * g.height + y) * g.width + x;
+        for (int64_t r = 0; r < rows; ++r) mask.data[r * visible + i] = 0.0f;
+      }
+    }
+  }
+  return mask;
+}
+
+// DBN inpainting: the first --chains rows of --inpaint, the part --mask names hidden and
+// completed by Dbn::inpaint. The grid has three rows: originals, the known part (hidden
+// pixels grey), completions; the mean squared error on the hidden pixels is printed next
+// to that of filling them with the data's mean pixel values.
+void inpaint_dbn(const SampleOptions& o) {
+  if (o.rounds < 1) CRBM_FAIL("--rounds: must be >= 1, got ", o.rounds);
+  if (o.top_steps < 1) CRBM_FAIL("--top-steps: must be >= 1, got ", o.top_steps);
+  if (o.average < 1) CRBM_FAIL("--average: must be >= 1, got ", o.average);
+  auto backend = open_backend(o.device, o.threads);
+  Metadata metadata;
+  const DbnParams params = load_dbn_params(o.model, &metadata);
+  Dbn dbn(*backend, params);
+  LoadOptions load;
+  load.limit = o.chains;
+  const Dataset d = load_dataset(o.inpaint, load);
+  const int64_t v = d.dim(), n = d.size();
+  if (n == 0) CRBM_FAIL(d.source, ": no rows to inpaint");
+  if (v != dbn.visible()) {
+    CRBM_FAIL("--inpaint ", d.source, ": rows have ", v, " values, the DBN has ", dbn.visible(),
+              " visible units");
+  }
+  const Geometry g = geometry_from_metadata(v, metadata);
+  const HostTensor mask = inpainting_mask(o.mask, g, n, v, o.seed);
+  const Matrix vm = Matrix::from_host(*backend, d.x);
+  const Matrix mm = Matrix::from_host(*backend, mask);
+  // Each inpainting run ends in one draw from (an approximation of) p(hidden | known); the
+  // mean of --average runs estimates E[hidden | known], the completion with the least
+  // squared error. Both are scored.
+  const HostTensor first = dbn.inpaint(vm, mm, o.rounds, o.top_steps, o.seed);
+  HostTensor done = first;
+  for (int k = 1; k < o.average; ++k) {
+    const HostTensor more = dbn.inpaint(vm, mm, o.rounds, o.top_steps, o.seed + 1000003u * k);
+    for (size_t i = 0; i < done.data.size(); ++i) done.data[i] += more.data[i];
+  }
+  for (float& x : done.data) x /= static_cast<float>(o.average);
+
+  std::vector<double> mean(static_cast<size_t>(v), 0.0);
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t i = 0; i < v; ++i) mean[i] += d.x.data[r * v + i] / static_cast<double>(n);
+  }
+  double err = 0, err_one = 0, err_mean = 0;
+  int64_t hidden = 0;
+  HostTensor grid({3 * n, v});
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t i = 0; i < v; ++i) {
+      const float x = d.x.data[r * v + i];
+      const bool known = mask.data[r * v + i] != 0.0f;
+      grid.data[r * v + i] = x;
+      grid.data[(n + r) * v + i] = known ? x : 0.5f;
+      grid.data[(2 * n + r) * v + i] = done.data[r * v + i];
+      if (!known) {
+        err += (done.data[r * v + i] - x) * (done.data[r * v + i] - x);
+        err_one += (first.data[r * v + i] - x) * (first.data[r * v + i] - x);
+        err_mean += (mean[i] - x) * (mean[i] - x);
+        ++hidden;
+      }
+    }
+  }
+  write_tiles_png(o.out, grid, g, static_cast<int>(n), /*unit_scale=*/true, /*per_tile=*/false);
+  fmt::print(
+      "wrote {}: {} rows of {} with the {} part hidden; rows: originals, known part, "
+      "completions (mean of {} runs of {} rounds x {} top Gibbs steps)\n",
+      o.out, n, d.source, o.mask, o.average, o.rounds, o.top_steps);
+  if (hidden > 0) {
+    fmt::print(
+        "  mean squared error per hidden pixel: {:.4f} for the mean completion, {:.4f} for a "
+        "single one; {:.4f} filling in the mean image of these rows\n",
+        err / hidden, err_one / hidden, err_mean / hidden);
+  }
+}
 
 // DBN: Gibbs in the top RBM, then a down pass; DBM: Gibbs over all layers.
 // Writes the visible means as a PNG grid.
@@ -63,6 +183,14 @@ void run_sample(const SampleOptions& o) {
   if (o.steps < 1) CRBM_FAIL("--steps: must be >= 1, got ", o.steps);
   if (o.every < 0) CRBM_FAIL("--every: must be >= 0, got ", o.every);
   const std::string kind = checkpoint_model_kind(o.model);
+  if (!o.inpaint.empty()) {
+    if (kind != "dbn") {
+      CRBM_FAIL("--inpaint: only DBN checkpoints can inpaint; ", o.model, " is a ", kind,
+                " checkpoint");
+    }
+    inpaint_dbn(o);
+    return;
+  }
   if (kind == "dbn" || kind == "dbm") {
     sample_deep(o, kind);
     return;
@@ -167,6 +295,27 @@ void register_sample(CLI::App& app) {
                   "DBN with label units: clamp every chain to this class (-1 = free)")
       ->type_name("CLASS")
       ->capture_default_str();
+  cmd->add_option("--inpaint", o->inpaint,
+                  "DBN: complete the first --chains rows of this data spec, the part --mask "
+                  "names hidden (grid rows: originals, known part, completions)")
+      ->type_name("SPEC")
+      ->group("Inpainting");
+  cmd->add_option("--mask", o->mask,
+                  "Part hidden from the model: top, bottom, left, right "
+                  "(half of each image) or random:P (each pixel with P)")
+      ->capture_default_str()
+      ->group("Inpainting");
+  cmd->add_option("--rounds", o->rounds,
+                  "Inpainting rounds (up pass, top-RBM Gibbs, down pass, re-clamp)")
+      ->capture_default_str()
+      ->group("Inpainting");
+  cmd->add_option("--top-steps", o->top_steps, "Gibbs steps in the top RBM per round")
+      ->capture_default_str()
+      ->group("Inpainting");
+  cmd->add_option("--average", o->average,
+                  "Independent inpainting runs averaged into the completion shown")
+      ->capture_default_str()
+      ->group("Inpainting");
   cmd->add_option("--every", o->every,
                   "Also show the chains every K2 steps: one grid row per snapshot (0 = only "
                   "the final state)")

@@ -563,7 +563,9 @@ HostTensor Dbn::inpaint(CMatRef v, CMatRef mask, int iterations, int top_steps,
   be.multiply(mask, known);  // v .* m
   be.fill(unknown, 1.0f);
   be.axpby(-1.0f, mask, 1.0f, unknown);  // 1 - m
-  be.copy(v, x);
+  // The hidden units start at 0.5: the model must not see the values it is asked to fill.
+  be.copy(unknown, x);
+  be.axpby(1.0f, known, 0.5f, x);  // v .* m + 0.5 (1 - m)
   Matrix labels, uniform;
   if (num_classes_ > 0) {
     labels = Matrix(be, b, num_classes_);

@@ -335,6 +335,41 @@ TEST_F(CliTest, DbmTrainMonitoringOptions) {
   EXPECT_NE(err.find("--momentum"), std::string::npos) << err;
 }
 
+// crbm sample --inpaint: a DBN completes bars with 30% of the pixels hidden far better than
+// the mean image does; the grid has the three rows; other checkpoints and bad masks are named.
+TEST_F(CliTest, DbnInpainting) {
+  ASSERT_EQ(run("dbn-train --layers 16,16 --epochs 100 --batch 20 --lr 0.1 --out dbn.safetensors "
+                "--quiet")
+                .code,
+            0);
+  const Result r = run(
+      "sample dbn.safetensors --inpaint builtin:bars --chains 30 --mask random:0.3 --out i.png");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string key = "mean squared error per hidden pixel: ";
+  const size_t at = r.out.find(key);
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const double completion = std::stod(r.out.substr(at + key.size()));
+  const size_t mean_at = r.out.find("; ", at);
+  ASSERT_NE(mean_at, std::string::npos) << r.out;
+  const double mean_image = std::stod(r.out.substr(mean_at + 2));
+  EXPECT_LT(completion, 0.5 * mean_image) << r.out;
+  const HostTensor grid = read_image(path("i.png").string());
+  EXPECT_GT(grid.shape[1], 3 * 4);  // three rows of 4 x 4 tiles
+
+  ASSERT_EQ(
+      run("sample dbn.safetensors --inpaint builtin:bars --mask top --chains 5 --out t.png").code,
+      0);
+  std::string err = expect_error(
+      "sample dbn.safetensors --inpaint builtin:bars --mask middle "
+      "--out x.png");
+  EXPECT_NE(err.find("--mask"), std::string::npos) << err;
+  err = expect_error("sample dbn.safetensors --inpaint builtin:bars3 --out x.png");
+  EXPECT_NE(err.find("9 values"), std::string::npos) << err;
+  train_small("rbm.safetensors");
+  err = expect_error("sample rbm.safetensors --inpaint builtin:bars --out x.png");
+  EXPECT_NE(err.find("only DBN checkpoints"), std::string::npos) << err;
+}
+
 // Replicated softmax end to end on the builtin documents: training beats the unigram model
 // of the same words (exact log Z: 10 hidden units), the hidden units separate the topics,
 // `crbm eval` / `crbm transform` dispatch on the checkpoint, and bad counts are named.
