@@ -5,6 +5,7 @@
 //   DBM joint     784-500-1000, 10 mean-field sweeps, 100 chains x 5 Gibbs steps
 //   fine-tuning   784-500-500-10 sigmoid/softmax net, batch 100
 // Usage: bench_deep [--rows N] [--threads T] [--data SPEC] [--device cpu|cuda|all]
+//   (data: --data, else MNIST under $CRBM_DATA_DIR, else random binary rows of 784)
 //                   [--json PATH] [--benchmark_out=PATH]
 // --device all (the default) runs the CPU and, when a GPU is present, the GPU. --json writes
 // {"runs": [{device, rows, phases: [...]}]}; --benchmark_out= writes the same rows in Google
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -154,7 +156,12 @@ std::vector<PhaseResult> run_phases(Backend& be, const crbm::Dataset& d) {
 int main(int argc, char** argv) {
   int64_t rows = 2000;
   int threads = 0;
-  std::string spec = "mnist:/work/shared/data/mnist:train";
+  // MNIST when CRBM_DATA_DIR points at a folder with mnist/ in it (or --data), else random
+  // binary data of the same shape: the speed does not depend on the values.
+  std::string spec;
+  if (const char* dir = std::getenv("CRBM_DATA_DIR"))
+    spec = std::string("mnist:") + dir + "/mnist:train";
+  bool spec_given = false;
   std::string json, gbench_json, device = "all";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -169,6 +176,7 @@ int main(int argc, char** argv) {
       threads = std::stoi(argv[++i]);
     } else if (a == "--data" && has_value) {
       spec = argv[++i];
+      spec_given = true;
     } else if (a == "--json" && has_value) {
       json = argv[++i];
     } else if (a == "--device" && has_value) {
@@ -187,9 +195,21 @@ int main(int argc, char** argv) {
   lo.limit = rows;
   crbm::Dataset d;
   try {
-    d = crbm::load_dataset(spec, lo);
+    if (!spec.empty()) d = crbm::load_dataset(spec, lo);
   } catch (const crbm::Error& e) {
+    if (spec_given) {
+      std::fprintf(stderr, "bench_deep: --data %s: %s\n", spec.c_str(), e.what());
+      return 1;
+    }
     std::fprintf(stderr, "bench_deep: %s; using random data\n", e.what());
+    spec.clear();
+  }
+  if (!spec.empty() && (d.dim() != 784 || d.labels.size() != size_t(d.size()))) {
+    std::fprintf(stderr, "bench_deep: --data %s: needs 784 values and a label per row (MNIST)\n",
+                 spec.c_str());
+    return 1;
+  }
+  if (spec.empty()) {
     d.x = crbm::HostTensor({rows, 784});
     for (size_t i = 0; i < d.x.data.size(); ++i) d.x.data[i] = float((i * 2654435761u >> 7) % 2);
     d.labels.assign(size_t(rows), 0);
