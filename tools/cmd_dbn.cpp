@@ -5,6 +5,7 @@
 // (mean-field + persistent chains); deep-eval (and `crbm eval`, which dispatches here on the
 // checkpoint's metadata "model") reports the DBN/DBM lower bounds and the MLP test error.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <cmath>
@@ -318,6 +319,8 @@ struct DbmTrainOptions {
   int64_t chains = 100;
   int gibbs_steps = 5;
   int save_every = 0;
+  std::string resume;         // a dbm-train checkpoint to continue joint training from
+  bool hidden_given = false;  // --hidden on the command line (checked against --resume)
   std::string metrics;
   std::string samples_png;
   int sample_steps = 1000;
@@ -330,8 +333,45 @@ void run_dbm_train(const DbmTrainOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   auto backend = open_backend(o.common.device, o.common.threads);
   const Dataset data = load_training(o.common);
-  const std::vector<int64_t> hidden = parse_sizes(o.hidden, "--hidden");
-  Dbm dbm(*backend, data.dim(), hidden);
+  std::vector<int64_t> hidden = parse_sizes(o.hidden, "--hidden");
+  // --resume: the checkpoint's parameters and progress instead of pretraining.
+  Metadata resumed;
+  int epochs_done = 0;
+  int64_t updates_done = 0;
+  std::optional<DbmParams> start_params;
+  if (!o.resume.empty()) {
+    start_params = load_dbm_params(o.resume, &resumed);
+    std::vector<int64_t> sizes;
+    for (size_t l = 0; l < start_params->biases.size(); ++l) {
+      sizes.push_back(start_params->layer_size(l));
+    }
+    const std::vector<int64_t> saved_hidden(sizes.begin() + 1, sizes.end());
+    if (sizes.front() != data.dim()) {
+      CRBM_FAIL("--resume ", o.resume, ": the DBM has ", sizes.front(), " visible units, ",
+                data.source, " has ", data.dim(), " values per row");
+    }
+    if (o.hidden_given && saved_hidden != hidden) {
+      CRBM_FAIL("--resume ", o.resume, ": its hidden sizes are ",
+                fmt::format("{}", fmt::join(saved_hidden, ",")), ", not --hidden ", o.hidden,
+                " (leave --hidden out when resuming)");
+    }
+    hidden = saved_hidden;
+    const std::optional<int64_t> done = metadata_int(resumed, meta::kEpochs, o.resume);
+    if (!done) {
+      CRBM_FAIL("--resume ", o.resume, ": no '", meta::kEpochs,
+                "' in its metadata (not written by crbm dbm-train)");
+    }
+    epochs_done = static_cast<int>(*done);
+    if (epochs_done >= o.epochs) {
+      CRBM_FAIL("--resume ", o.resume, ": it has ", epochs_done,
+                " joint epochs already; --epochs is the total and must be larger (got ", o.epochs,
+                ")");
+    }
+    // Checkpoints from before updates_done was written: the count the same data would give.
+    updates_done = metadata_int(resumed, "updates_done", o.resume)
+                       .value_or(epochs_done * ((data.size() + o.batch - 1) / o.batch));
+  }
+  Dbm dbm = start_params ? Dbm(*backend, *start_params) : Dbm(*backend, data.dim(), hidden);
   Matrix x = Matrix::from_host(*backend, data.x);
   const bool resample = o.common.binarize == "stochastic";
   std::vector<TrainConfig> pre(hidden.size());
@@ -344,25 +384,32 @@ void run_dbm_train(const DbmTrainOptions& o) {
   }
   if (!o.common.quiet) {
     fmt::print("dbm-train: {} rows x {} on {}; hidden {}\n", data.size(), data.dim(),
-               backend->describe(), o.hidden);
+               backend->describe(), fmt::join(hidden, ","));
+    if (start_params) {
+      fmt::print(
+          "  resuming {} after joint epoch {} ({} updates): no pretraining; persistent "
+          "chains restart from data\n",
+          o.resume, epochs_done, updates_done);
+    }
   }
   nlohmann::json log = nlohmann::json::array();
   MetricsFile metrics(o.metrics);
-  dbm.pretrain(x, pre, 0.01f, [&](size_t layer, const EpochStats& s) {
-    const nlohmann::json j = {{"phase", "pretrain"},
-                              {"layer", layer},
-                              {"epoch", s.epoch},
-                              {"reconstruction_error", s.reconstruction_error},
-                              {"mean_hidden_activation", s.mean_hidden_activation},
-                              {"seconds", s.seconds}};
-    log.push_back(j);
-    metrics.write(j);
-    if (!o.common.quiet) {
-      fmt::print("  pretrain layer {} epoch {:3d}  recon {:8.3f}  act {:.3f}  {:.1f}s\n", layer,
-                 s.epoch, s.reconstruction_error, s.mean_hidden_activation, s.seconds);
-      std::fflush(stdout);
-    }
-  });
+  if (!start_params)
+    dbm.pretrain(x, pre, 0.01f, [&](size_t layer, const EpochStats& s) {
+      const nlohmann::json j = {{"phase", "pretrain"},
+                                {"layer", layer},
+                                {"epoch", s.epoch},
+                                {"reconstruction_error", s.reconstruction_error},
+                                {"mean_hidden_activation", s.mean_hidden_activation},
+                                {"seconds", s.seconds}};
+      log.push_back(j);
+      metrics.write(j);
+      if (!o.common.quiet) {
+        fmt::print("  pretrain layer {} epoch {:3d}  recon {:8.3f}  act {:.3f}  {:.1f}s\n", layer,
+                   s.epoch, s.reconstruction_error, s.mean_hidden_activation, s.seconds);
+        std::fflush(stdout);
+      }
+    });
   const double pretrain_seconds = seconds_since(start);
   DbmTrainConfig jc;
   jc.epochs = o.epochs;
@@ -379,6 +426,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   jc.resample_binarization = resample;
   jc.seed = o.common.seed;
   DbmTrainer trainer(dbm, jc);
+  if (start_params) trainer.resume(epochs_done, updates_done);
   Metadata m;
   m[meta::kData] = data.source;
   m[meta::kBinarize] = o.common.binarize;
@@ -386,13 +434,24 @@ void run_dbm_train(const DbmTrainOptions& o) {
   m[meta::kCreatedBy] = "crbm dbm-train";
   m["dbm_train_config"] = jc.to_json();
   write_geometry(m, data);
+  if (start_params) {
+    m["resumed_from"] = fmt::format("{} after joint epoch {}", o.resume, epochs_done);
+    // A resumed checkpoint keeps the record of how its pretraining was done.
+    for (const char* key : {"pretrain_epochs", "pretrain_lr"}) {
+      if (resumed.count(key) != 0) m[key] = resumed.at(key);
+    }
+  } else {
+    m["pretrain_epochs"] = std::to_string(o.pretrain_epochs);
+    m["pretrain_lr"] = fmt::format("{}", o.pretrain_lr);
+  }
   auto save = [&](int joint_epochs) {
     m[meta::kEpochs] = std::to_string(joint_epochs);
+    m["updates_done"] = std::to_string(trainer.updates());
     save_dbm(o.common.out, dbm.to_host(), m);  // atomic: the previous file stays until renamed
   };
   nlohmann::json warnings = nlohmann::json::array();
   const auto joint_start = std::chrono::steady_clock::now();
-  for (int e = 0; e < jc.epochs; ++e) {
+  for (int e = epochs_done; e < jc.epochs; ++e) {
     const DbmEpochStats s = trainer.train_epoch(x);
     const nlohmann::json j = {{"phase", "joint"},
                               {"epoch", s.epoch},
@@ -415,7 +474,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
       fmt::print(
           "  joint epoch {:3d}/{}  recon {:8.3f}  act{}  lr {:g} mom {:g}  {:.1f}s  ETA {}\n",
           s.epoch, jc.epochs, s.reconstruction_error, act, s.learning_rate, s.momentum, s.seconds,
-          hms(elapsed / (e + 1) * (jc.epochs - e - 1)));
+          hms(elapsed / (e + 1 - epochs_done) * (jc.epochs - e - 1)));
       std::fflush(stdout);
     }
     if (o.save_every > 0 && s.epoch % o.save_every == 0 && s.epoch < jc.epochs) save(s.epoch);
@@ -436,7 +495,9 @@ void run_dbm_train(const DbmTrainOptions& o) {
     }
   }
   write_json_file(o.common.json, {{"command", "dbm-train"},
-                                  {"hidden", o.hidden},
+                                  {"hidden", fmt::format("{}", fmt::join(hidden, ","))},
+                                  {"resumed_from", o.resume},
+                                  {"epochs_before", epochs_done},
                                   {"rows", data.size()},
                                   {"pretrain_seconds", pretrain_seconds},
                                   {"seconds", seconds},
@@ -674,9 +735,10 @@ void register_deep(CLI::App& app) {
         "persistent chains.\nExample: crbm dbm-train --data mnist:DIR:train --hidden 500,1000 "
         "--out dbm.safetensors --eval-data mnist:DIR:test");
     add_common(cmd, o->common, "dbm.safetensors");
-    cmd->add_option("--hidden,--layers", o->hidden, "Hidden sizes (2 or 3 layers)")
-        ->capture_default_str()
-        ->group(kGroupModel);
+    CLI::Option* hidden_opt =
+        cmd->add_option("--hidden,--layers", o->hidden, "Hidden sizes (2 or 3 layers)")
+            ->capture_default_str()
+            ->group(kGroupModel);
     cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
         ->capture_default_str()
         ->group(kGroupTraining);
@@ -717,6 +779,12 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--gibbs-steps", o->gibbs_steps, "Gibbs steps per update")
         ->capture_default_str()
         ->group(kGroupTraining);
+    cmd->add_option("--resume", o->resume,
+                    "Continue the joint training of this dbm-train checkpoint up to --epochs "
+                    "(the total); no pretraining, persistent chains restart from data")
+        ->type_name("MODEL.safetensors")
+        ->check(CLI::ExistingFile)
+        ->group(kGroupTraining);
     cmd->add_option("--save-every", o->save_every,
                     "Also write the checkpoint (atomically) every N joint epochs (0 = at the end)")
         ->check(CLI::NonNegativeNumber)
@@ -735,7 +803,10 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--ais-runs", o->ais_runs, "AIS runs")->group(kGroupOutput);
     cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)")
         ->group(kGroupOutput);
-    cmd->callback([o] { run_dbm_train(*o); });
+    cmd->callback([o, hidden_opt] {
+      o->hidden_given = hidden_opt->count() > 0;
+      run_dbm_train(*o);
+    });
   }
   {
     struct EvalOpts {

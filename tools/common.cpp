@@ -342,6 +342,24 @@ nlohmann::json finite_or_null(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
 }
 
+std::optional<int64_t> metadata_int(const Metadata& m, const std::string& key,
+                                    const std::string& path) {
+  const auto it = m.find(key);
+  if (it == m.end()) return std::nullopt;
+  const std::string& text = it->second;
+  size_t used = 0;
+  int64_t value = -1;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value < 0) {
+    CRBM_FAIL(path, ": metadata '", key, "' is '", text, "', not a whole number >= 0");
+  }
+  return value;
+}
+
 MetricsFile::MetricsFile(const std::string& path) : path_(path) {
   if (path.empty()) return;
   file_ = std::fopen(path.c_str(), "w");

@@ -114,6 +114,11 @@ inline constexpr const char* kCreatedBy = "created_by";
 
 using Metadata = std::map<std::string, std::string>;
 
+// A non-negative integer metadata entry: nullopt when absent; an error naming `path` and the
+// key when it is not a whole number >= 0.
+std::optional<int64_t> metadata_int(const Metadata& m, const std::string& key,
+                                    const std::string& path);
+
 // How to draw a V-dimensional vector as an image tile. `padded_size` = C*H*W may
 // exceed V for non-image data (the tile is padded; see tile_rows).
 struct Geometry {

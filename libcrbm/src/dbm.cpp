@@ -518,6 +518,18 @@ DbmTrainer::DbmTrainer(Dbm& dbm, DbmTrainConfig config)
   }
 }
 
+void DbmTrainer::resume(int epochs_done, int64_t updates_done) {
+  if (epochs_done < 0 || updates_done < 0) {
+    CRBM_FAIL("DBM resume: epochs_done ", epochs_done, " and updates_done ", updates_done,
+              " must be >= 0");
+  }
+  if (epoch_ != 0 || updates_ != 0 || !chains_.empty()) {
+    CRBM_FAIL("DBM resume: the trainer has already run (", updates_, " updates)");
+  }
+  epoch_ = epochs_done;
+  updates_ = updates_done;
+}
+
 double DbmTrainer::learning_rate() const {
   return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
 }

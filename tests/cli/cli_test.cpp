@@ -284,6 +284,42 @@ TEST_F(CliTest, EvalDispatchesDeepModels) {
   EXPECT_NE(err.find("--label"), std::string::npos) << err;
 }
 
+// dbm-train --resume continues joint training to the --epochs total from a checkpoint's
+// epochs_done/updates_done, without pretraining; impossible requests are named.
+TEST_F(CliTest, DbmTrainResume) {
+  ASSERT_EQ(
+      run("dbm-train --hidden 8,6 --epochs 3 --lr-decay 0.5 --out a.safetensors --quiet").code, 0);
+  const Result r =
+      run("dbm-train --resume a.safetensors --epochs 5 --lr-decay 0.5 --metrics m.jsonl "
+          "--out b.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("resuming a.safetensors after joint epoch 3"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pretrain layer"), std::string::npos) << r.out;
+  const auto lines = lines_of(read_text(path("m.jsonl")));
+  ASSERT_EQ(lines.size(), 2u);  // joint epochs 4 and 5 only
+  const auto fourth = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(fourth["phase"], "joint");
+  EXPECT_EQ(fourth["epoch"].get<int>(), 4);
+  EXPECT_NEAR(fourth["learning_rate"].get<double>(), 0.005 / (1 + 0.5 * 3), 1e-7);
+
+  std::map<std::string, std::string> before, after;
+  load_dbm_params(path("a.safetensors").string(), &before);
+  load_dbm_params(path("b.safetensors").string(), &after);
+  EXPECT_EQ(after.at("epochs_done"), "5");
+  const int64_t per_epoch = std::stoll(before.at("updates_done")) / 3;
+  EXPECT_EQ(std::stoll(after.at("updates_done")), 5 * per_epoch);
+  EXPECT_NE(after.at("resumed_from").find("a.safetensors"), std::string::npos);
+
+  std::string err = expect_error("dbm-train --resume b.safetensors --epochs 5 --out c.safetensors");
+  EXPECT_NE(err.find("5 joint epochs already"), std::string::npos) << err;
+  err =
+      expect_error("dbm-train --resume b.safetensors --hidden 8,7 --epochs 9 --out c.safetensors");
+  EXPECT_NE(err.find("8,6"), std::string::npos) << err;
+  err = expect_error(
+      "dbm-train --resume b.safetensors --data builtin:bars3 --epochs 9 --out c.safetensors");
+  EXPECT_NE(err.find("16 visible units"), std::string::npos) << err;
+}
+
 // dbm-train's monitoring options: momentum schedule, JSONL metrics for both phases, periodic
 // atomic checkpoints, a sample grid, and the JSON report with device and warnings.
 TEST_F(CliTest, DbmTrainMonitoringOptions) {

@@ -134,9 +134,16 @@ class Dbm {
 class DbmTrainer {
  public:
   DbmTrainer(Dbm& dbm, DbmTrainConfig config);
+  // Continues a run that stopped after `epochs_done` joint epochs and `updates_done`
+  // updates (a checkpoint's epochs_done / updates_done): the learning-rate decay, the
+  // momentum switch, the minibatch order and the random streams go on from there. The
+  // persistent chains and the momentum velocities were not saved: they restart (chains from
+  // data, velocities at zero). Call before the first update.
+  void resume(int epochs_done, int64_t updates_done);
   DbmEpochStats train_epoch(CMatRef data);
   void update(CMatRef batch);
   int epoch() const { return epoch_; }
+  int64_t updates() const { return updates_; }
   // Persistent chain states, [chains x n_l] per layer (after at least one update).
   const std::vector<Matrix>& chains() const { return chains_; }
 

@@ -1,11 +1,12 @@
-// dbm_health_warnings: the signs of DBM joint training leaving the data (dead or saturated
-// layers, a layer's activity jumping in one epoch, the reconstruction error climbing) that
-// `crbm dbm-train` prints without stopping the run.
+// DBM trainer bookkeeping: dbm_health_warnings (the signs of joint training leaving the data
+// that `crbm dbm-train` prints without stopping the run: dead or saturated layers, a layer's
+// activity jumping in one epoch, the reconstruction error climbing) and resuming a run.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "crbm/backend.hpp"
 #include "crbm/dbm.hpp"
 
 namespace crbm {
@@ -83,6 +84,41 @@ TEST(DbmHealth, SeveralSignsGiveSeveralMessagesAndOneHint) {
   int hints = 0;
   for (const std::string& m : w) hints += m.find("momentum may be too large") != std::string::npos;
   EXPECT_EQ(hints, 1);
+}
+
+// resume(): the schedule continues where the saved run stopped (lr decay, momentum switch,
+// epoch numbers), and it is refused once the trainer has run.
+TEST(DbmTrainerResume, ScheduleContinuesFromTheSavedEpoch) {
+  auto be = make_cpu_backend(1);
+  Dbm dbm(*be, 6, {4, 3});
+  HostTensor data({40, 6});
+  for (size_t i = 0; i < data.data.size(); ++i) data.data[i] = float((i * 7) % 3 == 0);
+  const Matrix x = Matrix::from_host(*be, data);
+  DbmTrainConfig c;
+  c.batch_size = 10;
+  c.chains = 5;
+  c.learning_rate = 0.01f;
+  c.lr_decay = 0.5f;
+  c.momentum = 0.3f;
+  c.final_momentum = 0.6f;
+  c.momentum_switch_epoch = 3;
+  DbmTrainer fresh(dbm, c);
+  const DbmEpochStats first = fresh.train_epoch(x);
+  EXPECT_EQ(first.epoch, 1);
+  EXPECT_FLOAT_EQ(float(first.momentum), 0.3f);
+
+  DbmTrainer resumed(dbm, c);
+  resumed.resume(4, 16);
+  EXPECT_EQ(resumed.epoch(), 4);
+  EXPECT_EQ(resumed.updates(), 16);
+  const DbmEpochStats fifth = resumed.train_epoch(x);
+  EXPECT_EQ(fifth.epoch, 5);
+  EXPECT_NEAR(fifth.learning_rate, 0.01 / (1.0 + 0.5 * 4), 1e-9);
+  EXPECT_FLOAT_EQ(float(fifth.momentum), 0.6f);
+  EXPECT_EQ(resumed.updates(), 20);
+  EXPECT_THROW(resumed.resume(1, 1), Error);
+  DbmTrainer bad(dbm, c);
+  EXPECT_THROW(bad.resume(-1, 0), Error);
 }
 
 }  // namespace
