@@ -758,7 +758,7 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
         ->capture_default_str()
         ->group(kGroupTraining);
-    cmd->add_option("--momentum", o->momentum, "Joint momentum before --momentum-switch-epoch")
+    cmd->add_option("--momentum", o->momentum, "Joint momentum up to --momentum-switch-epoch")
         ->capture_default_str()
         ->check(CLI::Range(0.0f, 0.999f))
         ->group(kGroupTraining);
@@ -767,7 +767,7 @@ void register_deep(CLI::App& app) {
         ->check(CLI::Range(0.0f, 0.999f))
         ->group(kGroupTraining);
     cmd->add_option("--momentum-switch-epoch", o->momentum_switch_epoch,
-                    "Joint epoch at which --final-momentum takes over")
+                    "Joint epochs 1..N use --momentum, later ones --final-momentum")
         ->capture_default_str()
         ->group(kGroupTraining);
     cmd->add_option("--mf-sweeps", o->mf_sweeps, "Mean-field sweeps per update")
