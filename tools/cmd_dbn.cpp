@@ -394,7 +394,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   }
   nlohmann::json log = nlohmann::json::array();
   MetricsFile metrics(o.metrics);
-  if (!start_params)
+  if (!start_params) {
     dbm.pretrain(x, pre, 0.01f, [&](size_t layer, const EpochStats& s) {
       const nlohmann::json j = {{"phase", "pretrain"},
                                 {"layer", layer},
@@ -410,6 +410,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
         std::fflush(stdout);
       }
     });
+  }
   const double pretrain_seconds = seconds_since(start);
   DbmTrainConfig jc;
   jc.epochs = o.epochs;

@@ -31,4 +31,13 @@ void Backend::sigmoid_backward(CMatRef, MatRef) {
   missing(*this, "sigmoid_backward");
 }
 
+double Backend::mean(CMatRef x) {
+  if (x.rows == 0 || x.cols == 0) return 0.0;
+  Matrix column_means(*this, 1, x.cols);
+  column_sums(x, 1.0f / static_cast<float>(x.rows), 0.0f, column_means);
+  double total = 0.0;
+  for (float c : column_means.download().data) total += c;
+  return total / static_cast<double>(x.cols);
+}
+
 }  // namespace crbm

@@ -96,11 +96,7 @@ class ScaledCdTrainer {
     hidden(shuffled_.rows_view(0, m), h);
     visible(h, r);
     st.reconstruction_error = be_.sum_squared_diff(shuffled_.rows_view(0, m), r) / m;
-    Matrix hmean(be_, 1, rbm_.hidden());
-    be_.column_sums(h, 1.0f / static_cast<float>(m), 0.0f, hmean);
-    double act = 0.0;
-    for (float x : hmean.download().data) act += x;
-    st.mean_hidden_activation = act / static_cast<double>(rbm_.hidden());
+    st.mean_hidden_activation = be_.mean(h);
     ++epoch_;
     st.epoch = epoch_;
     st.updates = updates_;
@@ -613,13 +609,7 @@ DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
   layer_logits(dbm_, 0, CMatRef{}, mu[0], recon);
   be_.scale_add_activate(recon, 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
   st.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
-  for (size_t l = 0; l < dbm_.depth(); ++l) {
-    Matrix mean(be_, 1, mu[l].cols());
-    be_.column_sums(mu[l], 1.0f / static_cast<float>(m), 0.0f, mean);
-    double s = 0;
-    for (float x : mean.download().data) s += x;
-    st.mean_activation.push_back(s / static_cast<double>(mu[l].cols()));
-  }
+  for (size_t l = 0; l < dbm_.depth(); ++l) st.mean_activation.push_back(be_.mean(mu[l]));
   ++epoch_;
   st.epoch = epoch_;
   st.warnings = dbm_health_warnings(st, last_.epoch > 0 ? &last_ : nullptr, lowest_recon_);

@@ -103,11 +103,7 @@ class JointTopTrainer {
     hidden(shuffled_pen_.rows_view(0, m), shuffled_labels_.rows_view(0, m), h);
     visible(h, pen, lab);
     stats.reconstruction_error = be_.sum_squared_diff(shuffled_pen_.rows_view(0, m), pen) / m;
-    Matrix hm(be_, 1, rbm_.hidden());
-    be_.column_sums(h, 1.0f / static_cast<float>(m), 0.0f, hm);
-    double act = 0;
-    for (float x : hm.download().data) act += x;
-    stats.mean_hidden_activation = act / static_cast<double>(rbm_.hidden());
+    stats.mean_hidden_activation = be_.mean(h);
     ++epoch_;
     stats.epoch = epoch_;
     stats.updates = updates_;

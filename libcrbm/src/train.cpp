@@ -309,12 +309,7 @@ EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_r
   rbm_.hidden_given_visible(subset, hprob);
   rbm_.visible_mean_given_hidden(hprob, recon);
   stats.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
-  Matrix hmean(be_, 1, rbm_.hidden());
-  be_.column_sums(hprob, 1.0f / static_cast<float>(m), 0.0f, hmean);
-  const HostTensor hm = hmean.download();
-  double act = 0.0;
-  for (float x : hm.data) act += x;
-  stats.mean_hidden_activation = act / static_cast<double>(rbm_.hidden());
+  stats.mean_hidden_activation = be_.mean(hprob);
   stats.free_energy_train = rbm_.mean_free_energy(subset);
   if (holdout.rows > 0) {
     stats.free_energy_holdout =

@@ -108,6 +108,27 @@ TEST(CpuBackend, GemmWithEmptyInnerDimensionScalesC) {
   EXPECT_EQ(c.download().data, std::vector<float>(6, 0.0f));
 }
 
+TEST(CpuBackend, MeanOfAllEntries) {
+  auto be = make_cpu_backend(1);
+  HostTensor t({3, 4});
+  double expected = 0;
+  for (size_t i = 0; i < t.data.size(); ++i) {
+    t.data[i] = static_cast<float>(i * i % 7) / 7.0f;
+    expected += t.data[i] / 12.0;
+  }
+  const Matrix m = Matrix::from_host(*be, t);
+  EXPECT_NEAR(be->mean(m), expected, 1e-6);
+  EXPECT_NEAR(
+      be->mean(m.rows_view(1, 2)),
+      [&] {
+        double s = 0;
+        for (size_t i = 4; i < 12; ++i) s += t.data[i] / 8.0;
+        return s;
+      }(),
+      1e-6);
+  EXPECT_EQ(be->mean(m.rows_view(0, 0)), 0.0);
+}
+
 TEST(CpuBackend, RejectsForeignMemory) {
   auto be = make_cpu_backend();
   float x = 0.0f;

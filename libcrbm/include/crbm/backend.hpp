@@ -114,6 +114,9 @@ class Backend {
   // ---- host-returning reductions (synchronise) ----
   virtual double sum_squared_diff(CMatRef a, CMatRef b) = 0;
   virtual bool all_finite(CMatRef x) = 0;
+  // Mean of all entries of x (column means on the backend, their mean on the host); the
+  // training statistics' mean hidden activity. 0 for an empty matrix.
+  double mean(CMatRef x);
 };
 
 // cpu backend; threads <= 0 means all cores (one budget for BLAS and loops).
