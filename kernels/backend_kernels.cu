@@ -8,7 +8,7 @@
 
 #include "backend_kernels.cuh"
 #include "crbm_hd.cuh"
-#include "cuda/cuda_check.hpp"
+#include "backend/cuda/cuda_check.hpp"
 #include "philox.cuh"
 
 namespace crbm::cuda::kernels {

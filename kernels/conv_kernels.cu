@@ -11,7 +11,7 @@
 
 #include "conv_kernels.cuh"
 #include "crbm_hd.cuh"
-#include "cuda/cuda_check.hpp"
+#include "backend/cuda/cuda_check.hpp"
 #include "philox.cuh"
 #include "pool_math.cuh"
 

@@ -15,30 +15,22 @@
 
 #include "crbm/conv_rbm.hpp"
 #include "crbm/train.hpp"
+#include "crbm/sgd.hpp"
 
 namespace crbm {
 
-struct ConvTrainConfig {
-  int cd_k = 1;
-  bool persistent = false;
-  int64_t pcd_chains = 0;  // 0: one chain per minibatch row
-  int epochs = 10;
-  int64_t batch_size = 20;
-  float learning_rate = 0.02f;
-  float lr_decay = 0.0f;
-  float momentum = 0.5f;
-  float final_momentum = 0.9f;
-  int momentum_switch_epoch = 5;
-  float weight_decay = 0.01f;  // L2 on the filters (Lee: 0.01)
-  float l1_decay = 0.0f;
-  float sparsity_target = 0.0f;  // p; 0 disables (Lee: 0.002 layer 1)
-  float sparsity_cost = 5.0f;    // lambda (Lee: 5)
-  float sparsity_decay = 0.9f;   // eta
-  float sigma_decay = 1.0f;      // Gaussian sigma *= sigma_decay after each epoch (Lee: 0.99)
-  float sigma_min = 0.0f;        // ... down to sigma_min
-  bool sample_negative_visible = false;  // Lee: the negative phase uses the visible mean
-  uint64_t seed = 1;
-  int divergence_check_every = 50;
+// SgdConfig with the convolutional defaults: batch 20, lr 0.02, L2 0.01 on the filters
+// (Lee: 0.01), sparsity cost 5 (Lee: 5; target 0 = off, Lee: 0.002 for layer 1); CdConfig
+// (Lee: the negative phase uses the visible mean, sample_negative_visible false).
+struct ConvTrainConfig : SgdConfig, CdConfig {
+  ConvTrainConfig() {
+    batch_size = 20;
+    learning_rate = 0.02f;
+    weight_decay = 0.01f;
+    sparsity_cost = 5.0f;
+  }
+  float sigma_decay = 1.0f;  // Gaussian sigma *= sigma_decay after each epoch (Lee: 0.99)
+  float sigma_min = 0.0f;    // ... down to sigma_min
 
   void validate() const;  // throws crbm::Error naming the first bad field
   std::string to_json() const;

@@ -18,28 +18,25 @@
 #include "crbm/ais.hpp"
 #include "crbm/rbm.hpp"
 #include "crbm/train.hpp"
+#include "crbm/sgd.hpp"
 
 namespace crbm {
 
 // Joint training: mean-field data term, persistent Gibbs chains for the model term.
-struct DbmTrainConfig {
-  int epochs = 10;
-  int64_t batch_size = 100;
-  float learning_rate = 0.005f;
-  float lr_decay = 0.0f;  // lr_t = lr / (1 + lr_decay * epoch)
-  float momentum = 0.5f;
-  // 0.5, not the RBMs' 0.9: with persistent chains, momentum 0.9 made joint training lower
+// SgdConfig with the DBM defaults: lr 0.005, momentum 0.5 throughout, L2 2e-4.
+struct DbmTrainConfig : SgdConfig {
+  DbmTrainConfig() {
+    learning_rate = 0.005f;
+    final_momentum = 0.5f;
+  }
+  // final_momentum 0.5, not the RBMs' 0.9: with persistent chains, momentum 0.9 made joint training lower
   // the exact likelihood of a tiny DBM (tests/exact/dbm_test.cpp: -5.61 -> -7.16 at lr 0.02,
   // while 0.5 reaches -3.06 of an optimum -2.64), and the full-size MNIST DBM's hidden
   // activity collapsed at the switch (docs/results/deep-mnist.md).
-  float final_momentum = 0.5f;
-  int momentum_switch_epoch = 5;
-  float weight_decay = 2e-4f;
   int mean_field_sweeps = 10;
   int64_t chains = 100;
   int gibbs_steps = 5;                // per update
   bool resample_binarization = true;  // data are probabilities: draw binary v per batch
-  uint64_t seed = 1;
 
   void validate() const;
   std::string to_json() const;

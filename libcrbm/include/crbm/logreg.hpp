@@ -11,17 +11,20 @@
 #include <vector>
 
 #include "crbm/conv.hpp"
+#include "crbm/sgd.hpp"
 
 namespace crbm {
 
-struct LogRegConfig {
-  int epochs = 30;
-  int64_t batch_size = 100;
-  float learning_rate = 0.1f;
-  float lr_decay = 0.0f;  // lr / (1 + lr_decay * epoch)
-  float momentum = 0.9f;
-  float weight_decay = 1e-4f;  // L2 on W
-  uint64_t seed = 1;
+// SgdConfig with the classifier defaults: 30 epochs, lr 0.1, momentum 0.9 throughout,
+// L2 1e-4 on W.
+struct LogRegConfig : SgdConfig {
+  LogRegConfig() {
+    epochs = 30;
+    learning_rate = 0.1f;
+    momentum = 0.9f;
+    final_momentum = 0.9f;
+    weight_decay = 1e-4f;
+  }
   void validate() const;
 };
 

@@ -13,29 +13,15 @@
 
 #include "crbm/cuda_graph.hpp"
 #include "crbm/rbm.hpp"
+#include "crbm/sgd.hpp"
 
 namespace crbm {
 
-struct TrainConfig {
-  int cd_k = 1;             // Gibbs steps per update
-  bool persistent = false;  // PCD: chains persist across updates
-  int64_t pcd_chains = 0;   // 0: one chain per minibatch row
-  int epochs = 10;
-  int64_t batch_size = 100;
-  float learning_rate = 0.05f;
-  float lr_decay = 0.0f;        // lr_t = lr / (1 + lr_decay * epoch)
-  float momentum = 0.5f;        // used for the first momentum_switch_epoch epochs
-  float final_momentum = 0.9f;  // afterwards
-  int momentum_switch_epoch = 5;
-  float weight_decay = 2e-4f;            // L2 on W
-  float l1_decay = 0.0f;                 // L1 on W
-  float sparsity_target = 0.0f;          // p; 0 disables the sparsity term
-  float sparsity_cost = 0.1f;            // lambda: hidden bias += lr * lambda * (p - q)
-  float sparsity_decay = 0.9f;           // q <- decay * q + (1 - decay) * mean_batch(h)
-  bool sample_negative_visible = false;  // final negative visible: sample instead of mean
-  bool resample_binarization = false;    // data rows are probabilities: draw binary v each batch
-  uint64_t seed = 1;
-  int divergence_check_every = 50;  // updates between non-finite checks (and at epoch end)
+// SGD settings (SgdConfig, crbm/sgd.hpp) with its defaults: 10 epochs, batch 100,
+// lr 0.05, momentum 0.5 -> 0.9 after 5 epochs, L2 2e-4, sparsity cost 0.1 (off);
+// CD settings (CdConfig): CD-1.
+struct TrainConfig : SgdConfig, CdConfig {
+  bool resample_binarization = false;  // data rows are probabilities: draw binary v each batch
   bool use_cuda_graphs = true;  // CUDA backend: replay each epoch's full-batch update as a graph
 
   // Throws crbm::Error naming the first invalid field.

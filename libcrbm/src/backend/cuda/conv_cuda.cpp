@@ -22,8 +22,8 @@
 
 #include "conv_kernels.cuh"
 #include "crbm/conv.hpp"
-#include "cuda/cuda_backend.hpp"
-#include "cuda/cuda_check.hpp"
+#include "backend/cuda/cuda_backend.hpp"
+#include "backend/cuda/cuda_check.hpp"
 
 namespace crbm {
 namespace {

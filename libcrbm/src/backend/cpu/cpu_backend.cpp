@@ -12,7 +12,7 @@
 #include <cstring>
 #include <vector>
 
-#include "backend_checks.hpp"
+#include "backend/backend_checks.hpp"
 #include "crbm/backend.hpp"
 #include "crbm_hd.cuh"
 #include "philox.cuh"

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "config_check.hpp"
+#include "train/config_check.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {

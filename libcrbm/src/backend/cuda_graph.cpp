@@ -8,8 +8,8 @@
 #include <cuda_runtime.h>
 
 #include "backend_kernels.cuh"
-#include "cuda/cuda_backend.hpp"
-#include "cuda/cuda_check.hpp"
+#include "backend/cuda/cuda_backend.hpp"
+#include "backend/cuda/cuda_check.hpp"
 #endif
 
 namespace crbm {

@@ -7,7 +7,7 @@
 // column-major c x r matrix of its transpose, so C = op(A) op(B) (row-major, m x n)
 // is computed as C^T = op(B)^T op(A)^T (column-major, n x m): pass B first, A
 // second, with the same transpose flags and m/n swapped.
-#include "cuda/cuda_backend.hpp"
+#include "backend/cuda/cuda_backend.hpp"
 
 #include <fmt/format.h>
 
@@ -16,9 +16,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "backend_checks.hpp"
+#include "backend/backend_checks.hpp"
 #include "backend_kernels.cuh"
-#include "cuda/cuda_check.hpp"
+#include "backend/cuda/cuda_check.hpp"
 
 namespace crbm {
 namespace cuda {

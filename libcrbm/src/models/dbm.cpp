@@ -11,7 +11,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "config_check.hpp"
+#include "train/config_check.hpp"
 #include "crbm/exact.hpp"
 #include "crbm/safetensors.hpp"
 

@@ -12,7 +12,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "config_check.hpp"
+#include "train/config_check.hpp"
 #include "crbm/cuda_graph.hpp"
 #include "philox.cuh"
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "config_check.hpp"
+#include "train/config_check.hpp"
 
 namespace crbm {
 namespace {

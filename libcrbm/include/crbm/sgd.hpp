@@ -1,0 +1,66 @@
+// The training core's optimizer settings, shared by every trainer: one
+// configuration (embedded as the base of TrainConfig, ConvTrainConfig,
+// DbmTrainConfig, MlpConfig, LogRegConfig, ...) and one schedule.
+//
+// Learning rate after `epoch` finished epochs and `updates` updates:
+//   constant     lr
+//   inverse      lr / (1 + lr_decay * epoch)                  (lr_decay = 0: constant)
+//   exponential  max(lr / lr_decay_rate^updates, lr_floor)    (per update, as the
+//                authors' DBM code: lr <- max(lr / 1.000015, 0.0001) each update)
+// Momentum: `momentum` for the first momentum_switch_epoch epochs, then
+// final_momentum. A momentum step of a parameter p with gradient g (ascent):
+//   velocity = m velocity + lr (g - l2 p - l1 sign p);  p += velocity
+// with L2/L1 applied to weights only. Sparsity (trainers with hidden units):
+//   q <- sparsity_decay q + (1 - sparsity_decay) mean_batch(h);
+//   hidden-bias gradient += sparsity_cost (sparsity_target - q); target 0 disables.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace crbm {
+
+enum class LrSchedule { constant, inverse, exponential };
+const char* to_string(LrSchedule s);
+// "constant", "inverse" or "exponential"; throws crbm::Error naming the value otherwise.
+LrSchedule lr_schedule_from_string(const std::string& name);
+
+struct SgdConfig {
+  int epochs = 10;
+  int64_t batch_size = 100;
+  float learning_rate = 0.05f;
+  LrSchedule lr_schedule = LrSchedule::inverse;
+  float lr_decay = 0.0f;        // inverse: lr / (1 + lr_decay * epoch)
+  double lr_decay_rate = 1.0;   // exponential: divide by this every update (>= 1)
+  float lr_floor = 0.0f;        // exponential: never below this
+  float momentum = 0.5f;        // the first momentum_switch_epoch epochs
+  float final_momentum = 0.9f;  // afterwards
+  int momentum_switch_epoch = 5;
+  float weight_decay = 2e-4f;     // L2 on the weights
+  float l1_decay = 0.0f;          // L1 on the weights
+  float sparsity_target = 0.0f;   // p; 0 disables the sparsity term
+  float sparsity_cost = 0.1f;     // lambda
+  float sparsity_decay = 0.9f;    // running-mean damping of q
+  uint64_t seed = 1;
+
+  // The learning rate after `epoch` completed epochs and `updates` updates (see above),
+  // computed in double from the decimals the user wrote (detail::as_decimal).
+  double learning_rate_at(int epoch, int64_t updates) const;
+  double momentum_at(int epoch) const;
+  // Throws crbm::Error "invalid <what> configuration: <field> = <value> (<rule>)".
+  void validate_sgd(const char* what) const;
+  // The SGD fields as JSON object members (no braces): "learning_rate":0.05,...
+  std::string sgd_json_fields() const;
+};
+
+// The contrastive-divergence settings of the RBM trainers (dense, convolutional,
+// softmax): k Gibbs steps per update, persistent chains (PCD) or not.
+struct CdConfig {
+  int cd_k = 1;             // Gibbs steps per update
+  bool persistent = false;  // PCD: chains persist across updates
+  int64_t pcd_chains = 0;   // 0: one chain per minibatch row
+  bool sample_negative_visible = false;  // final negative visible: sample instead of mean
+  int divergence_check_every = 50;       // updates between non-finite checks (and at epoch end)
+};
+
+}  // namespace crbm

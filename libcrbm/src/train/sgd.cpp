@@ -1,0 +1,89 @@
+// The optimizer settings and schedule shared by every trainer (crbm/sgd.hpp).
+#include "crbm/sgd.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "crbm/error.hpp"
+#include "train/config_check.hpp"
+
+namespace crbm {
+
+const char* to_string(LrSchedule s) {
+  switch (s) {
+    case LrSchedule::constant:
+      return "constant";
+    case LrSchedule::inverse:
+      return "inverse";
+    case LrSchedule::exponential:
+      return "exponential";
+  }
+  return "?";
+}
+
+LrSchedule lr_schedule_from_string(const std::string& name) {
+  if (name == "constant") return LrSchedule::constant;
+  if (name == "inverse") return LrSchedule::inverse;
+  if (name == "exponential") return LrSchedule::exponential;
+  CRBM_FAIL("unknown learning-rate schedule '", name, "' (expected constant, inverse or exponential)");
+}
+
+double SgdConfig::learning_rate_at(int epoch, int64_t updates) const {
+  const double lr = detail::as_decimal(learning_rate);
+  switch (lr_schedule) {
+    case LrSchedule::constant:
+      return lr;
+    case LrSchedule::inverse:
+      return lr / (1.0 + detail::as_decimal(lr_decay) * epoch);
+    case LrSchedule::exponential:
+      return std::max(lr * std::exp(-static_cast<double>(updates) * std::log(lr_decay_rate)),
+                      detail::as_decimal(lr_floor));
+  }
+  return lr;
+}
+
+double SgdConfig::momentum_at(int epoch) const {
+  return detail::as_decimal(epoch < momentum_switch_epoch ? momentum : final_momentum);
+}
+
+void SgdConfig::validate_sgd(const char* what) const {
+  const detail::ConfigCheck check(what);
+  check.sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
+  check.fail_if(!(lr_decay_rate >= 1.0) || !std::isfinite(lr_decay_rate), "lr_decay_rate",
+                lr_decay_rate, "must be >= 1 and finite");
+  check.fail_if(!(lr_floor >= 0.0f) || !std::isfinite(lr_floor), "lr_floor", lr_floor,
+                "must be >= 0 and finite");
+  check.fail_if(momentum_switch_epoch < 0, "momentum_switch_epoch", momentum_switch_epoch,
+                "must be >= 0");
+  check.fail_if(!(l1_decay >= 0.0f), "l1_decay", l1_decay, "must be >= 0");
+  check.fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target",
+                sparsity_target, "must be in [0, 1); 0 disables it");
+  check.fail_if(!(sparsity_cost >= 0.0f), "sparsity_cost", sparsity_cost, "must be >= 0");
+  check.fail_if(!(sparsity_decay >= 0.0f && sparsity_decay < 1.0f), "sparsity_decay",
+                sparsity_decay, "must be in [0, 1)");
+}
+
+std::string SgdConfig::sgd_json_fields() const {
+  nlohmann::ordered_json j;
+  j["epochs"] = epochs;
+  j["batch_size"] = batch_size;
+  j["learning_rate"] = detail::as_decimal(learning_rate);
+  j["lr_schedule"] = to_string(lr_schedule);
+  j["lr_decay"] = detail::as_decimal(lr_decay);
+  j["lr_decay_rate"] = lr_decay_rate;
+  j["lr_floor"] = detail::as_decimal(lr_floor);
+  j["momentum"] = detail::as_decimal(momentum);
+  j["final_momentum"] = detail::as_decimal(final_momentum);
+  j["momentum_switch_epoch"] = momentum_switch_epoch;
+  j["weight_decay"] = detail::as_decimal(weight_decay);
+  j["l1_decay"] = detail::as_decimal(l1_decay);
+  j["sparsity_target"] = detail::as_decimal(sparsity_target);
+  j["sparsity_cost"] = detail::as_decimal(sparsity_cost);
+  j["sparsity_decay"] = detail::as_decimal(sparsity_decay);
+  j["seed"] = seed;
+  const std::string s = j.dump();
+  return s.substr(1, s.size() - 2);
+}
+
+}  // namespace crbm
