@@ -1,5 +1,6 @@
 // Op micro-benchmarks over the op case table (tests/support/op_cases.hpp), the same
-// cases the op table test checks: every case on every available backend (the CPU;
+// cases the op table test checks plus its benchmark-sized ones (bench_cases(): the
+// shapes of bench_rbm_cpu and bench_conv): every case on every available backend (the CPU;
 // CUDA when present, conv cases once per convolution algorithm). One iteration is one
 // call of the op on operands already on the backend, synchronised (so a CUDA time
 // includes the launch and the wait). items_per_second counts the case's work items
@@ -64,7 +65,12 @@ int main(int argc, char** argv) {
       targets.push_back({"cuda_cudnn", backends.back().get(), ConvAlgo::cudnn, true});
     }
   }
-  for (const OpCase& c : all_cases()) {
+  std::vector<const OpCase*> cases;
+  for (const auto* table : {&all_cases(), &bench_cases()}) {
+    for (const OpCase& c : *table) cases.push_back(&c);
+  }
+  for (const OpCase* cp : cases) {
+    const OpCase& c = *cp;
     for (const Target& t : targets) {
       if (t.conv_only && !is_conv(c.op)) continue;
       benchmark::RegisterBenchmark(("op/" + c.name + "/" + t.name).c_str(), run_case_bench, &c, t)

@@ -895,6 +895,9 @@ TEST_P(OpTableCpu, MatchesPlainLoopReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, OpTableCpu, ::testing::ValuesIn(all_cases()), case_name);
+// The benchmark-sized cases: billions of plain-loop multiply-adds, so not run by default
+// (run by hand with --gtest_also_run_disabled_tests --gtest_filter='DISABLED_Perf/*').
+INSTANTIATE_TEST_SUITE_P(DISABLED_Perf, OpTableCpu, ::testing::ValuesIn(bench_cases()), case_name);
 // Known disagreements with the specification, for the lead to decide (see op_cases.cpp).
 INSTANTIATE_TEST_SUITE_P(DISABLED_KnownBugs, OpTableCpu, ::testing::ValuesIn(known_failure_cases()),
                          case_name);
@@ -954,6 +957,7 @@ TEST_P(OpTableBackends, MatchesCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, OpTableBackends, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Perf, OpTableBackends, ::testing::ValuesIn(bench_cases()), case_name);
 
 // ---- the table itself ----
 
@@ -982,7 +986,7 @@ TEST(OpTable, CoversEveryOpWithEmptyAndLargeShapes) {
 
 TEST(OpTable, NamesAreUniqueGtestNames) {
   std::set<std::string> names;
-  for (const auto* table : {&all_cases(), &known_failure_cases()}) {
+  for (const auto* table : {&all_cases(), &known_failure_cases(), &bench_cases()}) {
     for (const OpCase& c : *table) {
       EXPECT_TRUE(names.insert(c.name).second) << "duplicate " << c.name;
       for (char ch : c.name) {

@@ -617,8 +617,86 @@ const std::vector<OpCase>& known_failure_cases() {
   return tables().failing;
 }
 
+const std::vector<OpCase>& bench_cases() {
+  static const std::vector<OpCase> table = [] {
+    std::vector<OpCase> t;
+    // The dense RBM of bench_rbm_cpu: 784 visible, 500 hidden, batch 100. A CD-1 step's
+    // products (v W, h W', v' h), its sampling, activation and update.
+    const int64_t batch = 100, visible = 784, hidden = 500;
+    struct Product {
+      bool ta, tb;
+      int64_t m, n, k;
+      const char* what;
+    };
+    for (Product g : std::vector<Product>{{false, false, batch, hidden, visible, "_up"},
+                                          {false, true, batch, visible, hidden, "_down"},
+                                          {true, false, visible, hidden, batch, "_grad"}}) {
+      OpCase c;
+      c.op = Op::gemm;
+      c.trans_a = g.ta;
+      c.trans_b = g.tb;
+      c.rows = g.m;
+      c.cols = g.n;
+      c.k = g.k;
+      c.beta = g.ta ? 1.0f : 0.0f;
+      c.name = std::string("gemm_") + (g.ta ? "T" : "N") + (g.tb ? "T" : "N") + "_" +
+               dims(g.m, g.n) + "_k" + std::to_string(g.k) + "_rbm" + g.what;
+      t.push_back(c);
+    }
+    OpCase act = dense(Op::scale_add_activate, batch, hidden, "_sigmoid_bias_rbm");
+    act.act = Activation::sigmoid;
+    act.with_bias = true;
+    act.lo = -6.0f;
+    act.hi = 6.0f;
+    t.push_back(act);
+    OpCase bern = dense(Op::sample_bernoulli, batch, hidden, "_rbm");
+    bern.lo = 0.0f;
+    bern.key = key_for(1000);
+    t.push_back(bern);
+    OpCase sums = dense(Op::column_sums, batch, hidden, "_rbm");
+    t.push_back(sums);
+    OpCase mom = dense(Op::momentum_update, visible, hidden, "_rbm");
+    t.push_back(mom);
+    // The convolutional RBMs of bench_conv (issue 4): MNIST layer 1 (17x17 hidden cropped
+    // to 16x16) and a 3-channel 64x64 image.
+    uint64_t salt = 2000;
+    for (const ConvShape& s :
+         std::vector<ConvShape>{{100, 1, 28, 28, 40, 12, 2}, {32, 3, 64, 64, 64, 7, 2}}) {
+      auto make = [&](Op op, int64_t cols) {
+        OpCase c;
+        c.op = op;
+        c.conv = s;
+        c.rows = s.batch;
+        c.cols = cols;
+        c.key = key_for(salt++);
+        c.name = std::string(to_string(op)) + "_" + conv_dims(s);
+        return c;
+      };
+      t.push_back(make(Op::conv_up, s.hidden_size()));
+      t.push_back(make(Op::conv_down, s.visible_size()));
+      OpCase grad = make(Op::conv_weight_grad, s.filter_volume());
+      grad.alpha = 1.0f / float(s.batch * s.hidden_plane());
+      t.push_back(grad);
+      OpCase probs = make(Op::conv_pool_probs, s.hidden_size());
+      probs.lo = -5.0f;
+      probs.hi = 5.0f;
+      t.push_back(probs);
+      OpCase sample = make(Op::conv_pool_sample, s.hidden_size());
+      sample.lo = -5.0f;
+      sample.hi = 5.0f;
+      sample.with_pooled = false;
+      t.push_back(sample);
+    }
+    std::vector<OpCase> both = t;
+    both.insert(both.end(), all_cases().begin(), all_cases().end());
+    check_unique(both);
+    return t;
+  }();
+  return table;
+}
+
 const OpCase& find_case(const std::string& name) {
-  for (const auto* table : {&all_cases(), &known_failure_cases()}) {
+  for (const auto* table : {&all_cases(), &known_failure_cases(), &bench_cases()}) {
     for (const OpCase& c : *table) {
       if (c.name == name) return c;
     }

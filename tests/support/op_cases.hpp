@@ -146,7 +146,11 @@ const std::vector<OpCase>& all_cases();
 // Cases on which the CPU backend is known to disagree with its specification
 // (kept out of all_cases() so the suite passes; the test runs them disabled).
 const std::vector<OpCase>& known_failure_cases();
-// The case called `name` in either table (throws crbm::Error if none is).
+// Benchmark-sized cases (ggml's perf cases): the shapes of the end-to-end benches
+// (bench_rbm_cpu's 784x500 RBM at batch 100, bench_conv's two conv RBMs). Too large
+// for the plain-loop reference; the backend parity test runs them.
+const std::vector<OpCase>& bench_cases();
+// The case called `name` in any table (throws crbm::Error if none is).
 const OpCase& find_case(const std::string& name);
 
 struct OpData {
