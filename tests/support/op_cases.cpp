@@ -211,9 +211,10 @@ void add_dense(std::vector<OpCase>& t) {
     t.push_back(c);
   }
 
-  // Many rows (the CUDA split reduction) and long rows.
-  const std::vector<Dims> reduce_dims = {{0, 5},  {5, 0},     {0, 0},     {1, 1},
-                                         {7, 13}, {129, 131}, {20000, 3}, {3, 10000}};
+  // Many rows (the CUDA split reduction: 10^6 x 3), long rows (a block per row: 3 x 10^5).
+  const std::vector<Dims> reduce_dims = {{0, 5},     {5, 0},       {0, 0},      {1, 1},
+                                         {7, 13},    {129, 131},   {20000, 3},  {3, 10000},
+                                         {4097, 70}, {1000000, 3}, {2, 100000}, {3, 100000}};
   for (Dims d : reduce_dims) {
     for (float beta : {0.0f, 1.0f}) {
       OpCase c = dense(Op::column_sums, d.rows, d.cols, "_beta" + num(beta));
