@@ -10,6 +10,7 @@
 
 #include "crbm/conv_rbm.hpp"
 #include "crbm/conv_train.hpp"
+#include "support/op_cases.hpp"
 
 namespace {
 
@@ -19,9 +20,10 @@ struct Case {
   ConvShape shape;  // batch = minibatch size
 };
 
+// The op case table's benchmark shapes (bench_cases()).
 const Case kCases[] = {
-    {{100, 1, 28, 28, 40, 12, 2}},
-    {{32, 3, 64, 64, 64, 7, 2}},
+    {op_cases::find_case("conv_up_100x1x28x28_K40F12P2").conv},
+    {op_cases::find_case("conv_up_32x3x64x64_K64F7P2").conv},
 };
 
 HostTensor random_binary(int64_t rows, int64_t cols, uint32_t seed) {
@@ -50,42 +52,30 @@ void BM_ConvCd1Step(benchmark::State& state) {
 }
 BENCHMARK(BM_ConvCd1Step)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// op: 0 up, 1 down, 2 weight_grad, 3 pool_sample
-void BM_ConvOp(benchmark::State& state) {
-  const ConvShape s = kCases[state.range(0)].shape;
-  const int op = int(state.range(1));
+// The single ops on the conv RBMs' shapes, drawn from the op case table's benchmark
+// cases (tests/support/op_cases.hpp; bench_ops times every case on every backend).
+void BM_ConvOp(benchmark::State& state, const op_cases::OpCase* c) {
   auto be = make_cpu_backend();
-  auto ops = make_conv_ops(*be);
-  Matrix v = Matrix::from_host(*be, random_binary(s.batch, s.visible_size(), 3));
-  Matrix h = Matrix::from_host(*be, random_binary(s.batch, s.hidden_size(), 4));
-  Matrix w(*be, s.filters, s.filter_volume()), out_h(*be, s.batch, s.hidden_size()),
-      out_v(*be, s.batch, s.visible_size());
-  be->fill_normal(w, 0.0f, 0.01f, RngKey{5, 0, 0});
-  uint64_t step = 0;
-  for (auto _ : state) {
-    switch (op) {
-      case 0:
-        ops->up(s, v, w, CMatRef{}, 1.0f, out_h);
-        break;
-      case 1:
-        ops->down(s, h, w, out_v);
-        break;
-      case 2:
-        ops->weight_grad(s, v, h, 1.0f, 0.0f, w);
-        break;
-      default:
-        ops->pool_sample(s, h, out_h, MatRef{}, RngKey{1, 2, step++});
-        break;
-    }
-  }
-  static const char* names[] = {"up", "down", "weight_grad", "pool_sample"};
-  state.SetItemsProcessed(state.iterations() * s.batch);
-  state.SetLabel(std::string(names[op]) + " " + s.to_string());
+  const op_cases::OpData data = op_cases::make_inputs(*c);
+  op_cases::OpRunner runner(*c, data, *be);
+  runner.run();  // warm-up
+  for (auto _ : state) runner.run();
+  state.SetItemsProcessed(state.iterations() * c->conv.batch);
+  state.SetLabel(std::string(op_cases::to_string(c->op)) + " " + c->conv.to_string());
 }
-BENCHMARK(BM_ConvOp)
-    ->ArgsProduct({{0, 1}, {0, 1, 2, 3}})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+
+const bool kConvOpsRegistered = [] {
+  for (const op_cases::OpCase& c : op_cases::bench_cases()) {
+    if (c.op != op_cases::Op::conv_up && c.op != op_cases::Op::conv_down &&
+        c.op != op_cases::Op::conv_weight_grad && c.op != op_cases::Op::conv_pool_sample) {
+      continue;
+    }
+    benchmark::RegisterBenchmark(("BM_ConvOp/" + c.name).c_str(), BM_ConvOp, &c)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+  return true;
+}();
 
 }  // namespace
 
