@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crbm/error.hpp"
+#include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
@@ -26,12 +27,10 @@ struct ModelDeleter {
 }  // namespace
 
 void LinearSvmConfig::validate() const {
-  if (!(C > 0.0) || !std::isfinite(C)) {
-    CRBM_FAIL("invalid linear SVM configuration: C = ", C, " (must be > 0 and finite)");
-  }
-  if (!(epsilon > 0.0) || !std::isfinite(epsilon)) {
-    CRBM_FAIL("invalid linear SVM configuration: epsilon = ", epsilon, " (must be > 0 and finite)");
-  }
+  const detail::ConfigCheck check("linear SVM");
+  check.fail_if(!(C > 0.0) || !std::isfinite(C), "C", C, "must be > 0 and finite");
+  check.fail_if(!(epsilon > 0.0) || !std::isfinite(epsilon), "epsilon", epsilon,
+                "must be > 0 and finite");
 }
 
 std::string LinearSvmConfig::to_json() const {

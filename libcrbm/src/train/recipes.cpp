@@ -293,6 +293,17 @@ struct Entry {
   std::function<void(CdbnPlan&, Filler&)> cdbn;
 };
 
+Entry make_entry(std::string name, RecipeModel model, std::string description, std::string source,
+                 std::string published) {
+  Entry e;
+  e.recipe.name = std::move(name);
+  e.recipe.model = model;
+  e.recipe.description = std::move(description);
+  e.recipe.source = std::move(source);
+  e.recipe.published = std::move(published);
+  return e;
+}
+
 RecipeEval likelihood_eval(std::vector<int64_t> steps, int lower_bound_sweeps = 0) {
   RecipeEval e;
   e.ais_runs = 100;
@@ -304,21 +315,18 @@ RecipeEval likelihood_eval(std::vector<int64_t> steps, int lower_bound_sweeps = 
 }
 
 Entry sm08_entry(int k, const char* published) {
-  Entry e;
-  Recipe& r = e.recipe;
-  r.name = "sm08-cd" + std::to_string(k);
-  r.model = RecipeModel::rbm;
-  r.description = "784-500 RBM trained by CD-" + std::to_string(k) +
-                  " on stochastically binarized MNIST (Salakhutdinov & Murray 2008)";
-  r.source = std::string(kSm08) + ", its MNIST RBMs; " + kAuthorsRbm;
-  r.published = published;
-  r.eval = likelihood_eval({14500, 100000});
-  r.unsupported.push_back(
-      {"a schedule growing k during training, if the paper used one for CD" + std::to_string(k),
-       kSm08, "k is constant at " + std::to_string(k)});
-  r.unverified.push_back(
+  const std::string ks = std::to_string(k);
+  Entry e = make_entry("sm08-cd" + ks, RecipeModel::rbm,
+                       "784-500 RBM trained by CD-" + ks +
+                           " on stochastically binarized MNIST (Salakhutdinov & Murray 2008)",
+                       std::string(kSm08) + ", its MNIST RBMs; " + kAuthorsRbm, published);
+  e.recipe.eval = likelihood_eval({14500, 100000});
+  e.recipe.unsupported = {
+      {"a schedule growing k during training, if the paper used one for CD" + ks, kSm08,
+       "k is constant at " + ks}};
+  e.recipe.unverified = {
       "train.epochs and whether k grew during training: the S&M 2008 PDF was not readable "
-      "through the project's search; the epoch count is our choice");
+      "through the project's search; the epoch count is our choice"};
   e.rbm = [k](RbmPlan& plan, Filler& f) { fill_sm08(k, plan, f); };
   return e;
 }
@@ -329,83 +337,66 @@ std::vector<Entry> build_entries() {
   entries.push_back(sm08_entry(1, "about -125.5 nats (S&M 2008, CD1(500); not verified)"));
   entries.push_back(sm08_entry(3, "about -105.5 nats (S&M 2008, CD3(500); not verified)"));
 
-  {
-    Entry e;
-    Recipe& r = e.recipe;
-    r.name = "sh09-dbm";
-    r.model = RecipeModel::dbm;
-    r.description =
-        "784-500-1000 DBM: doubled-input pretraining, then 500 epochs of mean-field + PCD "
-        "joint training (Salakhutdinov & Hinton 2009)";
-    r.source =
-        "Salakhutdinov & Hinton 2009, Deep Boltzmann machines (AISTATS), its MNIST experiments; "
-        "the authors' DBM code: demo.m, rbm.m, rbm_l2.m, dbm_mf.m, mf.m";
-    r.published = "-84.62 nats (S&H 2009, test set, variational bound with AIS log Z)";
-    r.eval = likelihood_eval({14500, 20000, 100000}, 30);
-    r.unsupported = {
-        {"ten softmax label units joined to the top layer (clamped in the positive phase, "
-         "sampled in the negative), in layer-2 pretraining and joint training",
-         "rbm_l2.m, dbm_mf.m", "trained without labels"},
-        {"sparsity targets 0.2 (hidden layer 1) and 0.1 (layer 2), cost 0.001, damping 0.9, "
-         "in the weight and bias gradients",
-         "dbm_mf.m", "joint training without a sparsity term"},
-        {"k = ceil(epoch/20) Gibbs steps with lr / ceil(epoch/20) in layer-2 pretraining",
-         "rbm_l2.m", "CD-1 with lr / (1 + 0.05 epoch)"},
-        {"initial weights N(0, 0.001^2) for layer 1 (0.01^2 for layer 2)", "rbm.m (DBM code)",
-         "N(0, 0.01^2) for both"},
-        {"the joint model's layer-1 bias as the sum of the two pretrained RBMs' biases for it",
-         "dbm_mf.m", "the library takes their mean"}};
-    r.unverified.push_back(
-        "AIS with 20,000 intermediate distributions for the DBM (issue 13, from S&H 2009; the "
-        "PDF was not readable through the project's search)");
-    e.dbm = fill_sh09;
-    entries.push_back(std::move(e));
-  }
-  {
-    Entry e;
-    Recipe& r = e.recipe;
-    r.name = "hs06-dbn";
-    r.model = RecipeModel::dbn;
-    r.description =
-        "784-500-500-2000 DBN pretrained by CD-1 (50 epochs a layer), then fine-tuned as a "
-        "784-500-500-2000-10 classifier (Hinton & Salakhutdinov 2006)";
-    r.source =
-        "Hinton & Salakhutdinov 2006, Reducing the dimensionality of data with neural "
-        "networks (Science), supporting material; their code: mnistclassify.m, rbm.m, "
-        "backpropclassify.m";
-    r.published = "1.2% MNIST test error (Hinton & Salakhutdinov 2006)";
-    r.eval.published_error = 0.012;
-    r.unsupported = {
-        {"conjugate-gradient fine-tuning (3 line searches per 1000-row batch)",
-         "backpropclassify.m", "minibatch SGD with momentum (MlpConfig)"},
-        {"only the output layer trained for the first 5 fine-tuning epochs", "backpropclassify.m",
-         "every layer trained from the first epoch"},
-        {"output weights initialised N(0, 0.1^2)", "backpropclassify.m",
-         "the library's N(0, 0.01^2)"},
-        {"visible biases initialised at 0", "rbm.m", "the library's log-odds of the input means"}};
-    e.dbn = fill_hs06;
-    entries.push_back(std::move(e));
-  }
-  {
-    Entry e;
-    Recipe& r = e.recipe;
-    r.name = "lee09-cdbn";
-    r.model = RecipeModel::cdbn;
-    r.description =
-        "two-layer CDBN with probabilistic max-pooling on MNIST, a linear SVM on the pooled "
-        "features of both layers (Lee et al. 2009)";
-    r.source =
-        "Lee, Grosse, Ranganath & Ng 2009, Convolutional deep belief networks (ICML), its "
-        "MNIST classification; Lee's CRBM code for the optimiser and sparsity settings";
-    r.published = "0.82% MNIST test error (Lee et al. 2009, 60,000 labels, linear SVM)";
-    r.eval.published_error = 0.0082;
-    r.unverified = {
-        "the paper's MNIST layer sizes, epochs and SVM C: the PDF was not readable through the "
-        "project's search; layer-2 geometry and the input threshold follow "
-        "docs/results/crbm-mnist.md, the epochs and C are our choice"};
-    e.cdbn = fill_lee09;
-    entries.push_back(std::move(e));
-  }
+  Entry dbm = make_entry(
+      "sh09-dbm", RecipeModel::dbm,
+      "784-500-1000 DBM: doubled-input pretraining, then 500 epochs of mean-field + PCD joint "
+      "training (Salakhutdinov & Hinton 2009)",
+      "Salakhutdinov & Hinton 2009, Deep Boltzmann machines (AISTATS), its MNIST experiments; "
+      "the authors' DBM code: demo.m, rbm.m, rbm_l2.m, dbm_mf.m, mf.m",
+      "-84.62 nats (S&H 2009, test set, variational bound with AIS log Z)");
+  dbm.recipe.eval = likelihood_eval({14500, 20000, 100000}, 30);
+  dbm.recipe.unsupported = {
+      {"ten softmax label units joined to the top layer (clamped in the positive phase, "
+       "sampled in the negative), in layer-2 pretraining and joint training",
+       "rbm_l2.m, dbm_mf.m", "trained without labels"},
+      {"sparsity targets 0.2 (hidden layer 1) and 0.1 (layer 2), cost 0.001, damping 0.9, in "
+       "the weight and bias gradients",
+       "dbm_mf.m", "joint training without a sparsity term"},
+      {"k = ceil(epoch/20) Gibbs steps with lr / ceil(epoch/20) in layer-2 pretraining", "rbm_l2.m",
+       "CD-1 with lr / (1 + 0.05 epoch)"},
+      {"initial weights N(0, 0.001^2) for layer 1 (0.01^2 for layer 2)", "rbm.m (DBM code)",
+       "N(0, 0.01^2) for both"},
+      {"the joint model's layer-1 bias as the sum of the two pretrained RBMs' biases for it",
+       "dbm_mf.m", "the library takes their mean"}};
+  dbm.recipe.unverified = {
+      "AIS with 20,000 intermediate distributions for the DBM (issue 13, from S&H 2009; the "
+      "PDF was not readable through the project's search)"};
+  dbm.dbm = fill_sh09;
+  entries.push_back(std::move(dbm));
+
+  Entry dbn = make_entry(
+      "hs06-dbn", RecipeModel::dbn,
+      "784-500-500-2000 DBN pretrained by CD-1 (50 epochs a layer), then fine-tuned as a "
+      "784-500-500-2000-10 classifier (Hinton & Salakhutdinov 2006)",
+      "Hinton & Salakhutdinov 2006, Reducing the dimensionality of data with neural networks "
+      "(Science), supporting material; their code: mnistclassify.m, rbm.m, backpropclassify.m",
+      "1.2% MNIST test error (Hinton & Salakhutdinov 2006)");
+  dbn.recipe.eval.published_error = 0.012;
+  dbn.recipe.unsupported = {
+      {"conjugate-gradient fine-tuning (3 line searches per 1000-row batch)", "backpropclassify.m",
+       "minibatch SGD with momentum (MlpConfig)"},
+      {"only the output layer trained for the first 5 fine-tuning epochs", "backpropclassify.m",
+       "every layer trained from the first epoch"},
+      {"output weights initialised N(0, 0.1^2)", "backpropclassify.m",
+       "the library's N(0, 0.01^2)"},
+      {"visible biases initialised at 0", "rbm.m", "the library's log-odds of the input means"}};
+  dbn.dbn = fill_hs06;
+  entries.push_back(std::move(dbn));
+
+  Entry cdbn = make_entry(
+      "lee09-cdbn", RecipeModel::cdbn,
+      "two-layer CDBN with probabilistic max-pooling on MNIST, a linear SVM on the pooled "
+      "features of both layers (Lee et al. 2009)",
+      "Lee, Grosse, Ranganath & Ng 2009, Convolutional deep belief networks (ICML), its MNIST "
+      "classification; Lee's CRBM code for the optimiser and sparsity settings",
+      "0.82% MNIST test error (Lee et al. 2009, 60,000 labels, linear SVM)");
+  cdbn.recipe.eval.published_error = 0.0082;
+  cdbn.recipe.unverified = {
+      "the paper's MNIST layer sizes, epochs and SVM C: the PDF was not readable through the "
+      "project's search; layer-2 geometry and the input threshold follow "
+      "docs/results/crbm-mnist.md, the epochs and C are our choice"};
+  cdbn.cdbn = fill_lee09;
+  entries.push_back(std::move(cdbn));
   return entries;
 }
 
