@@ -191,6 +191,21 @@ TEST(Recipes, Hs06DbnAndLee09CdbnFillTheirStacks) {
   EXPECT_DOUBLE_EQ(cdbn.svm.C, 1.0);
 }
 
+TEST(Recipes, DescriptionShowsEverySettingAndGap) {
+  for (const Recipe& r : recipes()) {
+    const std::string text = describe_recipe(r);
+    EXPECT_EQ(text.rfind(r.name + " (", 0), 0u) << text;
+    for (const RecipeSetting& s : r.settings) {
+      EXPECT_NE(text.find("    " + s.name + " = " + s.value + " "), std::string::npos)
+          << r.name << ": " << s.name;
+    }
+    for (const RecipeGap& g : r.unsupported) {
+      EXPECT_NE(text.find(g.setting), std::string::npos) << r.name << ": " << g.setting;
+    }
+    EXPECT_EQ(text.find("not supported yet") != std::string::npos, !r.unsupported.empty());
+  }
+}
+
 TEST(Recipes, UnknownNameFailsListingTheKnownOnes) {
   try {
     find_recipe("sm08-cd26");

@@ -141,6 +141,11 @@ void validate(const DbmPlan& plan);
 void validate(const DbnPlan& plan);
 void validate(const CdbnPlan& plan);
 
+// A recipe as plain text for `--help` or a `recipes` listing: the name and description,
+// source, published number, one line per setting ("  train.cd_k = 25    (source)"), the
+// gaps and the unverified settings.
+std::string describe_recipe(const Recipe& recipe);
+
 // The lines a command prints for a recipe's gaps: "recipe sh09-dbm: <setting> (<source>)
 // is not supported yet; <instead>". Empty when there are none.
 std::vector<std::string> recipe_gap_messages(const Recipe& recipe);

@@ -5,6 +5,7 @@
 // code search; file names as the authors gave them). No code was copied from them.
 #include "crbm/recipes.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <string>
@@ -558,6 +559,28 @@ void validate(const CdbnPlan& plan) {
   }
   if (!(plan.sigma > 0.0f)) CRBM_FAIL("invalid CDBN plan: sigma = ", plan.sigma, " (> 0)");
   plan.svm.validate();
+}
+
+std::string describe_recipe(const Recipe& recipe) {
+  size_t width = 0;
+  for (const RecipeSetting& s : recipe.settings) {
+    width = std::max(width, s.name.size() + 3 + s.value.size());
+  }
+  std::string out =
+      concat(recipe.name, " (", to_string(recipe.model), "): ", recipe.description,
+             "\n  source: ", recipe.source, "\n  published: ", recipe.published, "\n  settings:\n");
+  for (const RecipeSetting& s : recipe.settings) {
+    const std::string assignment = s.name + " = " + s.value;
+    out += "    " + assignment + std::string(width - assignment.size() + 2, ' ') + "(" + s.source +
+           ")\n";
+  }
+  if (!recipe.unsupported.empty()) out += "  not supported yet:\n";
+  for (const RecipeGap& g : recipe.unsupported) {
+    out += concat("    ", g.setting, " (", g.source, "): ", g.instead, "\n");
+  }
+  if (!recipe.unverified.empty()) out += "  unverified:\n";
+  for (const std::string& u : recipe.unverified) out += "    " + u + "\n";
+  return out;
 }
 
 std::vector<std::string> recipe_gap_messages(const Recipe& recipe) {
