@@ -162,7 +162,7 @@ struct RatingsTrainConfig : SgdConfig {
   RatingsTrainConfig() {
     epochs = 20;
     batch_size = 100;
-    learning_rate = 0.05f;
+    learning_rate = 0.5f;  // per user-averaged gradient (see docs/ratings.md)
     lr_schedule = LrSchedule::constant;
     weight_decay = 1e-3f;
   }
