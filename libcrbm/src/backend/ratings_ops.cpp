@@ -6,6 +6,9 @@
 namespace crbm {
 
 std::unique_ptr<RatingsOps> make_cpu_ratings_ops(Backend& backend);
+#ifdef CRBM_HAVE_CUDA
+std::unique_ptr<RatingsOps> make_cuda_ratings_ops(Backend& backend);
+#endif
 
 void SparseRows::reset() noexcept {
   if (buffer_ != nullptr) ops_->free_ints(buffer_);
@@ -112,8 +115,12 @@ void RatingsOps::check_stats(const SparseRows& r, CMatRef v, CMatRef h, CMatRef 
 
 std::unique_ptr<RatingsOps> make_ratings_ops(Backend& backend) {
   if (backend.device() == Device::cpu) return make_cpu_ratings_ops(backend);
+#ifdef CRBM_HAVE_CUDA
+  return make_cuda_ratings_ops(backend);
+#else
   CRBM_FAIL("ratings ops on a ", to_string(backend.device()),
-            " backend: not implemented yet (the CPU backend has them)");
+            " backend: this libcrbm was built without CUDA");
+#endif
 }
 
 }  // namespace crbm
