@@ -326,7 +326,7 @@ void register_cf(CLI::App& app) {
         ->group(kGroupTraining);
     cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->group(kGroupTraining);
     cmd->add_option("--lr-schedule", o->lr_schedule, "constant | inverse (lr / (1 + D * epoch))")
-        ->check(CLI::IsMember({"constant", "inverse", "exponential"}))
+        ->check(CLI::IsMember({"constant", "inverse"}))
         ->capture_default_str()
         ->group(kGroupTraining);
     cmd->add_option("--lr-decay", o->lr_decay, "D of the inverse schedule")->group(kGroupTraining);

@@ -121,6 +121,8 @@ class RatingsRbm {
   // models; may be null) is the CSR of the items each user rated.
   void hidden_given_visible(const SparseRows& rows, CMatRef values, const SparseRows* rated,
                             MatRef hidden) const;
+  // [n, 1] of ones (cached): the values of the conditional model's rated-items input.
+  CMatRef rated_values(int64_t n) const;
   // probs [nnz, K] = P(v_n = k | h) for the entries of `rows`.
   void visible_given_hidden(const SparseRows& rows, CMatRef hidden, MatRef probs) const;
 
@@ -145,6 +147,7 @@ class RatingsRbm {
   std::vector<float> level_values_;
   bool conditional_;
   Matrix weights_, visible_bias_, hidden_bias_, rated_weights_;
+  mutable Matrix ones_;  // [>= nnz, 1] of 1s: the values of the rated-items input
 };
 
 // ---- training ----
@@ -205,7 +208,7 @@ class RatingsCdTrainer {
   int epoch_ = 0;
   int64_t updates_ = 0;
   Matrix gw_, gb_, gc_, gd_, vw_, vb_, vc_, vd_;
-  Matrix v0_, vk_, pk_, h0_, hs_, hk_, ones_;
+  Matrix v0_, vk_, pk_, h0_, hs_, hk_;
 };
 
 // ---- checkpoints ----

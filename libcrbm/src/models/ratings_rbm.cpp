@@ -89,11 +89,17 @@ void RatingsRbm::hidden_given_visible(const SparseRows& rows, CMatRef values,
   backend_->fill(hidden, 0.0f);
   ops_->up(rows, values, weights_, hidden);
   if (conditional_ && rated != nullptr && rated->nnz() > 0) {
-    Matrix ones(*backend_, rated->nnz(), 1);
-    backend_->fill(ones, 1.0f);
-    ops_->up(*rated, ones, rated_weights_, hidden);
+    ops_->up(*rated, rated_values(rated->nnz()), rated_weights_, hidden);
   }
   backend_->scale_add_activate(hidden, 1.0f, CMatRef{}, hidden_bias_, Activation::sigmoid);
+}
+
+CMatRef RatingsRbm::rated_values(int64_t n) const {
+  if (ones_.rows() < n) {
+    ones_ = Matrix(*backend_, n, 1);
+    backend_->fill(ones_, 1.0f);
+  }
+  return ones_.rows_view(0, n);
 }
 
 void RatingsRbm::visible_given_hidden(const SparseRows& rows, CMatRef hidden, MatRef probs) const {

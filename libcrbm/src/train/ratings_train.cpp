@@ -155,11 +155,7 @@ void RatingsCdTrainer::compute_gradient(const SparseRows& rows, const SparseRows
   if (m_.conditional()) {
     be_.fill(gd_, 0.0f);
     if (r != nullptr && r->nnz() > 0) {
-      if (ones_.rows() < r->nnz()) {
-        ones_ = Matrix(be_, r->nnz(), 1);
-        be_.fill(ones_, 1.0f);
-      }
-      CMatRef ones = ones_.rows_view(0, r->nnz());
+      const CMatRef ones = m_.rated_values(r->nnz());
       m_.ops().stats(*r, ones, h0, inv, gd_, MatRef{});
       m_.ops().stats(*r, ones, hk, -inv, gd_, MatRef{});
     }
