@@ -93,6 +93,13 @@ void run_info(const InfoOptions& o) {
   if (rbm) {
     fmt::print("  model:      dense RBM, {} {} visible x {} bernoulli hidden units\n",
                rbm->visible(), to_string(rbm->visible_type), rbm->hidden());
+  } else if (j["model"] == "ratings_rbm" && file.tensors.count("weights") > 0 &&
+             file.tensors.at("weights").shape.size() == 3) {
+    const std::vector<int64_t>& s = file.tensors.at("weights").shape;  // [items, levels, hidden]
+    fmt::print(
+        "  model:      ratings RBM (collaborative filtering), {} items x {} rating levels, "
+        "{} bernoulli hidden units{}\n",
+        s[0], s[1], s[2], file.tensors.count("rated_weights") ? ", conditional" : "");
   } else {
     fmt::print("  model:      {}\n", j["model"].get<std::string>());
   }

@@ -1,0 +1,126 @@
+// The parts of the ratings ops shared by both implementations: the checked upload of a
+// CSR minibatch (offsets | entry_user | item | level in one int32 buffer), the shape
+// checks, and the dispatch from a Backend to its ratings ops.
+#include "crbm/ratings_ops.hpp"
+
+namespace crbm {
+
+std::unique_ptr<RatingsOps> make_cpu_ratings_ops(Backend& backend);
+#ifdef CRBM_HAVE_CUDA
+std::unique_ptr<RatingsOps> make_cuda_ratings_ops(Backend& backend);
+#endif
+
+void SparseRows::reset() noexcept {
+  if (buffer_ != nullptr) ops_->free_ints(buffer_);
+  buffer_ = nullptr;
+  users_ = nnz_ = 0;
+}
+
+void SparseRows::swap(SparseRows& o) noexcept {
+  std::swap(ops_, o.ops_);
+  std::swap(buffer_, o.buffer_);
+  std::swap(users_, o.users_);
+  std::swap(nnz_, o.nnz_);
+  std::swap(device_, o.device_);
+}
+
+SparseRows RatingsOps::upload(const HostSparseRows& r, int64_t items, int64_t levels) {
+  const int64_t users = r.users(), nnz = r.nnz();
+  CRBM_CHECK_THROW(users >= 0 && r.offsets.front() == 0 && r.offsets.back() == nnz,
+                   "sparse rows: offsets must run from 0 to the ", nnz, " entries");
+  CRBM_CHECK_THROW(r.level.empty() || int64_t(r.level.size()) == nnz,
+                   "sparse rows: ", r.level.size(), " levels for ", nnz, " entries");
+  std::vector<int32_t> host(size_t(users + 1 + 3 * nnz), 0);
+  for (int64_t u = 0; u <= users; ++u) host[size_t(u)] = r.offsets[size_t(u)];
+  int32_t* entry_user = host.data() + users + 1;
+  int32_t* item = entry_user + nnz;
+  int32_t* level = item + nnz;
+  for (int64_t u = 0; u < users; ++u) {
+    const int32_t lo = r.offsets[size_t(u)], hi = r.offsets[size_t(u + 1)];
+    CRBM_CHECK_THROW(lo <= hi, "sparse rows: offsets decrease at user ", u);
+    for (int32_t n = lo; n < hi; ++n) entry_user[n] = int32_t(u);
+  }
+  for (int64_t n = 0; n < nnz; ++n) {
+    const int32_t i = r.item[size_t(n)];
+    CRBM_CHECK_THROW(i >= 0 && i < items, "sparse rows: entry ", n, " has item ", i,
+                     ", outside [0, ", items, ")");
+    item[n] = i;
+    if (!r.level.empty()) {
+      const int32_t k = r.level[size_t(n)];
+      CRBM_CHECK_THROW(k >= 0 && k < levels, "sparse rows: entry ", n, " has level ", k,
+                       ", outside [0, ", levels, ")");
+      level[n] = k;
+    }
+  }
+  SparseRows out;
+  out.ops_ = this;
+  out.users_ = users;
+  out.nnz_ = nnz;
+  out.device_ = backend().device();
+  out.buffer_ = allocate_ints(host.size());
+  upload_ints(host.data(), out.buffer_, host.size());
+  return out;
+}
+
+namespace {
+
+void expect(CMatRef m, int64_t rows, int64_t cols, Device device, const char* op,
+            const char* what) {
+  CRBM_CHECK_THROW(m.rows == rows && m.cols == cols, op, ": ", what, " is ", m.rows, "x", m.cols,
+                   ", expected ", rows, "x", cols);
+  CRBM_CHECK_THROW(m.size() == 0 || m.device == device, op, ": ", what, " lives on ",
+                   to_string(m.device), ", the ops on ", to_string(device));
+}
+
+void expect_rows(const SparseRows& r, Device device, const char* op) {
+  CRBM_CHECK_THROW(r.device() == device, op, ": the sparse rows live on ", to_string(r.device()),
+                   ", the ops on ", to_string(device));
+}
+
+}  // namespace
+
+void RatingsOps::check_up(const SparseRows& r, CMatRef v, CMatRef w, CMatRef h) const {
+  const Device d = backend().device();
+  expect_rows(r, d, "ratings up");
+  const int64_t k = v.cols;
+  CRBM_CHECK_THROW(k >= 1 && w.rows % k == 0, "ratings up: ", w.rows,
+                   " weight rows are not items x ", k, " levels");
+  expect(v, r.nnz(), k, d, "ratings up", "values");
+  expect(h, r.users(), w.cols, d, "ratings up", "hidden");
+  expect(w, w.rows, h.cols, d, "ratings up", "weights");
+}
+
+void RatingsOps::check_down(const SparseRows& r, CMatRef h, CMatRef w, CMatRef b, CMatRef p) const {
+  const Device d = backend().device();
+  expect_rows(r, d, "ratings down");
+  const int64_t k = p.cols;
+  CRBM_CHECK_THROW(k >= 1 && k <= 32 && w.rows % k == 0, "ratings down: ", k,
+                   " levels (1..32) and ", w.rows, " weight rows");
+  expect(p, r.nnz(), k, d, "ratings down", "probs");
+  expect(h, r.users(), w.cols, d, "ratings down", "hidden");
+  if (b.data != nullptr) expect(b, 1, w.rows, d, "ratings down", "visible bias");
+}
+
+void RatingsOps::check_stats(const SparseRows& r, CMatRef v, CMatRef h, CMatRef gw,
+                             CMatRef gb) const {
+  const Device d = backend().device();
+  expect_rows(r, d, "ratings stats");
+  const int64_t k = v.cols;
+  CRBM_CHECK_THROW(k >= 1 && gw.rows % k == 0, "ratings stats: ", gw.rows,
+                   " gradient rows are not items x ", k, " levels");
+  expect(v, r.nnz(), k, d, "ratings stats", "values");
+  expect(h, r.users(), gw.cols, d, "ratings stats", "hidden");
+  if (gb.data != nullptr) expect(gb, 1, gw.rows, d, "ratings stats", "bias gradient");
+}
+
+std::unique_ptr<RatingsOps> make_ratings_ops(Backend& backend) {
+  if (backend.device() == Device::cpu) return make_cpu_ratings_ops(backend);
+#ifdef CRBM_HAVE_CUDA
+  return make_cuda_ratings_ops(backend);
+#else
+  CRBM_FAIL("ratings ops on a ", to_string(backend.device()),
+            " backend: this libcrbm was built without CUDA");
+#endif
+}
+
+}  // namespace crbm
