@@ -77,17 +77,15 @@ void write_filter_pngs(const Cdbn& net, const std::string& path) {
 void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
   if (with_common) {
     add_config_option(&cmd, o.config);
-    cmd.add_option("--data", o.data, "Training images (mnist:DIR[:train|test], idx:, npy:)")
-        ->group(kGroupData)
-        ->capture_default_str();
-    cmd.add_option("--limit", o.limit, "Use the first N images (0 = all)")->group(kGroupData);
+    add_data_options(&cmd, o.data, o.limit, "Training images (mnist:DIR[:train|test], idx:, npy:)",
+                     "images");
     add_cd_options(&cmd, o.train, kCdAll);
     const SgdOptions sgd = add_sgd_options(&cmd, o.train, kSgdAll & ~kSgdSparsityTarget);
     sgd.epochs->description("Epochs per layer");
     sgd.seed->description("Random seed (layer l: seed + 1000 l)");
-    cmd.add_option("--out,-o", o.out, "Checkpoint (.safetensors)")
-        ->group(kGroupOutput)
-        ->capture_default_str();
+    const OutputOptions out = add_output_options(&cmd, &o.out, &o.metrics, nullptr, &o.quiet);
+    out.out->description("Checkpoint (.safetensors), written after each layer");
+    out.metrics->description("Write one JSON object per layer and epoch (JSONL)");
     add_compute_options(&cmd, o.device, o.threads);
     cmd.add_option("--visible", o.visible, "bernoulli or gaussian")
         ->group(kGroupModel)
@@ -127,12 +125,6 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
       ->delimiter(',')
       ->type_name("P[,P...]")
       ->group(kGroupTraining);
-  if (with_common) {
-    cmd.add_option("--metrics", o.metrics, "Write one JSON object per layer and epoch (JSONL)")
-        ->type_name("FILE.jsonl")
-        ->group(kGroupOutput);
-    cmd.add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
-  }
   cmd.add_option("--filters-png", o.filters_png,
                  "Write the filters as a PNG grid (layer l > 0: FILE_layer<l>.png, "
                  "visualised through the layers below)")

@@ -61,10 +61,7 @@ struct CommonOptions {
 void add_common(CLI::App* cmd, CommonOptions& o, const char* default_out) {
   o.out = default_out;
   add_config_option(cmd, o.config);
-  cmd->add_option("--data", o.data, "Training data spec (mnist:DIR:train, builtin:bars, ...)")
-      ->capture_default_str()
-      ->group(kGroupData);
-  cmd->add_option("--limit", o.limit, "Use only the first N rows (0 = all)")->group(kGroupData);
+  add_data_options(cmd, o.data, o.limit, "Training data spec (mnist:DIR:train, builtin:bars, ...)");
   cmd->add_option("--binarize", o.binarize,
                   "stochastic (resampled every minibatch), threshold (0.5) or none")
       ->capture_default_str()
@@ -73,11 +70,7 @@ void add_common(CLI::App* cmd, CommonOptions& o, const char* default_out) {
   cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and sampling")
       ->capture_default_str()
       ->group(kGroupTraining);
-  cmd->add_option("--out", o.out, "Checkpoint to write")
-      ->capture_default_str()
-      ->group(kGroupOutput);
-  cmd->add_option("--json", o.json, "Write a JSON summary here")->group(kGroupOutput);
-  cmd->add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
+  add_output_options(cmd, &o.out, nullptr, &o.json, &o.quiet);
 }
 
 Dataset load_training(const CommonOptions& o) {
@@ -723,8 +716,8 @@ void register_deep(CLI::App& app) {
                     "Also write the checkpoint (atomically) every N joint epochs (0 = at the end)")
         ->check(CLI::NonNegativeNumber)
         ->group(kGroupOutput);
-    cmd->add_option("--metrics", o->metrics, "One JSON object per epoch of each phase (JSONL)")
-        ->group(kGroupOutput);
+    add_output_options(cmd, nullptr, &o->metrics, nullptr, nullptr)
+        .metrics->description("One JSON object per epoch of each phase (JSONL)");
     cmd->add_option("--samples,--samples-png", o->samples_png,
                     "Write 100 samples (Gibbs chains from random states) here as a PNG grid")
         ->type_name("FILE.png")

@@ -529,12 +529,10 @@ void register_rsm(CLI::App& app) {
         "groups) with CD-k.\nExample: crbm rsm-train --data newsgroups:DIR:train --hidden 50 "
         "--test newsgroups:DIR:test --eval-docs 200 --out rsm.safetensors");
     add_config_option(cmd, o->config);
-    cmd->add_option("--data", o->data,
-                    "Documents: docword:FILE, newsgroups:DIR[:train|test], builtin:docs, or any "
-                    "count matrix (npy:)")
-        ->capture_default_str()
-        ->group(kGroupData);
-    cmd->add_option("--limit", o->limit, "Only the first N documents (0 = all)")->group(kGroupData);
+    add_data_options(cmd, o->data, o->limit,
+                     "Documents: docword:FILE, newsgroups:DIR[:train|test], builtin:docs, or "
+                     "any count matrix (npy:)",
+                     "documents");
     cmd->add_option("--kind", o->kind, "replicated (word counts) or groups (one-hot groups)")
         ->check(CLI::IsMember({"replicated", "groups"}))
         ->capture_default_str()
@@ -551,14 +549,7 @@ void register_rsm(CLI::App& app) {
     sgd.epochs->check(CLI::PositiveNumber);
     sgd.seed->description("Seed (initialisation, shuffling, sampling, AIS)");
     add_compute_options(cmd, o->device, o->threads);
-    cmd->add_option("--out", o->out, "Checkpoint to write")
-        ->capture_default_str()
-        ->group(kGroupOutput);
-    cmd->add_option("--json", o->json, "Write a JSON summary here")->group(kGroupOutput);
-    cmd->add_option("--metrics", o->metrics, "One JSON object per epoch (JSONL)")
-        ->type_name("FILE.jsonl")
-        ->group(kGroupOutput);
-    cmd->add_flag("--quiet,-q", o->quiet, "No per-epoch progress lines")->group(kGroupOutput);
+    add_output_options(cmd, &o->out, &o->metrics, &o->json, &o->quiet);
     cmd->add_option("--test", o->test, "Held-out documents: perplexity after training")
         ->group(kGroupOutput);
     cmd->add_option("--eval-docs", o->eval_docs,

@@ -119,12 +119,9 @@ double empirical_log_likelihood(const HostTensor& x, int64_t* distinct) {
 void register_options(CLI::App* cmd, TrainOptions& o) {
   add_config_option(cmd, o.config);
 
-  cmd->add_option("--data", o.data,
-                  "Dataset SPEC: builtin:bars|bars3|bars6|blobs, mnist:DIR[:train|test], "
-                  "fashion-mnist[:train|test], idx:FILE, npy:FILE, amat:FILE")
-      ->type_name("SPEC")
-      ->capture_default_str()
-      ->group(kGroupData);
+  add_data_options(cmd, o.data, o.limit,
+                   "Dataset SPEC: builtin:bars|bars3|bars6|blobs, mnist:DIR[:train|test], "
+                   "fashion-mnist[:train|test], idx:FILE, npy:FILE, amat:FILE");
   o.binarize_opt =
       cmd->add_option("--binarize", o.binarize,
                       "Bernoulli models on non-binary data: stochastic (pixel > uniform, redrawn "
@@ -134,10 +131,6 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
           ->check(CLI::IsMember({"auto", "none", "threshold", "stochastic"}))
           ->capture_default_str()
           ->group(kGroupData);
-  cmd->add_option("--limit", o.limit, "Use only the first N rows (0 = all)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->group(kGroupData);
   o.holdout_opt = cmd->add_option("--holdout", o.holdout,
                                   "Fraction of the rows held out of training for the free-energy "
                                   "gap [default: 0.1 when the data has more than 1,000 rows, "
@@ -179,12 +172,12 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
                       "CPU threads for BLAS and loops (0 = all cores, or 1 for tiny models where "
                       "visible x hidden x batch < 2^20)");
 
-  cmd->add_option("--out", o.out,
-                  "Model checkpoint (.safetensors), rewritten atomically every --save-every "
-                  "epochs and at the end")
-      ->type_name("MODEL.safetensors")
-      ->capture_default_str()
-      ->group(kGroupOutput);
+  const OutputOptions out = add_output_options(cmd, &o.out, &o.metrics, nullptr, &o.quiet);
+  out.out->description(
+      "Model checkpoint (.safetensors), rewritten atomically every --save-every epochs and at "
+      "the end");
+  out.metrics->description(
+      "Write one JSON object per epoch (JSON Lines; schema in docs/formats.md)");
   cmd->add_option("--save-every", o.save_every, "Checkpoint every N epochs (0 = only at the end)")
       ->type_name("N")
       ->capture_default_str()
@@ -216,10 +209,6 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--eval-ais-runs", o.eval_ais_runs, "AIS runs for --eval-every")
       ->type_name("M")
       ->capture_default_str()
-      ->group(kGroupOutput);
-  cmd->add_option("--metrics", o.metrics,
-                  "Write one JSON object per epoch (JSON Lines; schema in docs/formats.md)")
-      ->type_name("FILE.jsonl")
       ->group(kGroupOutput);
   cmd->add_option("--filters", o.filters,
                   "Dense: write the weights of each hidden unit as a PNG grid (one tile per "
@@ -271,7 +260,6 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("N")
       ->capture_default_str()
       ->group(kGroupOutput);
-  cmd->add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
 }
 
 void apply_data_dependent_defaults(TrainOptions& o, const Dataset& d) {
@@ -291,7 +279,6 @@ void validate_options(const TrainOptions& o) {
   if (!(o.holdout >= 0.0 && o.holdout < 1.0)) {
     CRBM_FAIL("--holdout: the held-out fraction must be in [0, 1), got ", o.holdout);
   }
-  if (o.limit < 0) CRBM_FAIL("--limit: must be >= 0 (0 = all rows), got ", o.limit);
   if (o.save_every < 0) CRBM_FAIL("--save-every: must be >= 0, got ", o.save_every);
   if (o.save_interval < 0) CRBM_FAIL("--save-interval: must be >= 0, got ", o.save_interval);
   if (o.exact_every < 0) CRBM_FAIL("--exact-every: must be >= 0, got ", o.exact_every);

@@ -209,6 +209,53 @@ CdOptions add_cd_options(CLI::App* cmd, CdConfig& c, unsigned parts) {
   return o;
 }
 
+// ---- data ----
+
+DataOptions add_data_options(CLI::App* cmd, std::string& spec, int64_t& limit,
+                             const std::string& spec_help, const char* rows) {
+  DataOptions o;
+  o.data = cmd->add_option("--data", spec, spec_help)
+               ->type_name("SPEC")
+               ->capture_default_str()
+               ->group(kGroupData);
+  o.limit =
+      cmd->add_option("--limit", limit, fmt::format("Use only the first N {} (0 = all)", rows))
+          ->type_name("N")
+          ->check(CLI::NonNegativeNumber)
+          ->capture_default_str()
+          ->group(kGroupData);
+  return o;
+}
+
+// ---- output ----
+
+OutputOptions add_output_options(CLI::App* cmd, std::string* out, std::string* metrics,
+                                 std::string* json, bool* quiet) {
+  OutputOptions o;
+  if (out != nullptr) {
+    o.out = cmd->add_option("--out,-o", *out, "Checkpoint to write")
+                ->type_name("MODEL.safetensors")
+                ->capture_default_str()
+                ->group(kGroupOutput);
+  }
+  if (metrics != nullptr) {
+    o.metrics = cmd->add_option("--metrics", *metrics,
+                                "Write one JSON object per epoch (JSON Lines, flushed per line)")
+                    ->type_name("FILE.jsonl")
+                    ->group(kGroupOutput);
+  }
+  if (json != nullptr) {
+    o.json = cmd->add_option("--json", *json, "Write a JSON summary here")
+                 ->type_name("FILE.json")
+                 ->group(kGroupOutput);
+  }
+  if (quiet != nullptr) {
+    o.quiet =
+        cmd->add_flag("--quiet,-q", *quiet, "No per-epoch progress lines")->group(kGroupOutput);
+  }
+  return o;
+}
+
 // ---- compute ----
 
 void add_compute_options(CLI::App* cmd, std::string& device, int& threads,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -84,6 +85,25 @@ struct CdOptions {
 // --cd K sets cd_k; --pcd K is persistent CD with K steps; a bare --pcd makes the --cd K
 // steps persistent. Giving both --cd K and --pcd K is an error.
 CdOptions add_cd_options(CLI::App* cmd, CdConfig& c, unsigned parts);
+
+// ---- data ----
+// --data SPEC (its default shown) and --limit N (the first N rows; 0 = all; negative is an
+// error), in the Data group. `rows` names what a row is ("rows", "images", "documents").
+struct DataOptions {
+  CLI::Option *data = nullptr, *limit = nullptr;
+};
+DataOptions add_data_options(CLI::App* cmd, std::string& spec, int64_t& limit,
+                             const std::string& spec_help, const char* rows = "rows");
+
+// ---- output ----
+// --out,-o FILE (its default shown), --metrics FILE.jsonl, --json FILE and -q/--quiet in
+// the Output group; a null target leaves that option out. Commands replace a description
+// through the returned options.
+struct OutputOptions {
+  CLI::Option *out = nullptr, *metrics = nullptr, *json = nullptr, *quiet = nullptr;
+};
+OutputOptions add_output_options(CLI::App* cmd, std::string* out, std::string* metrics,
+                                 std::string* json, bool* quiet);
 
 // ---- compute ----
 // The most CPU threads --threads accepts.
