@@ -76,21 +76,16 @@ void write_filter_pngs(const Cdbn& net, const std::string& path) {
 
 void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
   if (with_common) {
-    cmd.add_option("--data", o.data, "Training images (mnist:DIR[:train|test], idx:, npy:)")
-        ->group(kGroupData)
-        ->capture_default_str();
-    cmd.add_option("--limit", o.limit, "Use the first N images (0 = all)")->group(kGroupData);
-    cmd.add_option("--epochs", o.epochs, "Epochs per layer")
-        ->group(kGroupTraining)
-        ->capture_default_str();
-    cmd.add_option("--batch-size,--batch", o.batch_size, "Minibatch size")
-        ->group(kGroupTraining)
-        ->capture_default_str();
-    cmd.add_option("--lr", o.lr, "Learning rate")->group(kGroupTraining)->capture_default_str();
-    cmd.add_option("--seed", o.seed, "Random seed")->group(kGroupTraining)->capture_default_str();
-    cmd.add_option("--out,-o", o.out, "Checkpoint (.safetensors)")
-        ->group(kGroupOutput)
-        ->capture_default_str();
+    add_config_option(&cmd, o.config);
+    add_data_options(&cmd, o.data, o.limit, "Training images (mnist:DIR[:train|test], idx:, npy:)",
+                     "images");
+    add_cd_options(&cmd, o.train, kCdAll);
+    const SgdOptions sgd = add_sgd_options(&cmd, o.train, kSgdAll & ~kSgdSparsityTarget);
+    sgd.epochs->description("Epochs per layer");
+    sgd.seed->description("Random seed (layer l: seed + 1000 l)");
+    const OutputOptions out = add_output_options(&cmd, &o.out, &o.metrics, nullptr, &o.quiet);
+    out.out->description("Checkpoint (.safetensors), written after each layer");
+    out.metrics->description("Write one JSON object per layer and epoch (JSONL)");
     add_compute_options(&cmd, o.device, o.threads);
     cmd.add_option("--visible", o.visible, "bernoulli or gaussian")
         ->group(kGroupModel)
@@ -116,37 +111,20 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
       ->group(kGroupModel)
       ->capture_default_str();
   cmd.add_option("--sigma", o.sigma, "Gaussian visible sigma (Lee: 0.2)")->group(kGroupModel);
-  cmd.add_option("--sigma-decay", o.sigma_decay, "sigma *= this after each epoch (Lee: 0.99)")
+  cmd.add_option("--sigma-decay", o.train.sigma_decay,
+                 "sigma *= this after each epoch of layer 0 (Lee: 0.99)")
+      ->capture_default_str()
       ->group(kGroupTraining);
-  cmd.add_option("--sigma-min", o.sigma_min, "Lower bound of the annealed sigma")
+  cmd.add_option("--sigma-min", o.train.sigma_min, "Lower bound of the annealed sigma")
+      ->capture_default_str()
       ->group(kGroupTraining);
   cmd.add_option("--init-std", o.init_std, "Initial filter stddev")->group(kGroupModel);
   cmd.add_option("--hidden-bias-init", o.hidden_bias_init, "Initial hidden bias")
       ->group(kGroupModel);
-  cmd.add_option("--cd-k,--cd", o.cd_k, "Gibbs steps per update")->group(kGroupTraining);
-  cmd.add_flag("--pcd", o.pcd, "Persistent CD")->group(kGroupTraining);
-  cmd.add_option("--pcd-chains", o.pcd_chains, "Persistent chains (0 = batch size)")
-      ->group(kGroupTraining);
-  cmd.add_option("--lr-decay", o.lr_decay, "lr / (1 + decay * epoch)")->group(kGroupTraining);
-  cmd.add_option("--momentum", o.momentum, "Initial momentum")->group(kGroupTraining);
-  cmd.add_option("--final-momentum", o.final_momentum, "Momentum after the switch epoch")
-      ->group(kGroupTraining);
-  cmd.add_option("--momentum-switch-epoch", o.momentum_switch_epoch, "Epoch of the switch")
-      ->group(kGroupTraining);
-  cmd.add_option("--weight-decay", o.weight_decay, "L2 on the filters")->group(kGroupTraining);
-  cmd.add_option("--l1", o.l1, "L1 on the filters")->group(kGroupTraining);
   cmd.add_option("--sparsity-target", o.sparsity_target, "Target p per layer (0 = off)")
       ->delimiter(',')
+      ->type_name("P[,P...]")
       ->group(kGroupTraining);
-  cmd.add_option("--sparsity-cost", o.sparsity_cost, "lambda")->group(kGroupTraining);
-  cmd.add_option("--sparsity-decay", o.sparsity_decay, "eta of the running mean")
-      ->group(kGroupTraining);
-  if (with_common) {
-    cmd.add_option("--metrics", o.metrics, "Write one JSON object per layer and epoch (JSONL)")
-        ->type_name("FILE.jsonl")
-        ->group(kGroupOutput);
-    cmd.add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
-  }
   cmd.add_option("--filters-png", o.filters_png,
                  "Write the filters as a PNG grid (layer l > 0: FILE_layer<l>.png, "
                  "visualised through the layers below)")
@@ -159,7 +137,7 @@ int run_conv_train(const ConvCliOptions& o) {
   const bool gaussian = vt == VisibleType::gaussian;
   auto backend = open_backend(o.device, o.threads);
   const Dataset d =
-      load_images(o.data, o.binarize, o.limit, o.seed, o.standardize, o.whiten, gaussian);
+      load_images(o.data, o.binarize, o.limit, o.train.seed, o.standardize, o.whiten, gaussian);
   fmt::print("data: {} images {}x{}x{} from {} ({})\n", d.size(), d.channels, d.height, d.width,
              o.data, gaussian ? "gaussian" : o.binarize);
   fmt::print("device: {}\n", backend->describe());
@@ -171,26 +149,11 @@ int run_conv_train(const ConvCliOptions& o) {
     ConvRbm& rbm = net.add_layer(o.filters[l], layer_value(o.filter_size, l, "filter-size"),
                                  layer_value(o.pool, l, "pool"),
                                  l == 0 ? vt : VisibleType::bernoulli, o.sigma);
-    rbm.init_random(o.seed + l, o.init_std, l == 0 ? &d.x : nullptr, o.hidden_bias_init);
-    ConvTrainConfig cfg;
-    cfg.cd_k = o.cd_k;
-    cfg.persistent = o.pcd;
-    cfg.pcd_chains = o.pcd_chains;
-    cfg.epochs = o.epochs;
-    cfg.batch_size = o.batch_size;
-    cfg.learning_rate = o.lr;
-    cfg.lr_decay = o.lr_decay;
-    cfg.momentum = o.momentum;
-    cfg.final_momentum = o.final_momentum;
-    cfg.momentum_switch_epoch = o.momentum_switch_epoch;
-    cfg.weight_decay = o.weight_decay;
-    cfg.l1_decay = o.l1;
+    rbm.init_random(o.train.seed + l, o.init_std, l == 0 ? &d.x : nullptr, o.hidden_bias_init);
+    ConvTrainConfig cfg = o.train;
     cfg.sparsity_target = layer_value(o.sparsity_target, l, "sparsity-target");
-    cfg.sparsity_cost = o.sparsity_cost;
-    cfg.sparsity_decay = o.sparsity_decay;
-    cfg.sigma_decay = l == 0 ? o.sigma_decay : 1.0f;
-    cfg.sigma_min = o.sigma_min;
-    cfg.seed = o.seed + 1000 * l;
+    cfg.sigma_decay = l == 0 ? o.train.sigma_decay : 1.0f;
+    cfg.seed = o.train.seed + 1000 * l;
     const ConvShape s = rbm.shape(1);
     fmt::print("layer {}: {}x{}x{} -> {} filters {}x{}, hidden {}x{}{}, pool {} -> {}x{}\n", l,
                s.channels, s.height, s.width, s.filters, s.filter_size, s.filter_size,
@@ -201,7 +164,7 @@ int run_conv_train(const ConvCliOptions& o) {
                s.pool, s.pooled_height(), s.pooled_width());
     net.train_layer(l, x, cfg, [&](const ConvEpochStats& e) {
       if (!o.quiet) {
-        const double eta = e.seconds * (o.epochs - e.epoch);
+        const double eta = e.seconds * (o.train.epochs - e.epoch);
         fmt::print(
             "  epoch {:3d}  recon {:9.4f}  F {:10.3f}  P(h) {:.4f}  P(pool) {:.4f}  sigma {:.3f}  "
             "{:7.1f} img/s  ETA {}\n",
@@ -275,6 +238,7 @@ int run_conv_transform(const ConvTransformOptions& o) {
 }
 
 int run_conv_sample(const ConvSampleOptions& o) {
+  check_sample_chains(o.chains);
   auto backend = open_backend(o.device, o.threads);
   Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo));
   const ConvRbm& rbm = net.layer(0);
@@ -308,7 +272,7 @@ int run_conv_classify(const ConvClassifyOptions& o) {
   Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo), &m);
   const bool gaussian = net.layer(0).visible_type() == VisibleType::gaussian;
   auto features_of = [&](const std::string& spec, int64_t limit, std::vector<int32_t>* labels) {
-    const Dataset d = load_images(spec, o.binarize, limit, o.seed, m["standardize"] == "true",
+    const Dataset d = load_images(spec, o.binarize, limit, o.train.seed, m["standardize"] == "true",
                                   m["whiten"] == "true", gaussian);
     if (d.labels.empty()) CRBM_FAIL(spec, ": classification needs labels");
     *labels = d.labels;
@@ -324,14 +288,7 @@ int run_conv_classify(const ConvClassifyOptions& o) {
              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   Matrix xtr = Matrix::from_host(*backend, train_f), xte = Matrix::from_host(*backend, test_f);
   LogisticRegression clf(*backend, net.feature_size(), 10);
-  LogRegConfig cfg;
-  cfg.epochs = o.epochs;
-  cfg.batch_size = o.batch_size;
-  cfg.learning_rate = o.lr;
-  cfg.weight_decay = o.weight_decay;
-  cfg.momentum = o.momentum;
-  cfg.seed = o.seed;
-  clf.fit(xtr, train_labels, cfg, [](int epoch, double loss) {
+  clf.fit(xtr, train_labels, o.train, [](int epoch, double loss) {
     if (epoch % 5 == 0) fmt::print("  logreg epoch {:3d}  cross-entropy {:.4f}\n", epoch, loss);
   });
   const double train_err = clf.error_rate(xtr, train_labels);
@@ -351,7 +308,10 @@ void register_conv(CLI::App& app) {
   static ConvCliOptions train_opts;
   CLI::App* train = conv->add_subcommand("train", "Train a conv RBM / greedy CDBN");
   add_conv_options(*train, train_opts);
-  train->callback([] { run_conv_train(train_opts); });
+  train->callback([train] {
+    apply_config_file(train, train_opts.config);
+    run_conv_train(train_opts);
+  });
 
   static ConvTransformOptions t;
   CLI::App* transform = conv->add_subcommand(
@@ -389,11 +349,9 @@ void register_conv(CLI::App& app) {
   classify->add_option("--train-limit", c.train_limit, "First N training images");
   classify->add_option("--test-limit", c.test_limit, "First N test images");
   classify->add_option("--binarize", c.binarize, "Input binarization")->capture_default_str();
-  classify->add_option("--epochs", c.epochs, "Logistic regression epochs")->capture_default_str();
-  classify->add_option("--batch-size,--batch", c.batch_size, "Minibatch")->capture_default_str();
-  classify->add_option("--lr", c.lr, "Learning rate")->capture_default_str();
-  classify->add_option("--weight-decay", c.weight_decay, "L2")->capture_default_str();
-  classify->add_option("--seed", c.seed, "Seed");
+  const SgdOptions sgd = add_sgd_options(classify, c.train, kSgdSeed);
+  sgd.epochs->description("Logistic regression epochs");
+  sgd.seed->description("Seed (the logistic regression, stochastic binarization)");
   add_compute_options(classify, c.device, c.threads);
   classify->add_option("--conv-algo", c.conv_algo, "auto|custom|cudnn");
   classify->callback([] { run_conv_classify(c); });

@@ -9,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "crbm/conv_train.hpp"
+#include "crbm/logreg.hpp"
+
 namespace crbm::tools {
 
 struct ConvCliOptions {
+  std::string config;  // --config FILE
   // data
   std::string data = "builtin:bars6";  // 6x6 images; MNIST: mnist:DIR with --filter-size 10
   int64_t limit = 0;
@@ -23,16 +27,12 @@ struct ConvCliOptions {
   std::vector<int64_t> filter_size{3};
   std::vector<int64_t> pool{2};
   std::string visible = "bernoulli";
-  float sigma = 1.0f, sigma_decay = 1.0f, sigma_min = 0.0f;
+  float sigma = 1.0f;
   float init_std = 0.01f, hidden_bias_init = 0.0f;
-  // training (the same for every layer except the per-layer sparsity targets)
-  int epochs = 10, cd_k = 1, momentum_switch_epoch = 5;
-  bool pcd = false;
-  int64_t batch_size = 20, pcd_chains = 0;
-  float lr = 0.02f, lr_decay = 0.0f, momentum = 0.5f, final_momentum = 0.9f;
-  float weight_decay = 0.01f, l1 = 0.0f, sparsity_cost = 5.0f, sparsity_decay = 0.9f;
+  // training: the same for every layer (seed + 1000 l per layer; sigma annealed in layer 0
+  // only) except the per-layer sparsity targets
+  ConvTrainConfig train;
   std::vector<float> sparsity_target{0.0f};
-  uint64_t seed = 1;
   // output
   std::string out = "crbm_conv.safetensors";
   std::string filters_png;  // first-layer (and, for a stack, every layer's) filters
@@ -64,10 +64,7 @@ struct ConvSampleOptions {
 struct ConvClassifyOptions {
   std::string model, train_data, test_data, binarize = "threshold";
   int64_t train_limit = 0, test_limit = 0;
-  int epochs = 30;
-  int64_t batch_size = 100;
-  float lr = 0.1f, weight_decay = 1e-4f, momentum = 0.9f;
-  uint64_t seed = 1;
+  LogRegConfig train;  // the logistic regression (its seed also draws stochastic binarization)
   std::string device = "cpu", conv_algo = "auto";
   int threads = 0;
 };

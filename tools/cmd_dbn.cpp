@@ -46,6 +46,7 @@ std::vector<int64_t> parse_sizes(const std::string& s, const char* flag) {
 }
 
 struct CommonOptions {
+  std::string config;
   std::string data = "builtin:bars";
   int64_t limit = 0;
   std::string binarize = "stochastic";  // stochastic: resampled per minibatch in training
@@ -59,10 +60,8 @@ struct CommonOptions {
 
 void add_common(CLI::App* cmd, CommonOptions& o, const char* default_out) {
   o.out = default_out;
-  cmd->add_option("--data", o.data, "Training data spec (mnist:DIR:train, builtin:bars, ...)")
-      ->capture_default_str()
-      ->group(kGroupData);
-  cmd->add_option("--limit", o.limit, "Use only the first N rows (0 = all)")->group(kGroupData);
+  add_config_option(cmd, o.config);
+  add_data_options(cmd, o.data, o.limit, "Training data spec (mnist:DIR:train, builtin:bars, ...)");
   cmd->add_option("--binarize", o.binarize,
                   "stochastic (resampled every minibatch), threshold (0.5) or none")
       ->capture_default_str()
@@ -71,11 +70,7 @@ void add_common(CLI::App* cmd, CommonOptions& o, const char* default_out) {
   cmd->add_option("--seed", o.seed, "Seed for initialisation, shuffling and sampling")
       ->capture_default_str()
       ->group(kGroupTraining);
-  cmd->add_option("--out", o.out, "Checkpoint to write")
-      ->capture_default_str()
-      ->group(kGroupOutput);
-  cmd->add_option("--json", o.json, "Write a JSON summary here")->group(kGroupOutput);
-  cmd->add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
+  add_output_options(cmd, &o.out, nullptr, &o.json, &o.quiet);
 }
 
 Dataset load_training(const CommonOptions& o) {
@@ -96,13 +91,8 @@ struct DbnTrainOptions {
   CommonOptions common;
   std::string layers = "500,500,2000";
   bool labels = false;
-  int epochs = 10;
-  int64_t batch = 100;
-  float lr = 0.05f;
-  int cd = 1;
+  TrainConfig layer;  // every layer's training (seed: --seed + the layer's index)
   bool pcd_top = false;
-  float weight_decay = 2e-4f;
-  float momentum = 0.5f, final_momentum = 0.9f;
   std::string samples_png;
   std::string eval_data;
   int ais_runs = 100;
@@ -115,23 +105,17 @@ void run_dbn_train(const DbnTrainOptions& o) {
   auto backend = open_backend(o.common.device, o.common.threads);
   const Dataset data = load_training(o.common);
   DbnConfig cfg;
-  for (int64_t h : parse_sizes(o.layers, "--layers")) {
+  for (int64_t h : parse_sizes(o.layers, "--hidden")) {
     LayerConfig lc;
     lc.hidden = h;
-    lc.train.epochs = o.epochs;
-    lc.train.batch_size = o.batch;
-    lc.train.learning_rate = o.lr;
-    lc.train.cd_k = o.cd;
-    lc.train.weight_decay = o.weight_decay;
-    lc.train.momentum = o.momentum;
-    lc.train.final_momentum = o.final_momentum;
+    lc.train = o.layer;
     lc.train.seed = o.common.seed + cfg.layers.size();
     cfg.layers.push_back(lc);
   }
   cfg.layers[0].train.resample_binarization = o.common.binarize == "stochastic";
   if (o.pcd_top) {
     cfg.layers.back().train.persistent = true;
-    cfg.layers.back().train.learning_rate = std::min(o.lr, 0.01f);
+    cfg.layers.back().train.learning_rate = std::min(o.layer.learning_rate, 0.01f);
   }
   if (o.labels) {
     if (data.num_classes < 2) CRBM_FAIL("--labels: ", data.source, " has no class labels");
@@ -198,12 +182,8 @@ struct FinetuneOptions {
   std::string random_layers;
   std::string test;
   int test_every = 5;  // epochs between test-error measurements (the last epoch always)
-  int epochs = 30;
-  int64_t batch = 100;
-  float lr = 0.1f;
-  float momentum = 0.5f, final_momentum = 0.9f;
-  float weight_decay = 1e-5f;
-  float lr_decay = 0.0f;
+  MlpConfig train;     // seed: --seed
+  FinetuneOptions() { train.epochs = 30; }
 };
 
 void run_finetune(const FinetuneOptions& o) {
@@ -239,14 +219,7 @@ void run_finetune(const FinetuneOptions& o) {
     test = load_dataset(o.test, lt);
     test_x = Matrix::from_host(*backend, test.x);
   }
-  MlpConfig cfg;
-  cfg.epochs = o.epochs;
-  cfg.batch_size = o.batch;
-  cfg.learning_rate = o.lr;
-  cfg.momentum = o.momentum;
-  cfg.final_momentum = o.final_momentum;
-  cfg.weight_decay = o.weight_decay;
-  cfg.lr_decay = o.lr_decay;
+  MlpConfig cfg = o.train;
   cfg.seed = o.common.seed;
   MlpTrainer trainer(*mlp, cfg);
   Matrix x = Matrix::from_host(*backend, train.x);
@@ -307,17 +280,7 @@ struct DbmTrainOptions {
   std::string hidden = "500,1000";
   int pretrain_epochs = 10;
   float pretrain_lr = 0.05f;
-  int epochs = 10;
-  int64_t batch = 100;
-  float lr = 0.005f;
-  float lr_decay = 0.0f;
-  float weight_decay = 2e-4f;
-  float momentum = DbmTrainConfig{}.momentum;
-  float final_momentum = DbmTrainConfig{}.final_momentum;
-  int momentum_switch_epoch = DbmTrainConfig{}.momentum_switch_epoch;
-  int mf_sweeps = 10;
-  int64_t chains = 100;
-  int gibbs_steps = 5;
+  DbmTrainConfig train;  // joint training (seed: --seed); --batch also for pretraining
   int save_every = 0;
   std::string resume;         // a dbm-train checkpoint to continue joint training from
   bool hidden_given = false;  // --hidden on the command line (checked against --resume)
@@ -331,9 +294,13 @@ struct DbmTrainOptions {
 
 void run_dbm_train(const DbmTrainOptions& o) {
   const auto start = std::chrono::steady_clock::now();
+  std::vector<int64_t> hidden = parse_sizes(o.hidden, "--hidden");
+  if (hidden.size() < 2 || hidden.size() > 3) {
+    CRBM_FAIL("--hidden '", o.hidden, "': dbm-train trains 2 or 3 hidden layers, got ",
+              hidden.size());
+  }
   auto backend = open_backend(o.common.device, o.common.threads);
   const Dataset data = load_training(o.common);
-  std::vector<int64_t> hidden = parse_sizes(o.hidden, "--hidden");
   // --resume: the checkpoint's parameters and progress instead of pretraining.
   Metadata resumed;
   int epochs_done = 0;
@@ -362,14 +329,15 @@ void run_dbm_train(const DbmTrainOptions& o) {
                 "' in its metadata (not written by crbm dbm-train)");
     }
     epochs_done = static_cast<int>(*done);
-    if (epochs_done >= o.epochs) {
+    if (epochs_done >= o.train.epochs) {
       CRBM_FAIL("--resume ", o.resume, ": it has ", epochs_done,
-                " joint epochs already; --epochs is the total and must be larger (got ", o.epochs,
-                ")");
+                " joint epochs already; --epochs is the total and must be larger (got ",
+                o.train.epochs, ")");
     }
     // Checkpoints from before updates_done was written: the count the same data would give.
-    updates_done = metadata_int(resumed, "updates_done", o.resume)
-                       .value_or(epochs_done * ((data.size() + o.batch - 1) / o.batch));
+    updates_done =
+        metadata_int(resumed, "updates_done", o.resume)
+            .value_or(epochs_done * ((data.size() + o.train.batch_size - 1) / o.train.batch_size));
   }
   Dbm dbm = start_params ? Dbm(*backend, *start_params) : Dbm(*backend, data.dim(), hidden);
   Matrix x = Matrix::from_host(*backend, data.x);
@@ -377,7 +345,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   std::vector<TrainConfig> pre(hidden.size());
   for (size_t l = 0; l < pre.size(); ++l) {
     pre[l].epochs = o.pretrain_epochs;
-    pre[l].batch_size = o.batch;
+    pre[l].batch_size = o.train.batch_size;
     pre[l].learning_rate = o.pretrain_lr;
     pre[l].seed = o.common.seed + l;
     pre[l].resample_binarization = l == 0 && resample;
@@ -412,18 +380,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
     });
   }
   const double pretrain_seconds = seconds_since(start);
-  DbmTrainConfig jc;
-  jc.epochs = o.epochs;
-  jc.batch_size = o.batch;
-  jc.learning_rate = o.lr;
-  jc.lr_decay = o.lr_decay;
-  jc.momentum = o.momentum;
-  jc.final_momentum = o.final_momentum;
-  jc.momentum_switch_epoch = o.momentum_switch_epoch;
-  jc.weight_decay = o.weight_decay;
-  jc.mean_field_sweeps = o.mf_sweeps;
-  jc.chains = o.chains;
-  jc.gibbs_steps = o.gibbs_steps;
+  DbmTrainConfig jc = o.train;
   jc.resample_binarization = resample;
   jc.seed = o.common.seed;
   DbmTrainer trainer(dbm, jc);
@@ -658,34 +615,22 @@ void register_deep(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "dbn-train",
         "Pretrain a deep belief net greedily (RBM per layer on the probabilities of the one "
-        "below).\nExample: crbm dbn-train --data mnist:DIR:train --layers 500,500,2000 --labels "
+        "below).\nExample: crbm dbn-train --data mnist:DIR:train --hidden 500,500,2000 --labels "
         "--epochs 50 --out dbn.safetensors");
     add_common(cmd, o->common, "dbn.safetensors");
-    cmd->add_option("--layers,--hidden", o->layers, "Hidden sizes, bottom to top")
+    cmd->add_option("--hidden,--layers", o->layers, "Hidden sizes, bottom to top")
+        ->type_name("N[,N...]")
         ->capture_default_str()
         ->group(kGroupModel);
     cmd->add_flag("--labels", o->labels,
                   "Model the class labels jointly in the top RBM (a softmax group)")
         ->group(kGroupModel);
-    cmd->add_option("--epochs", o->epochs, "Epochs per layer")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--batch", o->batch, "Minibatch size")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->group(kGroupTraining);
-    cmd->add_option("--cd", o->cd, "Gibbs steps of CD-k")
-        ->capture_default_str()
-        ->group(kGroupTraining);
+    add_cd_options(cmd, o->layer, kCdSteps);
     cmd->add_flag("--pcd-top", o->pcd_top, "Train the top RBM with persistent chains (lr <= 0.01)")
         ->group(kGroupTraining);
-    cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--momentum", o->momentum, "Momentum, first 5 epochs")->group(kGroupTraining);
-    cmd->add_option("--final-momentum", o->final_momentum, "Momentum afterwards")
-        ->group(kGroupTraining);
-    cmd->add_option("--samples-png", o->samples_png, "Write 100 generated digits here")
+    add_sgd_options(cmd, o->layer, kSgdMomentum | kSgdL1).epochs->description("Epochs per layer");
+    cmd->add_option("--samples,--samples-png", o->samples_png, "Write 100 generated digits here")
+        ->type_name("FILE.png")
         ->group(kGroupOutput);
     cmd->add_option("--eval-data", o->eval_data, "Evaluate the lower bound on this data afterwards")
         ->group(kGroupOutput);
@@ -695,7 +640,10 @@ void register_deep(CLI::App& app) {
         ->group(kGroupOutput);
     cmd->add_option("--bound-samples", o->bound_samples, "Samples of q(h|v) per row")
         ->group(kGroupOutput);
-    cmd->callback([o] { run_dbn_train(*o); });
+    cmd->callback([o, cmd] {
+      apply_config_file(cmd, o->common.config);
+      run_dbn_train(*o);
+    });
   }
   {
     auto o = std::make_shared<FinetuneOptions>();
@@ -714,19 +662,11 @@ void register_deep(CLI::App& app) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str()
         ->group(kGroupData);
-    cmd->add_option("--epochs", o->epochs, "Epochs")->capture_default_str()->group(kGroupTraining);
-    cmd->add_option("--batch", o->batch, "Minibatch size")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->group(kGroupTraining);
-    cmd->add_option("--lr-decay", o->lr_decay, "lr / (1 + D * epoch)")->group(kGroupTraining);
-    cmd->add_option("--momentum", o->momentum, "Momentum, first 5 epochs")->group(kGroupTraining);
-    cmd->add_option("--final-momentum", o->final_momentum, "Momentum afterwards")
-        ->group(kGroupTraining);
-    cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->callback([o] { run_finetune(*o); });
+    add_sgd_options(cmd, o->train, kSgdMomentum);
+    cmd->callback([o, cmd] {
+      apply_config_file(cmd, o->common.config);
+      run_finetune(*o);
+    });
   }
   {
     auto o = std::make_shared<DbmTrainOptions>();
@@ -738,6 +678,7 @@ void register_deep(CLI::App& app) {
     add_common(cmd, o->common, "dbm.safetensors");
     CLI::Option* hidden_opt =
         cmd->add_option("--hidden,--layers", o->hidden, "Hidden sizes (2 or 3 layers)")
+            ->type_name("N,N[,N]")
             ->capture_default_str()
             ->group(kGroupModel);
     cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
@@ -746,38 +687,23 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
         ->capture_default_str()
         ->group(kGroupTraining);
-    cmd->add_option("--epochs", o->epochs, "Joint-training epochs")
+    const SgdOptions sgd = add_sgd_options(cmd, o->train, kSgdMomentum);
+    sgd.epochs->description("Joint-training epochs (the total, with --resume)");
+    sgd.batch->description("Minibatch size (pretraining and joint training)");
+    sgd.lr->description("Joint learning rate");
+    sgd.momentum->description("Joint momentum up to --momentum-switch-epoch");
+    sgd.momentum->check(CLI::Range(0.0f, 0.999f));
+    sgd.final_momentum->description("Joint momentum afterwards");
+    sgd.final_momentum->check(CLI::Range(0.0f, 0.999f));
+    sgd.momentum_switch->description(
+        "Joint epochs 1..N use --momentum, later ones --final-momentum");
+    cmd->add_option("--mf-sweeps", o->train.mean_field_sweeps, "Mean-field sweeps per update")
         ->capture_default_str()
         ->group(kGroupTraining);
-    cmd->add_option("--batch", o->batch, "Minibatch size")
+    cmd->add_option("--chains", o->train.chains, "Persistent chains")
         ->capture_default_str()
         ->group(kGroupTraining);
-    cmd->add_option("--lr", o->lr, "Joint learning rate")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--lr-decay", o->lr_decay, "lr / (1 + D * epoch)")->group(kGroupTraining);
-    cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--momentum", o->momentum, "Joint momentum up to --momentum-switch-epoch")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0f, 0.999f))
-        ->group(kGroupTraining);
-    cmd->add_option("--final-momentum", o->final_momentum, "Joint momentum afterwards")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0f, 0.999f))
-        ->group(kGroupTraining);
-    cmd->add_option("--momentum-switch-epoch", o->momentum_switch_epoch,
-                    "Joint epochs 1..N use --momentum, later ones --final-momentum")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--mf-sweeps", o->mf_sweeps, "Mean-field sweeps per update")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--chains", o->chains, "Persistent chains")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--gibbs-steps", o->gibbs_steps, "Gibbs steps per update")
+    cmd->add_option("--gibbs-steps", o->train.gibbs_steps, "Gibbs steps per update")
         ->capture_default_str()
         ->group(kGroupTraining);
     cmd->add_option("--resume", o->resume,
@@ -790,12 +716,13 @@ void register_deep(CLI::App& app) {
                     "Also write the checkpoint (atomically) every N joint epochs (0 = at the end)")
         ->check(CLI::NonNegativeNumber)
         ->group(kGroupOutput);
-    cmd->add_option("--metrics", o->metrics, "One JSON object per epoch of each phase (JSONL)")
-        ->group(kGroupOutput);
-    cmd->add_option("--samples-png", o->samples_png,
+    add_output_options(cmd, nullptr, &o->metrics, nullptr, nullptr)
+        .metrics->description("One JSON object per epoch of each phase (JSONL)");
+    cmd->add_option("--samples,--samples-png", o->samples_png,
                     "Write 100 samples (Gibbs chains from random states) here as a PNG grid")
+        ->type_name("FILE.png")
         ->group(kGroupOutput);
-    cmd->add_option("--sample-steps", o->sample_steps, "Gibbs steps for --samples-png")
+    cmd->add_option("--sample-steps", o->sample_steps, "Gibbs steps for --samples")
         ->capture_default_str()
         ->check(CLI::PositiveNumber)
         ->group(kGroupOutput);
@@ -804,7 +731,8 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--ais-runs", o->ais_runs, "AIS runs")->group(kGroupOutput);
     cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)")
         ->group(kGroupOutput);
-    cmd->callback([o, hidden_opt] {
+    cmd->callback([o, cmd, hidden_opt] {
+      apply_config_file(cmd, o->common.config);
       o->hidden_given = hidden_opt->count() > 0;
       run_dbm_train(*o);
     });

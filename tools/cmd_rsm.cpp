@@ -325,21 +325,20 @@ nlohmann::json classify(const SoftmaxRbm& m, const Dataset& train, const Dataset
 // ---- rsm-train ----
 
 struct RsmTrainOptions {
+  std::string config;
   std::string data = "builtin:docs";
   int64_t limit = 0;
   std::string kind = "replicated";
   int64_t group = 0;
   int64_t hidden = 50;
-  int epochs = 50;
-  int64_t batch = 100;
-  float lr = 0.001f;
-  float lr_decay = 0.0f;
-  int cd = 1;
-  float momentum = 0.5f, final_momentum = 0.9f;
-  int momentum_switch_epoch = 5;
-  float weight_decay = 1e-3f;
+  // The trainer's settings; its seed also draws the subset of --eval-docs and the AIS runs.
+  TrainConfig train;
   float init_std = 0.01f;
-  uint64_t seed = 1;
+  RsmTrainOptions() {
+    train.epochs = 50;
+    train.learning_rate = 0.001f;
+    train.weight_decay = 1e-3f;
+  }
   std::string device = "cpu";
   int threads = 0;
   std::string out = "rsm.safetensors";
@@ -368,18 +367,8 @@ void run_rsm_train(const RsmTrainOptions& o) {
   }
   check_softmax_input(d, kind, group);
   SoftmaxRbm m(*backend, d.dim(), o.hidden, kind, group);
-  m.init_random(o.seed, o.init_std, &d.x);
-  TrainConfig cfg;
-  cfg.cd_k = o.cd;
-  cfg.epochs = o.epochs;
-  cfg.batch_size = o.batch;
-  cfg.learning_rate = o.lr;
-  cfg.lr_decay = o.lr_decay;
-  cfg.momentum = o.momentum;
-  cfg.final_momentum = o.final_momentum;
-  cfg.momentum_switch_epoch = o.momentum_switch_epoch;
-  cfg.weight_decay = o.weight_decay;
-  cfg.seed = o.seed;
+  m.init_random(o.train.seed, o.init_std, &d.x);
+  const TrainConfig& cfg = o.train;
   SoftmaxCdTrainer trainer(m, cfg);
   const std::vector<int64_t> len = row_lengths(d.x, kind);
   double words = 0;
@@ -392,7 +381,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
   MetricsFile metrics(o.metrics);
   Matrix x = Matrix::from_host(*backend, d.x);
   nlohmann::json epochs = nlohmann::json::array();
-  for (int e = 0; e < o.epochs; ++e) {
+  for (int e = 0; e < o.train.epochs; ++e) {
     const EpochStats s = trainer.train_epoch(x);
     const nlohmann::json j = {{"epoch", s.epoch},
                               {"updates", s.updates},
@@ -405,9 +394,9 @@ void run_rsm_train(const RsmTrainOptions& o) {
     metrics.write(j);
     if (!o.quiet) {
       const double el = seconds_since(start);
-      fmt::print("  epoch {:3d}/{}  F(train) {:10.3f}  {:8.0f} docs/s  ETA {}\n", s.epoch, o.epochs,
-                 s.free_energy_train, s.samples_per_second,
-                 hms(el / double(e + 1) * double(o.epochs - e - 1)));
+      fmt::print("  epoch {:3d}/{}  F(train) {:10.3f}  {:8.0f} docs/s  ETA {}\n", s.epoch,
+                 o.train.epochs, s.free_energy_train, s.samples_per_second,
+                 hms(el / double(e + 1) * double(o.train.epochs - e - 1)));
       std::fflush(stdout);
     }
   }
@@ -417,7 +406,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
   meta_data[meta::kVersion] = kVersion;
   meta_data[meta::kCreatedBy] = "crbm rsm-train";
   meta_data[meta::kTrainConfig] = cfg.to_json();
-  meta_data[meta::kEpochs] = std::to_string(o.epochs);
+  meta_data[meta::kEpochs] = std::to_string(o.train.epochs);
   save_softmax_rbm(o.out, m, meta_data);
   if (!o.quiet) fmt::print("wrote {} ({} of training)\n", o.out, hms(train_seconds));
   nlohmann::json j = {{"command", "rsm-train"},  {"data", d.source},
@@ -426,11 +415,11 @@ void run_rsm_train(const RsmTrainOptions& o) {
                       {"epochs", epochs},        {"device", backend->describe()}};
   if (!o.test.empty()) {
     const Dataset test_all = load_counts(o.test, 0);
-    const Dataset test = take(test_all, choose_rows(test_all.size(), o.eval_docs, o.seed));
+    const Dataset test = take(test_all, choose_rows(test_all.size(), o.eval_docs, o.train.seed));
     EvalSettings es;
     es.ais_runs = o.ais_runs;
     es.ais_steps = o.ais_steps;
-    es.seed = o.seed;
+    es.seed = o.train.seed;
     es.quiet = o.quiet;
     j["test"] = evaluate(m, test, &d, es);
     j["test"]["data"] = test_all.source;
@@ -539,12 +528,11 @@ void register_rsm(CLI::App& app) {
         "Train a replicated-softmax model of word counts (or an RBM with K-way softmax visible "
         "groups) with CD-k.\nExample: crbm rsm-train --data newsgroups:DIR:train --hidden 50 "
         "--test newsgroups:DIR:test --eval-docs 200 --out rsm.safetensors");
-    cmd->add_option("--data", o->data,
-                    "Documents: docword:FILE, newsgroups:DIR[:train|test], builtin:docs, or any "
-                    "count matrix (npy:)")
-        ->capture_default_str()
-        ->group(kGroupData);
-    cmd->add_option("--limit", o->limit, "Only the first N documents (0 = all)")->group(kGroupData);
+    add_config_option(cmd, o->config);
+    add_data_options(cmd, o->data, o->limit,
+                     "Documents: docword:FILE, newsgroups:DIR[:train|test], builtin:docs, or "
+                     "any count matrix (npy:)",
+                     "documents");
     cmd->add_option("--kind", o->kind, "replicated (word counts) or groups (one-hot groups)")
         ->check(CLI::IsMember({"replicated", "groups"}))
         ->capture_default_str()
@@ -556,42 +544,12 @@ void register_rsm(CLI::App& app) {
     cmd->add_option("--init-std", o->init_std, "Initial weight stddev")
         ->capture_default_str()
         ->group(kGroupModel);
-    cmd->add_option("--epochs", o->epochs, "Epochs")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--batch", o->batch, "Minibatch size")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->group(kGroupTraining);
-    cmd->add_option("--lr-decay", o->lr_decay, "lr / (1 + D * epoch)")->group(kGroupTraining);
-    cmd->add_option("--cd", o->cd, "Gibbs steps of CD-k")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--momentum", o->momentum, "Initial momentum")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--final-momentum", o->final_momentum, "Momentum after the switch")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--momentum-switch-epoch", o->momentum_switch_epoch, "Epoch of the switch")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--weight-decay", o->weight_decay, "L2 on W")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--seed", o->seed, "Seed (initialisation, shuffling, sampling, AIS)")
-        ->capture_default_str()
-        ->group(kGroupTraining);
+    add_cd_options(cmd, o->train, kCdSampleNegative);
+    const SgdOptions sgd = add_sgd_options(cmd, o->train, kSgdMomentum | kSgdL1 | kSgdSeed);
+    sgd.epochs->check(CLI::PositiveNumber);
+    sgd.seed->description("Seed (initialisation, shuffling, sampling, AIS)");
     add_compute_options(cmd, o->device, o->threads);
-    cmd->add_option("--out", o->out, "Checkpoint to write")
-        ->capture_default_str()
-        ->group(kGroupOutput);
-    cmd->add_option("--json", o->json, "Write a JSON summary here")->group(kGroupOutput);
-    cmd->add_option("--metrics", o->metrics, "One JSON object per epoch (JSONL)")
-        ->type_name("FILE.jsonl")
-        ->group(kGroupOutput);
-    cmd->add_flag("--quiet,-q", o->quiet, "No per-epoch progress lines")->group(kGroupOutput);
+    add_output_options(cmd, &o->out, &o->metrics, &o->json, &o->quiet);
     cmd->add_option("--test", o->test, "Held-out documents: perplexity after training")
         ->group(kGroupOutput);
     cmd->add_option("--eval-docs", o->eval_docs,
@@ -601,7 +559,10 @@ void register_rsm(CLI::App& app) {
                     "With --test and labels: logistic regression on P(h|v), this many epochs")
         ->group(kGroupOutput);
     add_eval_options(cmd, o->ais_runs, o->ais_steps);
-    cmd->callback([o] { run_rsm_train(*o); });
+    cmd->callback([o, cmd] {
+      apply_config_file(cmd, o->config);
+      run_rsm_train(*o);
+    });
   }
   {
     auto o = std::make_shared<RsmEvalOptions>();

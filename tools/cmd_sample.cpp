@@ -179,9 +179,18 @@ void sample_deep(const SampleOptions& o, const std::string& kind) {
 }
 
 void run_sample(const SampleOptions& o) {
-  if (o.chains < 1) CRBM_FAIL("--chains: must be >= 1, got ", o.chains);
+  check_sample_chains(o.chains);
   if (o.steps < 1) CRBM_FAIL("--steps: must be >= 1, got ", o.steps);
   if (o.every < 0) CRBM_FAIL("--every: must be >= 0, got ", o.every);
+  if (o.every > 0) {  // one grid row of --chains tiles per snapshot
+    constexpr int64_t kMaxTiles = 65536;
+    const int64_t rows = (o.steps - 1) / o.every + 1;
+    if (rows * o.chains > kMaxTiles) {
+      CRBM_FAIL("--every ", o.every, ": ", rows, " snapshots of ", o.chains, " chains are ",
+                rows * o.chains, " tiles, more than the ", kMaxTiles,
+                " a grid holds (raise --every or lower --chains)");
+    }
+  }
   const std::string kind = checkpoint_model_kind(o.model);
   if (!o.inpaint.empty()) {
     if (kind != "dbn") {

@@ -40,24 +40,9 @@ struct TrainOptions {
   std::string conv_algo = "auto";
   std::string visible = "bernoulli";
   float init_std = 0.01f;
-  // Training
-  int cd = 1;
-  int pcd = 0;
-  int64_t pcd_chains = 0;
-  int epochs = 50;
-  int64_t batch = 100;
-  float lr = 0.05f;
-  float lr_decay = 0.0f;
-  float momentum = 0.5f;
-  float final_momentum = 0.9f;
-  int momentum_switch = 5;
-  float weight_decay = 2e-4f;
-  float l1 = 0.0f;
-  float sparsity_target = 0.0f;
-  float sparsity_cost = 0.1f;
-  float sparsity_decay = 0.9f;
-  bool sample_negative = false;
-  uint64_t seed = 1;
+  // Training: the SGD and CD options bound to the trainer's configuration (its defaults;
+  // epochs, batch and lr get data-dependent defaults after loading, when not given).
+  TrainConfig train;
   // Compute
   std::string device = "cpu";
   int threads = 0;
@@ -77,13 +62,10 @@ struct TrainOptions {
 
   // Options whose default depends on the data (set after parsing when absent).
   CLI::Option* hidden_opt = nullptr;
-  CLI::Option* epochs_opt = nullptr;
-  CLI::Option* batch_opt = nullptr;
-  CLI::Option* lr_opt = nullptr;
   CLI::Option* holdout_opt = nullptr;
   CLI::Option* binarize_opt = nullptr;
-  CLI::Option* weight_decay_opt = nullptr;
-  CLI::Option* sparsity_cost_opt = nullptr;
+  SgdOptions sgd;
+  CdOptions cd;
 };
 
 // Defaults for the built-in toy data: a few seconds on 2 cores, near the best
@@ -137,12 +119,9 @@ double empirical_log_likelihood(const HostTensor& x, int64_t* distinct) {
 void register_options(CLI::App* cmd, TrainOptions& o) {
   add_config_option(cmd, o.config);
 
-  cmd->add_option("--data", o.data,
-                  "Dataset SPEC: builtin:bars|bars3|bars6|blobs, mnist:DIR[:train|test], "
-                  "fashion-mnist[:train|test], idx:FILE, npy:FILE, amat:FILE")
-      ->type_name("SPEC")
-      ->capture_default_str()
-      ->group(kGroupData);
+  add_data_options(cmd, o.data, o.limit,
+                   "Dataset SPEC: builtin:bars|bars3|bars6|blobs, mnist:DIR[:train|test], "
+                   "fashion-mnist[:train|test], idx:FILE, npy:FILE, amat:FILE");
   o.binarize_opt =
       cmd->add_option("--binarize", o.binarize,
                       "Bernoulli models on non-binary data: stochastic (pixel > uniform, redrawn "
@@ -152,10 +131,6 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
           ->check(CLI::IsMember({"auto", "none", "threshold", "stochastic"}))
           ->capture_default_str()
           ->group(kGroupData);
-  cmd->add_option("--limit", o.limit, "Use only the first N rows (0 = all)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->group(kGroupData);
   o.holdout_opt = cmd->add_option("--holdout", o.holdout,
                                   "Fraction of the rows held out of training for the free-energy "
                                   "gap [default: 0.1 when the data has more than 1,000 rows, "
@@ -180,97 +155,29 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->capture_default_str()
       ->group(kGroupModel);
 
-  auto* cd = cmd->add_option("--cd", o.cd, "Contrastive divergence with K Gibbs steps (CD-K)")
-                 ->type_name("K")
-                 ->capture_default_str()
-                 ->group(kGroupTraining);
-  auto* pcd = cmd->add_option("--pcd", o.pcd,
-                              "Persistent CD with K Gibbs steps per update (instead of --cd)")
-                  ->type_name("K")
-                  ->group(kGroupTraining);
-  cd->excludes(pcd);
-  cmd->add_option("--pcd-chains", o.pcd_chains,
-                  "Number of persistent chains (0 = one per minibatch row)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  o.epochs_opt = cmd->add_option("--epochs", o.epochs,
-                                 "Passes over the training rows [default: 100 on builtin "
-                                 "data, 20 otherwise]")
-                     ->type_name("E")
-                     ->group(kGroupTraining);
-  o.batch_opt =
-      cmd->add_option("--batch", o.batch,
-                      "Rows per minibatch (one parameter update each) [default: 20 on builtin "
-                      "data, 100 otherwise]")
-          ->type_name("B")
-          ->group(kGroupTraining);
-  o.lr_opt = cmd->add_option("--lr", o.lr,
-                             "Learning rate [default: 0.05; 0.005 for gaussian visible "
-                             "units]")
-                 ->type_name("X")
-                 ->group(kGroupTraining);
-  cmd->add_option("--lr-decay", o.lr_decay, "Learning rate lr / (1 + D * epoch); 0 = constant")
-      ->type_name("D")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  cmd->add_option("--momentum", o.momentum, "Momentum for the first --momentum-switch epochs")
-      ->type_name("M")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  cmd->add_option("--final-momentum", o.final_momentum, "Momentum afterwards")
-      ->type_name("M")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  cmd->add_option("--momentum-switch", o.momentum_switch,
-                  "Epoch at which --final-momentum replaces --momentum")
-      ->type_name("EPOCH")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  o.weight_decay_opt =
-      cmd->add_option("--weight-decay", o.weight_decay, "L2 penalty on the weights")
-          ->type_name("D")
-          ->capture_default_str()
-          ->group(kGroupTraining);
-  cmd->add_option("--l1", o.l1, "L1 penalty on the weights")
-      ->type_name("D")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  cmd->add_option("--sparsity-target", o.sparsity_target,
-                  "Target mean activation p of each hidden unit (0 = off)")
-      ->type_name("P")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  o.sparsity_cost_opt =
-      cmd->add_option("--sparsity-cost", o.sparsity_cost,
-                      "Strength lambda of the sparsity term (hidden bias += lr * lambda * (p - q))")
-          ->type_name("LAMBDA")
-          ->capture_default_str()
-          ->group(kGroupTraining);
-  cmd->add_option("--sparsity-decay", o.sparsity_decay,
-                  "Running-mean decay of q (q <- decay * q + (1 - decay) * mean h)")
-      ->type_name("DECAY")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  cmd->add_flag("--sample-negative", o.sample_negative,
-                "Sample the last negative visible state instead of using its mean")
-      ->group(kGroupTraining);
-  cmd->add_option("--seed", o.seed,
-                  "Random seed (initialisation, shuffling, sampling); same seed, same run")
-      ->type_name("S")
-      ->capture_default_str()
-      ->group(kGroupTraining);
+  o.cd = add_cd_options(cmd, o.train, kCdAll);
+  o.sgd = add_sgd_options(cmd, o.train, kSgdAll);
+  // Defaults that depend on the data (apply_data_dependent_defaults).
+  o.sgd.epochs->description(
+      "Passes over the training rows [default: 100 on builtin data, 20 otherwise]");
+  o.sgd.epochs->default_str("");
+  o.sgd.batch->description(
+      "Rows per minibatch (one parameter update each) [default: 20 on builtin data, 100 "
+      "otherwise]");
+  o.sgd.batch->default_str("");
+  o.sgd.lr->description("Learning rate [default: 0.05; 0.005 for gaussian visible units]");
+  o.sgd.lr->default_str("");
 
   add_compute_options(cmd, o.device, o.threads,
                       "CPU threads for BLAS and loops (0 = all cores, or 1 for tiny models where "
                       "visible x hidden x batch < 2^20)");
 
-  cmd->add_option("--out", o.out,
-                  "Model checkpoint (.safetensors), rewritten atomically every --save-every "
-                  "epochs and at the end")
-      ->type_name("MODEL.safetensors")
-      ->capture_default_str()
-      ->group(kGroupOutput);
+  const OutputOptions out = add_output_options(cmd, &o.out, &o.metrics, nullptr, &o.quiet);
+  out.out->description(
+      "Model checkpoint (.safetensors), rewritten atomically every --save-every epochs and at "
+      "the end");
+  out.metrics->description(
+      "Write one JSON object per epoch (JSON Lines; schema in docs/formats.md)");
   cmd->add_option("--save-every", o.save_every, "Checkpoint every N epochs (0 = only at the end)")
       ->type_name("N")
       ->capture_default_str()
@@ -302,10 +209,6 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--eval-ais-runs", o.eval_ais_runs, "AIS runs for --eval-every")
       ->type_name("M")
       ->capture_default_str()
-      ->group(kGroupOutput);
-  cmd->add_option("--metrics", o.metrics,
-                  "Write one JSON object per epoch (JSON Lines; schema in docs/formats.md)")
-      ->type_name("FILE.jsonl")
       ->group(kGroupOutput);
   cmd->add_option("--filters", o.filters,
                   "Dense: write the weights of each hidden unit as a PNG grid (one tile per "
@@ -357,27 +260,25 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("N")
       ->capture_default_str()
       ->group(kGroupOutput);
-  cmd->add_flag("--quiet,-q", o.quiet, "No per-epoch progress lines")->group(kGroupOutput);
 }
 
 void apply_data_dependent_defaults(TrainOptions& o, const Dataset& d) {
   const bool builtin = is_builtin(o.data);
   if (o.hidden_opt->count() == 0) o.hidden = builtin ? kBuiltinHidden : kDataHidden;
-  if (o.epochs_opt->count() == 0) o.epochs = builtin ? kBuiltinEpochs : kDataEpochs;
-  if (o.batch_opt->count() == 0) o.batch = builtin ? kBuiltinBatch : kDataBatch;
-  if (o.lr_opt->count() == 0) {
-    o.lr = o.visible == "gaussian" ? kGaussianLr : (builtin ? kBuiltinLr : kDataLr);
+  if (o.sgd.epochs->count() == 0) o.train.epochs = builtin ? kBuiltinEpochs : kDataEpochs;
+  if (o.sgd.batch->count() == 0) o.train.batch_size = builtin ? kBuiltinBatch : kDataBatch;
+  if (o.sgd.lr->count() == 0) {
+    o.train.learning_rate =
+        o.visible == "gaussian" ? kGaussianLr : (builtin ? kBuiltinLr : kDataLr);
   }
   if (o.holdout_opt->count() == 0) o.holdout = d.size() > 1000 ? 0.1 : 0.0;
 }
 
 void validate_options(const TrainOptions& o) {
   if (o.hidden < 1) CRBM_FAIL("--hidden: the number of hidden units must be >= 1, got ", o.hidden);
-  if (o.pcd < 0) CRBM_FAIL("--pcd: the number of Gibbs steps must be >= 1, got ", o.pcd);
   if (!(o.holdout >= 0.0 && o.holdout < 1.0)) {
     CRBM_FAIL("--holdout: the held-out fraction must be in [0, 1), got ", o.holdout);
   }
-  if (o.limit < 0) CRBM_FAIL("--limit: must be >= 0 (0 = all rows), got ", o.limit);
   if (o.save_every < 0) CRBM_FAIL("--save-every: must be >= 0, got ", o.save_every);
   if (o.save_interval < 0) CRBM_FAIL("--save-interval: must be >= 0, got ", o.save_interval);
   if (o.exact_every < 0) CRBM_FAIL("--exact-every: must be >= 0, got ", o.exact_every);
@@ -386,29 +287,6 @@ void validate_options(const TrainOptions& o) {
     CRBM_FAIL("--init-std: must be positive, got ", o.init_std);
   }
   if (o.out.empty()) CRBM_FAIL("--out: the checkpoint path is empty");
-}
-
-TrainConfig make_config(const TrainOptions& o, bool resample) {
-  TrainConfig c;
-  c.persistent = o.pcd > 0;
-  c.cd_k = c.persistent ? o.pcd : o.cd;
-  c.pcd_chains = o.pcd_chains;
-  c.epochs = o.epochs;
-  c.batch_size = o.batch;
-  c.learning_rate = o.lr;
-  c.lr_decay = o.lr_decay;
-  c.momentum = o.momentum;
-  c.final_momentum = o.final_momentum;
-  c.momentum_switch_epoch = o.momentum_switch;
-  c.weight_decay = o.weight_decay;
-  c.l1_decay = o.l1;
-  c.sparsity_target = o.sparsity_target;
-  c.sparsity_cost = o.sparsity_cost;
-  c.sparsity_decay = o.sparsity_decay;
-  c.sample_negative_visible = o.sample_negative;
-  c.resample_binarization = resample;
-  c.seed = o.seed;
-  return c;
 }
 
 // Exact mean log-likelihood of `data` (log Z computed once per call).
@@ -471,25 +349,13 @@ int run_train_conv(const TrainOptions& o) {
   c.pool = o.pool.empty() ? std::vector<int64_t>{2} : o.pool;
   c.visible = o.visible;
   c.sigma = o.sigma;
-  c.sigma_decay = o.sigma_decay;
-  c.sigma_min = o.sigma_min;
+  c.train.sigma_decay = o.sigma_decay;
+  c.train.sigma_min = o.sigma_min;
   c.init_std = o.init_std;
-  if (o.epochs_opt->count() > 0) c.epochs = o.epochs;
-  c.cd_k = o.pcd > 0 ? o.pcd : o.cd;
-  c.pcd = o.pcd > 0;
-  c.pcd_chains = o.pcd_chains;
-  if (o.batch_opt->count() > 0) c.batch_size = o.batch;
-  if (o.lr_opt->count() > 0) c.lr = o.lr;
-  c.lr_decay = o.lr_decay;
-  c.momentum = o.momentum;
-  c.final_momentum = o.final_momentum;
-  c.momentum_switch_epoch = o.momentum_switch;
-  if (o.weight_decay_opt->count() > 0) c.weight_decay = o.weight_decay;
-  c.l1 = o.l1;
-  c.sparsity_target = {o.sparsity_target};
-  if (o.sparsity_cost_opt->count() > 0) c.sparsity_cost = o.sparsity_cost;
-  c.sparsity_decay = o.sparsity_decay;
-  c.seed = o.seed;
+  // The shared training options over the conv trainer's defaults: those given win.
+  static_cast<CdConfig&>(c.train) = o.train;
+  o.sgd.copy_given(o.train, c.train);
+  c.sparsity_target = {o.train.sparsity_target};
   c.out = o.out;
   c.filters_png = o.filters_png;
   c.metrics = o.metrics;
@@ -504,7 +370,7 @@ int run_train_conv(const TrainOptions& o) {
   ConvSampleOptions s;
   s.model = o.out;
   s.out = o.samples;
-  s.seed = o.seed;
+  s.seed = o.train.seed;
   s.device = o.device;
   s.threads = o.threads;
   s.conv_algo = o.conv_algo;
@@ -541,7 +407,7 @@ void run_train(TrainOptions& o) {
   }
   LoadOptions load;
   load.limit = o.limit;
-  load.seed = o.seed;
+  load.seed = o.train.seed;
   if (o.binarize == "threshold") load.binarize = Binarize::threshold;
   Dataset train = load_dataset(o.data, load);
   apply_data_dependent_defaults(o, train);
@@ -560,7 +426,7 @@ void run_train(TrainOptions& o) {
   const bool resample = binarize == "stochastic";
 
   Dataset holdout;
-  if (o.holdout > 0.0 && train.size() > 1) holdout = split_holdout(train, o.holdout, o.seed);
+  if (o.holdout > 0.0 && train.size() > 1) holdout = split_holdout(train, o.holdout, o.train.seed);
   Metadata metadata;
   if (gaussian) {
     const Standardization s = standardize(train.x);
@@ -570,20 +436,21 @@ void run_train(TrainOptions& o) {
   // Exact likelihoods need binary rows: stochastic data gets one fixed draw.
   HostTensor ll_train = train.x, ll_holdout = holdout.x;
   if (resample) {
-    binarize_stochastic(ll_train, o.seed);
-    if (holdout.size() > 0) binarize_stochastic(ll_holdout, o.seed + 1);
+    binarize_stochastic(ll_train, o.train.seed);
+    if (holdout.size() > 0) binarize_stochastic(ll_holdout, o.train.seed + 1);
   }
   const bool ll_meaningful = gaussian || all_binary(ll_train);
 
   // ---- model and trainer ----
-  const TrainConfig config = make_config(o, resample);
+  TrainConfig config = o.train;
+  config.resample_binarization = resample;
   config.validate();
   // Tiny models run faster on one thread than on several (fork/join overhead
   // dwarfs the work, and spinning workers hurt on a shared machine).
-  const bool tiny = train.dim() * o.hidden * o.batch < (int64_t{1} << 20);
+  const bool tiny = train.dim() * o.hidden * o.train.batch_size < (int64_t{1} << 20);
   auto backend = open_backend(o.device, o.threads > 0 ? o.threads : (tiny ? 1 : 0));
   Rbm rbm(*backend, train.dim(), o.hidden, visible_type);
-  rbm.init_random(o.seed, o.init_std, &train.x);
+  rbm.init_random(o.train.seed, o.init_std, &train.x);
   CdTrainer trainer(rbm, config);
 
   metadata[meta::kTrainConfig] = config.to_json();
@@ -607,7 +474,7 @@ void run_train(TrainOptions& o) {
   const int64_t enumerated = gaussian ? rbm.hidden() : std::min(rbm.visible(), rbm.hidden());
   const bool exact_during_training = exact_ok && enumerated <= kExactEveryEpochUnits;
   const int exact_every =
-      o.exact_every > 0 ? o.exact_every : std::max(1, o.epochs / kExactEvaluationsPerRun);
+      o.exact_every > 0 ? o.exact_every : std::max(1, o.train.epochs / kExactEvaluationsPerRun);
 
   MetricsFile metrics(o.metrics);
 
@@ -618,8 +485,8 @@ void run_train(TrainOptions& o) {
                with_thousands(static_cast<double>(train.size())), train.dim(), train.source,
                holdout.size() > 0 ? fmt::format(" (+{} held out)", holdout.size()) : "",
                rbm.visible(), to_string(visible_type), rbm.hidden(),
-               config.persistent ? "PCD" : "CD", config.cd_k, o.epochs, o.batch, o.lr,
-               backend->describe());
+               config.persistent ? "PCD" : "CD", config.cd_k, o.train.epochs, o.train.batch_size,
+               o.train.learning_rate, backend->describe());
   }
 
   auto save = [&](int epochs_done) {
@@ -632,7 +499,7 @@ void run_train(TrainOptions& o) {
   auto last_save = run_start;
   ExactResult exact;
   EvalResult last_eval;
-  for (int e = 1; e <= o.epochs; ++e) {
+  for (int e = 1; e <= o.train.epochs; ++e) {
     EpochStats stats;
     try {
       stats = trainer.train_epoch(data, held.cref(), o.stats_rows);
@@ -644,10 +511,10 @@ void run_train(TrainOptions& o) {
       throw DivergenceError(fmt::format("{} ({})", err.what(), kept));
     }
     ExactResult epoch_exact;
-    const bool exact_now = exact_during_training && (e % exact_every == 0 || e == o.epochs);
+    const bool exact_now = exact_during_training && (e % exact_every == 0 || e == o.train.epochs);
     if (exact_now) epoch_exact = exact_likelihood(rbm, ll_data, ll_held.cref());
     EvalResult eval;
-    if (o.eval_every > 0 && ll_meaningful && (e % o.eval_every == 0 || e == o.epochs)) {
+    if (o.eval_every > 0 && ll_meaningful && (e % o.eval_every == 0 || e == o.train.epochs)) {
       if (exact_ok) {
         const ExactResult r =
             exact_now ? epoch_exact : exact_likelihood(rbm, ll_data, ll_held.cref());
@@ -656,7 +523,7 @@ void run_train(TrainOptions& o) {
         AisConfig ais;
         ais.runs = o.eval_ais_runs;
         ais.steps = o.eval_ais_steps;
-        ais.seed = o.seed + static_cast<uint64_t>(e);
+        ais.seed = o.train.seed + static_cast<uint64_t>(e);
         const AisResult r = ais_log_partition(rbm, ll_train, ais);
         eval.method = "ais";
         eval.log_z = r.log_z;
@@ -670,11 +537,12 @@ void run_train(TrainOptions& o) {
         holdout.size() > 0 ? stats.free_energy_holdout - stats.free_energy_train : NAN;
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    const double eta = elapsed / e * (o.epochs - e);
+    const double eta = elapsed / e * (o.train.epochs - e);
 
     if (!o.quiet) {
-      std::string line = fmt::format("epoch {}/{}  recon {:.4f}  F(train) {:.2f}", e, o.epochs,
-                                     stats.reconstruction_error, stats.free_energy_train);
+      std::string line =
+          fmt::format("epoch {}/{}  recon {:.4f}  F(train) {:.2f}", e, o.train.epochs,
+                      stats.reconstruction_error, stats.free_energy_train);
       if (holdout.size() > 0) {
         line += fmt::format("  F(holdout) {:.2f}  gap {:.2f}", stats.free_energy_holdout, gap);
       }
@@ -719,17 +587,17 @@ void run_train(TrainOptions& o) {
     }
     const auto now = std::chrono::steady_clock::now();
     const bool due = o.save_every > 0 && e % o.save_every == 0 &&
-                     (last_saved_epoch < 0 || e == o.epochs ||
+                     (last_saved_epoch < 0 || e == o.train.epochs ||
                       std::chrono::duration<double>(now - last_save).count() >= o.save_interval);
     if (due) {
       save(e);
       last_saved_epoch = e;
       last_save = std::chrono::steady_clock::now();
     }
-    if (e == o.epochs) exact = epoch_exact;
+    if (e == o.train.epochs) exact = epoch_exact;
     if (!eval.method.empty()) last_eval = eval;
   }
-  if (last_saved_epoch != o.epochs) save(o.epochs);
+  if (last_saved_epoch != o.train.epochs) save(o.train.epochs);
   const double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
 
@@ -737,8 +605,8 @@ void run_train(TrainOptions& o) {
   fmt::print(
       "trained a {}-{} RBM ({} visible units) on {} ({} rows) for {} epochs of {}-{} in "
       "{:.1f} s on {}\n",
-      rbm.visible(), rbm.hidden(), to_string(visible_type), train.source, train.size(), o.epochs,
-      config.persistent ? "PCD" : "CD", config.cd_k, total, backend->describe());
+      rbm.visible(), rbm.hidden(), to_string(visible_type), train.source, train.size(),
+      o.train.epochs, config.persistent ? "PCD" : "CD", config.cd_k, total, backend->describe());
   if (exact_ok) {
     if (!std::isfinite(exact.log_z)) exact = exact_likelihood(rbm, ll_data, ll_held.cref());
     const char* what = gaussian ? "exact mean log-density (train, standardized data)"
@@ -781,8 +649,8 @@ void run_train(TrainOptions& o) {
     fmt::print("filters: {} ({} tiles of {}x{})\n", o.filters, rbm.hidden(), g.height, g.width);
   }
   if (!o.samples.empty()) {
-    const HostTensor starts = random_chain_starts(rbm, 64, o.seed);
-    HostTensor samples = run_gibbs_chains(rbm, starts, 1000, o.seed, 0, nullptr);
+    const HostTensor starts = random_chain_starts(rbm, 64, o.train.seed);
+    HostTensor samples = run_gibbs_chains(rbm, starts, 1000, o.train.seed, 0, nullptr);
     if (gaussian) {
       unstandardize(samples, standardization_from_metadata(metadata, rbm.visible(), o.out));
     }

@@ -4,6 +4,7 @@
 #include "common.hpp"
 
 #include <fmt/format.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <utility>
 
 #include "crbm/atomic_file.hpp"
@@ -44,6 +46,14 @@ std::vector<float> parse_float_array(const std::string& text, const char* key,
   }
 }
 
+// The cores this process may run on (its CPU affinity), at least 1.
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 }  // namespace
 
 SubcommandRegistrar::SubcommandRegistrar(int order, RegisterFn fn) {
@@ -57,53 +67,6 @@ std::vector<RegisterFn> registered_subcommands() {
   std::vector<RegisterFn> out;
   for (const auto& e : entries) out.push_back(e.second);
   return out;
-}
-
-CLI::Option* add_config_option(CLI::App* cmd, std::string& path) {
-  return cmd
-      ->add_option("--config", path,
-                   "Read options from a TOML or INI file: one 'name = value' per line, names "
-                   "are the long options without '--' (e.g. hidden = 500); options given on "
-                   "the command line win")
-      ->type_name("FILE");
-}
-
-void apply_config_file(CLI::App* cmd, const std::string& path) {
-  if (path.empty()) return;
-  std::vector<CLI::ConfigItem> items;
-  try {
-    items = cmd->get_config_formatter()->from_file(path);
-  } catch (const CLI::FileError&) {
-    CRBM_FAIL("cannot open config file '", path, "'");
-  } catch (const CLI::ParseError& e) {
-    CRBM_FAIL(path, ": ", e.what());
-  }
-  for (const CLI::ConfigItem& item : items) {
-    if (item.name == "++" || item.name == "--") continue;  // section markers
-    const bool ours =
-        item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == cmd->get_name());
-    if (!ours) {
-      CRBM_FAIL(path, ": key '", item.fullname(), "' is not an option of 'crbm ", cmd->get_name(),
-                "'");
-    }
-    CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
-    if (opt == nullptr || item.name == "config" || item.name == "help") {
-      CRBM_FAIL(path, ": unknown option '", item.name, "' (keys are the long options of 'crbm ",
-                cmd->get_name(), " --help' without the leading --)");
-    }
-    if (opt->count() > 0) continue;  // the command line wins
-    try {
-      if (opt->get_items_expected_min() == 0) {  // a flag: true/false/1/0
-        const std::string value = item.inputs.empty() ? "true" : item.inputs.front();
-        opt->add_result(opt->get_flag_value(item.name, value));
-      } else {
-        for (const std::string& value : item.inputs) opt->add_result(value);
-      }
-      opt->run_callback();
-    } catch (const CLI::Error& e) {
-      CRBM_FAIL(path, ": option '", item.name, "': ", e.what());
-    }
-  }
 }
 
 std::string with_thousands(double value) {
@@ -131,23 +94,8 @@ std::string one_line(std::string message) {
   return message;
 }
 
-void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
-                         const char* threads_help) {
-  cmd->add_option("--device", device, "Where to run: cpu or cuda (GPU 0)")
-      ->type_name("DEVICE")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str()
-      ->group(kGroupCompute);
-  cmd->add_option(
-         "--threads", threads,
-         threads_help != nullptr ? threads_help : "CPU threads for BLAS and loops (0 = all cores)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->group(kGroupCompute);
-}
-
 std::unique_ptr<Backend> open_backend(const std::string& device, int threads) {
-  if (device == "cpu") return make_cpu_backend(threads);
+  if (device == "cpu") return make_cpu_backend(std::min(threads, usable_cores()));
   if (device == "cuda") return make_cuda_backend(0);
   CRBM_FAIL("--device: unknown device '", device, "' (choices: cpu, cuda)");
 }
@@ -273,6 +221,13 @@ Dataset load_data_like_training(const std::string& spec, const RbmParams& params
 }
 
 // ---- Gibbs chains ----
+
+void check_sample_chains(int64_t chains) {
+  if (chains < 1 || chains > kMaxSampleChains) {
+    CRBM_FAIL("--chains: from 1 to ", kMaxSampleChains,
+              " chains (one tile each in the PNG grid), got ", chains);
+  }
+}
 
 HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed) {
   Backend& be = rbm.backend();

@@ -1,5 +1,5 @@
 // Shared pieces of the `crbm` command: subcommand registration, error
-// reporting, option groups, checkpoint metadata (image geometry, preprocessing)
+// reporting, checkpoint metadata (image geometry, preprocessing)
 // and the helpers several subcommands use (backends, PNG grids, Gibbs chains).
 #pragma once
 
@@ -19,6 +19,7 @@
 #include "crbm/data.hpp"
 #include "crbm/rbm.hpp"
 #include "crbm/version.hpp"
+#include "options.hpp"
 
 namespace crbm::tools {
 
@@ -42,21 +43,6 @@ void register_train(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_transform(CLI::App& app);
 void register_info(CLI::App& app);
-
-// Option groups, in the order `--help` shows them.
-inline constexpr const char* kGroupData = "Data";
-inline constexpr const char* kGroupModel = "Model";
-inline constexpr const char* kGroupTraining = "Training";
-inline constexpr const char* kGroupOutput = "Output";
-inline constexpr const char* kGroupCompute = "Compute";
-
-// ---- config files ----
-// CLI11 2.1 reads config files only for the top-level app, so subcommands add
-// their own option and apply it from their callback: every key (a long option
-// name, at the top level or under a [<subcommand>] section) sets that option
-// unless it was given on the command line. Unknown keys are errors.
-CLI::Option* add_config_option(CLI::App* cmd, std::string& path);
-void apply_config_file(CLI::App* cmd, const std::string& path);
 
 // ---- small utilities ----
 // 1234567 -> "1,234,567".
@@ -89,12 +75,8 @@ class MetricsFile {
   std::FILE* file_ = nullptr;
 };
 
-// --device cpu|cuda and --threads N, the same on every subcommand (Compute group).
-// `threads_help` replaces the default description of --threads when not null.
-void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
-                         const char* threads_help = nullptr);
-
-// "cpu" (threads <= 0: all cores) or "cuda"; make_cuda_backend's Error passes through.
+// "cpu" (threads <= 0: all cores; more than the cores this process may use: that many) or
+// "cuda"; make_cuda_backend's Error passes through.
 std::unique_ptr<Backend> open_backend(const std::string& device, int threads);
 
 // ---- checkpoint metadata written by `crbm train` ----
@@ -153,6 +135,11 @@ void write_standardization(Metadata& m, const Standardization& s);
 Dataset load_data_like_training(const std::string& spec, const RbmParams& params, const Metadata& m,
                                 const std::string& model_path, const std::string& binarize_override,
                                 uint64_t seed, int64_t limit);
+
+// The most chains `crbm sample` draws: one tile each in the PNG grid.
+inline constexpr int64_t kMaxSampleChains = 1024;
+// An error naming --chains unless 1 <= chains <= kMaxSampleChains.
+void check_sample_chains(int64_t chains);
 
 // Runs `chains` Gibbs chains for `steps` steps from `init` [chains, V] (backend
 // memory is allocated here). Returns the final visible means; when every > 0,

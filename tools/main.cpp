@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "common.hpp"
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
       "crbm"};
   app.require_subcommand(1);
   app.set_version_flag("--version", crbm::tools::kVersion);
+  // Hidden aliases (older spellings) stay out of --help; subcommands inherit the formatter.
+  app.formatter(std::make_shared<crbm::tools::HelpFormatter>());
   app.get_formatter()->column_width(38);
   // A repeated option takes its last value (scripts can append overrides).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);

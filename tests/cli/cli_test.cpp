@@ -558,5 +558,112 @@ TEST_F(CliTest, HelpIsGroupedAndExitsZero) {
   }
 }
 
+// One spelling per flag: the canonical ones are shown by --help, the older spellings still
+// work (hidden aliases) on the command line and in config files.
+TEST_F(CliTest, OldSpellingsAreHiddenAliases) {
+  ASSERT_EQ(run("train --epochs 3 --hidden 8 --quiet --batch-size 30 --momentum-switch 2 "
+                "--cd-k 2 --out a.safetensors")
+                .code,
+            0);
+  std::map<std::string, std::string> metadata;
+  load_rbm_params(path("a.safetensors").string(), &metadata);
+  auto config = nlohmann::json::parse(metadata.at("train_config"));
+  EXPECT_EQ(config["batch_size"].get<int>(), 30);
+  EXPECT_EQ(config["momentum_switch_epoch"].get<int>(), 2);
+  EXPECT_EQ(config["k"].get<int>(), 2);
+
+  std::ofstream(path("old.toml")) << "batch-size = 40\nmomentum-switch = 3\nepochs = 2\n";
+  ASSERT_EQ(run("train --config old.toml --hidden 8 --quiet --out b.safetensors").code, 0);
+  load_rbm_params(path("b.safetensors").string(), &metadata);
+  config = nlohmann::json::parse(metadata.at("train_config"));
+  EXPECT_EQ(config["batch_size"].get<int>(), 40);
+  EXPECT_EQ(config["momentum_switch_epoch"].get<int>(), 3);
+
+  // The conv commands' spellings: --batch-size, --cd-k, a bare --pcd (persistent --cd K).
+  ASSERT_EQ(run("conv train --filters 2 --epochs 1 --batch-size 10 --cd-k 2 --pcd -q "
+                "--out c.safetensors")
+                .code,
+            0);
+  const SafetensorsFile conv = load_safetensors(path("c.safetensors").string());
+  const auto layer0 = nlohmann::json::parse(conv.metadata.at("layer0.train_config"));
+  EXPECT_EQ(layer0["batch_size"].get<int>(), 10);
+  EXPECT_EQ(layer0["algorithm"], "pcd");
+  // dbn-train/dbm-train: --layers and --samples-png.
+  ASSERT_EQ(
+      run("dbn-train --layers 6,4 --epochs 1 --samples-png d.png -q --out d.safetensors").code, 0);
+  EXPECT_NO_THROW(read_image(path("d.png").string()));
+
+  for (const char* cmd : {"train", "conv train", "dbn-train", "finetune", "dbm-train", "rsm-train",
+                          "conv classify"}) {
+    const Result help = run(std::string(cmd) + " --help");
+    ASSERT_EQ(help.code, 0) << cmd;
+    for (const char* alias :
+         {"--batch-size", "--cd-k", "--momentum-switch ", "--layers", "--samples-png"}) {
+      EXPECT_EQ(help.out.find(alias), std::string::npos) << cmd << " shows " << alias;
+    }
+    for (const char* canonical : {"--batch", "--lr-schedule", "--lr-decay-rate", "--lr-floor"}) {
+      EXPECT_NE(help.out.find(canonical), std::string::npos) << cmd << " lacks " << canonical;
+    }
+  }
+  EXPECT_NE(expect_error("train --cd 2 --pcd 3").find("--pcd"), std::string::npos);
+}
+
+// The learning-rate schedule options exist on every training command and reject bad values
+// by name.
+TEST_F(CliTest, LrScheduleOptionsAreChecked) {
+  ASSERT_EQ(run("train --epochs 2 --hidden 8 --quiet --lr-schedule exponential --lr-decay-rate "
+                "1.001 --lr-floor 0.001 --out m.safetensors")
+                .code,
+            0);
+  std::string err = expect_error("train --lr-schedule linear");
+  EXPECT_NE(err.find("--lr-schedule"), std::string::npos) << err;
+  EXPECT_NE(err.find("linear"), std::string::npos) << err;
+  err = expect_error("dbm-train --lr-decay-rate 0.5");
+  EXPECT_NE(err.find("--lr-decay-rate"), std::string::npos) << err;
+  err = expect_error("rsm-train --lr-floor -1");
+  EXPECT_NE(err.find("--lr-floor"), std::string::npos) << err;
+}
+
+// Issue 15, defect 3: a directory given as --config is an error, not silently ignored.
+TEST_F(CliTest, ConfigDirectoryIsAnError) {
+  fs::create_directories(path("conf.d"));
+  const std::string err = expect_error("train --config conf.d --epochs 1 --out m.safetensors");
+  EXPECT_NE(err.find("conf.d"), std::string::npos) << err;
+  EXPECT_NE(err.find("directory"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(path("m.safetensors")));
+}
+
+// Issue 15, defect 6: --threads is 0..1024; a negative or huge count is named.
+TEST_F(CliTest, ThreadsAreValidated) {
+  for (const char* bad : {"-1", "5000", "two"}) {
+    const std::string err =
+        expect_error(std::string("train --epochs 1 --out m.safetensors --threads ") + bad);
+    EXPECT_NE(err.find("--threads"), std::string::npos) << err;
+  }
+  EXPECT_FALSE(fs::exists(path("m.safetensors")));
+  EXPECT_NE(expect_error("dbm-train --threads -3").find("--threads"), std::string::npos);
+}
+
+// Issue 15, defect 10: dbm-train trains 2 or 3 hidden layers, as its help says.
+TEST_F(CliTest, DbmTrainNeedsTwoOrThreeLayers) {
+  for (const char* hidden : {"8", "8,8,8,8"}) {
+    const std::string err =
+        expect_error(std::string("dbm-train --epochs 1 --out d.safetensors --hidden ") + hidden);
+    EXPECT_NE(err.find("--hidden"), std::string::npos) << err;
+    EXPECT_NE(err.find("2 or 3"), std::string::npos) << err;
+  }
+  EXPECT_FALSE(fs::exists(path("d.safetensors")));
+}
+
+// Issue 15, defect 11: sample --chains is capped (one tile per chain in the PNG).
+TEST_F(CliTest, SampleChainsAreCapped) {
+  train_small("m.safetensors");
+  const std::string err = expect_error("sample m.safetensors --chains 10000000 --out s.png");
+  EXPECT_NE(err.find("--chains"), std::string::npos) << err;
+  EXPECT_NE(err.find("1024"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(path("s.png")));
+  ASSERT_EQ(run("sample m.safetensors --chains 1024 --steps 1 --out s.png").code, 0);
+}
+
 }  // namespace
 }  // namespace crbm
