@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "crbm/gibbs.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -302,48 +303,48 @@ SoftmaxCdTrainer::SoftmaxCdTrainer(SoftmaxRbm& model, TrainConfig config)
   vw_ = Matrix(be_, v, h);
   vb_ = Matrix(be_, 1, v);
   vc_ = Matrix(be_, 1, h);
+  sparsity_ = SparsityTerm(be_, h);
   for (Matrix* m : {&vw_, &vb_, &vc_}) be_.fill(*m, 0.0f);
+  // Visible samples: one draw per group, or (replicated) D draws per row (its length),
+  // which the negative phase always takes.
+  GibbsModel gibbs;
+  gibbs.hidden = [this](CLayerRef v, MatRef out) { m_.hidden_given_visible(v.units, out); };
+  gibbs.sample_hidden = [this](CMatRef p, MatRef out, uint64_t step) {
+    be_.sample_bernoulli(p, out, RngKey{config_.seed, kStreamSmHidden, step});
+  };
+  gibbs.visible = [this](CMatRef hs, LayerRef out) {
+    m_.visible_probs_given_hidden(hs, out.units);
+  };
+  gibbs.sample_visible = [this](CLayerRef p, LayerRef out, uint64_t step) {
+    m_.sample_visible(p.units, len_.rows_view(0, p.rows()), out.units,
+                      RngKey{config_.seed, kStreamSmVisible, step});
+  };
+  gibbs.always_sample_visible = model.kind() == SoftmaxKind::replicated;
+  negative_ = std::make_unique<CdNegativePhase>(be_, std::move(gibbs), config_, config_.batch_size,
+                                                v, 0, h);
 }
 
 double SoftmaxCdTrainer::learning_rate() const {
-  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+  return config_.learning_rate_at(epoch_, updates_);
 }
 double SoftmaxCdTrainer::momentum() const {
-  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+  return config_.momentum_at(epoch_);
 }
 
 void SoftmaxCdTrainer::update(CMatRef v0) {
-  const int64_t b = v0.rows, nv = m_.visible(), nh = m_.hidden();
+  const int64_t b = v0.rows, nh = m_.hidden();
   if (b == 0) return;
   if (rows_ < b) {
     h0_ = Matrix(be_, b, nh);
-    hs_ = Matrix(be_, b, nh);
-    hk_ = Matrix(be_, b, nh);
-    vk_ = Matrix(be_, b, nv);
-    pk_ = Matrix(be_, b, nv);
     len_ = Matrix(be_, b, 1);
     rows_ = b;
   }
-  MatRef h0 = h0_.rows_view(0, b), hs = hs_.rows_view(0, b), hk = hk_.rows_view(0, b);
-  MatRef vk = vk_.rows_view(0, b), pk = pk_.rows_view(0, b), len = len_.rows_view(0, b);
+  MatRef h0 = h0_.rows_view(0, b), len = len_.rows_view(0, b);
   const bool replicated = m_.kind() == SoftmaxKind::replicated;
   if (replicated) m_.lengths(v0, len);
   m_.hidden_given_visible(v0, h0);
-  CMatRef hprev = h0;
-  CMatRef vneg = vk;
-  for (int s = 0; s < config_.cd_k; ++s) {
-    const uint64_t step = uint64_t(updates_) * config_.cd_k + s;
-    be_.sample_bernoulli(hprev, hs, RngKey{config_.seed, kStreamSmHidden, step});
-    m_.visible_probs_given_hidden(hs, pk);
-    if (replicated || s + 1 < config_.cd_k || config_.sample_negative_visible) {
-      m_.sample_visible(pk, len, vk, RngKey{config_.seed, kStreamSmVisible, step});
-      vneg = vk;
-    } else {
-      vneg = pk;
-    }
-    m_.hidden_given_visible(vneg, hk);
-    hprev = hk;
-  }
+  const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
+  const CMatRef vneg = negative.v.units, hk = negative.h;
   const float inv = 1.0f / static_cast<float>(b);
   be_.gemm(true, false, inv, v0, h0, 0.0f, gw_);
   be_.gemm(true, false, -inv, vneg, hk, 1.0f, gw_);
@@ -357,11 +358,14 @@ void SoftmaxCdTrainer::update(CMatRef v0) {
     be_.column_sums(h0, inv, 0.0f, gc_);
     be_.column_sums(hk, -inv, 1.0f, gc_);
   }
-  const float lr = static_cast<float>(learning_rate()), mom = static_cast<float>(momentum());
-  be_.momentum_update(m_.rbm().weights(), vw_, gw_, lr, mom, config_.weight_decay,
-                      config_.l1_decay);
-  be_.momentum_update(m_.rbm().visible_bias(), vb_, gb_, lr, mom, 0.0f, 0.0f);
-  be_.momentum_update(m_.rbm().hidden_bias(), vc_, gc_, lr, mom, 0.0f, 0.0f);
+  if (SparsityTerm::enabled(config_)) {
+    be_.column_sums(h0, inv, 0.0f, sparsity_.batch_mean());
+    sparsity_.apply(config_, gc_);
+  }
+  const StepRates rates = step_rates(config_, epoch_, updates_);
+  momentum_step(be_, m_.rbm().weights(), vw_, gw_, rates, config_, Decay::weights);
+  momentum_step(be_, m_.rbm().visible_bias(), vb_, gb_, rates, config_, Decay::none);
+  momentum_step(be_, m_.rbm().hidden_bias(), vc_, gc_, rates, config_, Decay::none);
   ++updates_;
 }
 
