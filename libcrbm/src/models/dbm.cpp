@@ -13,6 +13,7 @@
 
 #include "crbm/exact.hpp"
 #include "crbm/gibbs.hpp"
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 #include "train/config_check.hpp"
 
@@ -281,10 +282,7 @@ void Dbm::pretrain(CMatRef data, const std::vector<TrainConfig>& configs, float 
       Matrix mean(be, 1, sizes_[l]);
       be.column_sums(input, 1.0f / static_cast<float>(input.rows), 0.0f, mean);
       HostTensor m = mean.download();
-      for (float& x : m.data) {
-        const double p = std::min(std::max(double(x), 1e-3), 1.0 - 1e-3);
-        x = static_cast<float>(std::log(p / (1.0 - p)));
-      }
+      for (float& x : m.data) x = static_cast<float>(clamped_log_odds(double(x)));
       rbm.visible_bias().upload(m);
     }
     ScaledCdTrainer trainer(rbm, configs[l], up, down);

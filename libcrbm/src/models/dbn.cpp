@@ -13,6 +13,7 @@
 
 #include "crbm/exact.hpp"
 #include "crbm/gibbs.hpp"
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -25,15 +26,6 @@ constexpr uint32_t kStreamTopInit = 0xdb04;
 constexpr uint32_t kStreamDown = 0xdb05;
 constexpr uint32_t kStreamUp = 0xdb06;
 constexpr uint32_t kStreamChainInit = 0xdb07;
-
-double log_sum_exp(const std::vector<double>& x) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (double v : x) m = std::max(m, v);
-  if (!std::isfinite(m)) return m;
-  double s = 0.0;
-  for (double v : x) s += std::exp(v - m);
-  return m + std::log(s);
-}
 
 // A 1 x cols view of `cols` consecutive entries of a row vector.
 CMatRef row_slice(const Matrix& m, int64_t first, int64_t cols) {
@@ -50,10 +42,7 @@ void bias_from_means(Backend& be, CMatRef input, bool log_odds, MatRef bias) {
   be.column_sums(input, 1.0f / static_cast<float>(std::max<int64_t>(input.rows, 1)), 0.0f, mean);
   HostTensor m = mean.download();
   for (float& x : m.data) {
-    if (log_odds) {
-      const double p = std::min(std::max(double(x), 1e-3), 1.0 - 1e-3);
-      x = static_cast<float>(std::log(p / (1.0 - p)));
-    }
+    if (log_odds) x = static_cast<float>(clamped_log_odds(double(x)));
   }
   be.upload(m.data.data(), bias);
 }

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "crbm/gibbs.hpp"
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -21,23 +22,6 @@ constexpr uint32_t kStreamSmVisible = 0x5f02;
 constexpr uint32_t kStreamSmAisHidden = 0x5f03;
 constexpr uint32_t kStreamSmAisVisible = 0x5f04;
 constexpr uint32_t kStreamSmAisInit = 0x5f05;
-
-double log_sum_exp(const float* x, int64_t n) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, double(x[i]));
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - m);
-  return m + std::log(s);
-}
-
-double log_sum_exp(const std::vector<double>& x) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (double v : x) m = std::max(m, v);
-  if (!std::isfinite(m)) return m;
-  double s = 0;
-  for (double v : x) s += std::exp(v - m);
-  return m + std::log(s);
-}
 
 }  // namespace
 
@@ -255,18 +239,12 @@ AisResult SoftmaxRbm::ais_log_partition(const HostTensor& base_data, const AisCo
   r.steps = steps;
   r.log_z_base = log_za;
   r.log_weights = acc;
-  const double lme = log_sum_exp(acc) - std::log(double(m));
-  r.log_z = lme + log_za;
-  // Band from the spread of the weights: log(mean(w) +- 3 std(w) / sqrt(M)).
-  double mx = -std::numeric_limits<double>::infinity();
-  for (double w : acc) mx = std::max(mx, w);
-  double mean = 0, sq = 0;
-  for (double w : acc) mean += std::exp(w - mx) / double(m);
-  for (double w : acc) sq += std::pow(std::exp(w - mx) - mean, 2) / double(m);
-  const double se = 3.0 * std::sqrt(sq) / std::sqrt(double(m));
-  r.log_z_high = mx + std::log(mean + se) + log_za;
-  r.log_z_low =
-      mean - se > 0 ? mx + std::log(mean - se) + log_za : -std::numeric_limits<double>::infinity();
+  // log(mean(w) +- 3 std(w) / sqrt(M)), std with M - 1 (as ais_log_partition).
+  const LogWeightBand band = log_weight_band(acc);
+  const double offset = band.offset + log_za;
+  r.log_z = band.log_mean + offset;
+  r.log_z_high = band.log_high + offset;
+  r.log_z_low = band.log_low + offset;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
