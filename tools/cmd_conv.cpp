@@ -243,18 +243,7 @@ int run_conv_sample(const ConvSampleOptions& o) {
   Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo));
   const ConvRbm& rbm = net.layer(0);
   const ConvShape s = rbm.shape(o.chains);
-  Matrix v(*backend, o.chains, s.visible_size()), logits(*backend, o.chains, s.hidden_size()),
-      h(*backend, o.chains, s.hidden_size());
-  backend->fill_uniform(v, RngKey{o.seed, 31, 0});
-  if (rbm.visible_type() == VisibleType::bernoulli)
-    backend->sample_bernoulli(v, v, RngKey{o.seed, 32, 0});
-  for (int step = 0; step < o.steps; ++step) {
-    rbm.hidden_logits(v, logits);
-    rbm.sample_hidden_from_logits(logits, h, MatRef{}, RngKey{o.seed, 33, uint64_t(step)});
-    rbm.visible_mean_given_hidden(h, v);
-    if (step + 1 < o.steps) rbm.sample_visible(v, v, RngKey{o.seed, 34, uint64_t(step)});
-  }
-  HostTensor images = v.download();
+  HostTensor images = run_conv_gibbs_chains(rbm, o.chains, o.steps, o.seed);
   GridOptions g;
   g.zoom = 2;
   g.scale = rbm.visible_type() == VisibleType::bernoulli ? TileScale::unit : TileScale::per_tile;

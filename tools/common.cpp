@@ -229,39 +229,6 @@ void check_sample_chains(int64_t chains) {
   }
 }
 
-HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed) {
-  Backend& be = rbm.backend();
-  Matrix v(be, chains, rbm.visible());
-  if (rbm.visible_type() == VisibleType::bernoulli) {
-    be.fill(v, 0.5f);
-    be.sample_bernoulli(v, v, RngKey{seed, 3, 0});
-  } else {
-    be.fill_normal(v, 0.0f, 1.0f, RngKey{seed, 3, 0});
-  }
-  return v.download();
-}
-
-HostTensor run_gibbs_chains(const Rbm& rbm, const HostTensor& init, int steps, uint64_t seed,
-                            int every, std::vector<HostTensor>* snapshots) {
-  Backend& be = rbm.backend();
-  const int64_t n = init.rows();
-  Matrix v = Matrix::from_host(be, init);
-  Matrix mean(be, n, rbm.visible());
-  Matrix hp(be, n, rbm.hidden()), hs(be, n, rbm.hidden());
-  be.copy(v, mean);
-  for (int s = 0; s < steps; ++s) {
-    const auto step = static_cast<uint64_t>(s);
-    rbm.hidden_given_visible(v, hp);
-    rbm.sample_hidden(hp, hs, RngKey{seed, 1, step});
-    rbm.visible_mean_given_hidden(hs, mean);
-    rbm.sample_visible(mean, v, RngKey{seed, 2, step});
-    if (every > 0 && snapshots != nullptr && (s + 1) % every == 0 && s + 1 < steps) {
-      snapshots->push_back(mean.download());
-    }
-  }
-  return mean.download();
-}
-
 void unstandardize(HostTensor& rows, const std::optional<Standardization>& s) {
   if (!s) return;
   const int64_t n = rows.rows(), v = rows.cols();

@@ -17,6 +17,7 @@
 
 #include "crbm/backend.hpp"
 #include "crbm/data.hpp"
+#include "crbm/gibbs.hpp"  // run_gibbs_chains, random_chain_starts (the library)
 #include "crbm/rbm.hpp"
 #include "crbm/version.hpp"
 #include "options.hpp"
@@ -141,11 +142,6 @@ inline constexpr int64_t kMaxSampleChains = 1024;
 // An error naming --chains unless 1 <= chains <= kMaxSampleChains.
 void check_sample_chains(int64_t chains);
 
-// Runs `chains` Gibbs chains for `steps` steps from `init` [chains, V] (backend
-// memory is allocated here). Returns the final visible means; when every > 0,
-// `snapshots` receives the visible means after every `every` steps.
-HostTensor run_gibbs_chains(const Rbm& rbm, const HostTensor& init, int steps, uint64_t seed,
-                            int every, std::vector<HostTensor>* snapshots);
 // The checkpoint's model kind (metadata "model": rbm, conv_rbm, cdbn, dbn, dbm, ...);
 // "rbm" when the file has no such key.
 std::string checkpoint_model_kind(const std::string& path);
@@ -167,8 +163,6 @@ void transform_softmax_model(const std::string& model_path, const std::string& d
                              int64_t limit, const std::string& out, const std::string& device,
                              int threads);
 
-// Random starting states: uniform binary (Bernoulli) or standard normal (Gaussian).
-HostTensor random_chain_starts(const Rbm& rbm, int64_t chains, uint64_t seed);
 // Maps Gaussian-model outputs back to data units (x * std + mean); no-op otherwise.
 void unstandardize(HostTensor& rows, const std::optional<Standardization>& s);
 

@@ -6,7 +6,7 @@
 //   dc_c = s (sum v0_c / B - sum vk_c / R) / V
 //   q_k <- eta q_k + (1 - eta) mean_{n,i,j} h0^k          (sparsity, per filter)
 //   velocity = m velocity + lr_t (grad - l2 W - l1 sign W);  param += velocity
-//   lr_t = lr / (1 + lr_decay * epoch);  sigma <- max(sigma * sigma_decay, sigma_min)
+//   lr_t from the schedule of crbm/sgd.hpp;  sigma <- max(sigma * sigma_decay, sigma_min)
 //   after every epoch (Gaussian units; Lee's annealing).
 #pragma once
 
@@ -14,8 +14,8 @@
 #include <string>
 
 #include "crbm/conv_rbm.hpp"
-#include "crbm/train.hpp"
 #include "crbm/sgd.hpp"
+#include "crbm/train.hpp"
 
 namespace crbm {
 
@@ -78,13 +78,12 @@ class ConvTrainer {
   int64_t buffer_rows_ = 0;
   ConvRbmParams last_good_;
   bool have_last_good_ = false;
-  Matrix batch_;                       // [B, V] gathered minibatch
-  Matrix logits_, h0_, hs_, vk_, hk_;  // [R, ...]
-  Matrix chains_;                      // PCD visible states [R, V]
+  Matrix batch_;                               // [B, V] gathered minibatch
+  Matrix logits_, h0_;                         // [B, H] positive phase
+  std::unique_ptr<CdNegativePhase> negative_;  // CD-k / PCD-k chains (crbm/gibbs.hpp)
   Matrix grad_w_, grad_hb_, grad_vb_;
   Matrix vel_w_, vel_hb_, vel_vb_;
-  Matrix q_, batch_mean_h_, target_;  // [1, K]
-  bool chains_initialised_ = false;
+  SparsityTerm sparsity_;  // per filter [1, K]
 };
 
 }  // namespace crbm

@@ -17,8 +17,8 @@
 
 #include "crbm/ais.hpp"
 #include "crbm/rbm.hpp"
-#include "crbm/train.hpp"
 #include "crbm/sgd.hpp"
+#include "crbm/train.hpp"
 
 namespace crbm {
 
@@ -29,8 +29,8 @@ struct DbmTrainConfig : SgdConfig {
     learning_rate = 0.005f;
     final_momentum = 0.5f;
   }
-  // final_momentum 0.5, not the RBMs' 0.9: with persistent chains, momentum 0.9 made joint training lower
-  // the exact likelihood of a tiny DBM (tests/exact/dbm_test.cpp: -5.61 -> -7.16 at lr 0.02,
+  // final_momentum 0.5, not the RBMs' 0.9: with persistent chains, momentum 0.9 made joint training
+  // lower the exact likelihood of a tiny DBM (tests/exact/dbm_test.cpp: -5.61 -> -7.16 at lr 0.02,
   // while 0.5 reaches -3.06 of an optimum -2.64), and the full-size MNIST DBM's hidden
   // activity collapsed at the switch (docs/results/deep-mnist.md).
   int mean_field_sweeps = 10;
@@ -156,6 +156,7 @@ class DbmTrainer {
   double lowest_recon_ = 0;
   std::vector<Matrix> chains_, chain_probs_, mu_;
   std::vector<Matrix> grad_w_, grad_b_, vel_w_, vel_b_;
+  std::vector<SparsityTerm> sparsity_;  // per hidden layer (SgdConfig's sparsity terms)
   Matrix v_bin_, shuffled_;
 };
 

@@ -99,12 +99,14 @@ class MlpTrainer {
   // One epoch over x [N x n_0] (backend memory) with labels [N].
   MlpEpochStats train_epoch(CMatRef x, const std::vector<int32_t>& labels);
   int epoch() const { return epoch_; }
+  int64_t updates() const { return updates_; }
 
  private:
   Mlp& mlp_;
   MlpConfig config_;
   Backend& be_;
   int epoch_ = 0;
+  int64_t updates_ = 0;
   std::vector<Matrix> vel_w_, vel_b_;
   Matrix shuffled_x_, shuffled_y_, onehot_;
   std::vector<int32_t> onehot_labels_;

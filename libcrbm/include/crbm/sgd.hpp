@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <string>
 
+#include "crbm/backend.hpp"
+
 namespace crbm {
 
 enum class LrSchedule { constant, inverse, exponential };
@@ -36,11 +38,11 @@ struct SgdConfig {
   float momentum = 0.5f;        // the first momentum_switch_epoch epochs
   float final_momentum = 0.9f;  // afterwards
   int momentum_switch_epoch = 5;
-  float weight_decay = 2e-4f;     // L2 on the weights
-  float l1_decay = 0.0f;          // L1 on the weights
-  float sparsity_target = 0.0f;   // p; 0 disables the sparsity term
-  float sparsity_cost = 0.1f;     // lambda
-  float sparsity_decay = 0.9f;    // running-mean damping of q
+  float weight_decay = 2e-4f;    // L2 on the weights
+  float l1_decay = 0.0f;         // L1 on the weights
+  float sparsity_target = 0.0f;  // p; 0 disables the sparsity term
+  float sparsity_cost = 0.1f;    // lambda
+  float sparsity_decay = 0.9f;   // running-mean damping of q
   uint64_t seed = 1;
 
   // The learning rate after `epoch` completed epochs and `updates` updates (see above),
@@ -53,12 +55,57 @@ struct SgdConfig {
   std::string sgd_json_fields() const;
 };
 
+// ---- the one optimizer step (libcrbm/src/train/sgd.cpp) ----
+// Every trainer (dense, conv, DBM pretraining and joint, DBN top, softmax, MLP, logistic
+// regression) updates its parameters through these and nothing else.
+
+// The learning rate and momentum of one update, as the floats the backend takes:
+// SgdConfig::learning_rate_at(epoch, updates) and momentum_at(epoch) rounded once.
+struct StepRates {
+  float lr = 0.0f;
+  float momentum = 0.0f;
+};
+StepRates step_rates(const SgdConfig& config, int epoch, int64_t updates);
+
+// Which regularisation a parameter gets: weights L2 (weight_decay) and L1 (l1_decay),
+// biases none.
+enum class Decay { none, weights };
+// Ascent moves the parameter along `grad` (a log-likelihood gradient); descent against it
+// (a loss gradient).
+enum class Direction { ascent, descent };
+
+// velocity = m velocity + lr (grad - l2 p - l1 sign p);  p += velocity   (ascent)
+// velocity = m velocity - lr (grad + l2 p + l1 sign p);  p += velocity   (descent)
+void momentum_step(Backend& be, MatRef param, MatRef velocity, CMatRef grad, StepRates rates,
+                   const SgdConfig& config, Decay decay, Direction direction = Direction::ascent);
+
+// The sparsity term of one hidden layer (SgdConfig's sparsity_target, cost, decay):
+//   q <- decay q + (1 - decay) mean_batch(h)   (q = the first batch's mean)
+//   hidden-bias gradient += cost (target - q).
+// The caller writes this batch's mean activation into batch_mean(); apply() then adds the
+// term (and overwrites batch_mean()).
+class SparsityTerm {
+ public:
+  SparsityTerm() = default;
+  SparsityTerm(Backend& be, int64_t units);
+  // Whether the term is on (target > 0).
+  static bool enabled(const SgdConfig& config) { return config.sparsity_target > 0.0f; }
+  MatRef batch_mean() { return mean_.ref(); }
+  void apply(const SgdConfig& config, MatRef grad);
+
+ private:
+  Backend* be_ = nullptr;
+  Matrix q_;     // running mean activation [1 x units]
+  Matrix mean_;  // this batch's mean, then target - q [1 x units]
+  bool started_ = false;
+};
+
 // The contrastive-divergence settings of the RBM trainers (dense, convolutional,
 // softmax): k Gibbs steps per update, persistent chains (PCD) or not.
 struct CdConfig {
-  int cd_k = 1;             // Gibbs steps per update
-  bool persistent = false;  // PCD: chains persist across updates
-  int64_t pcd_chains = 0;   // 0: one chain per minibatch row
+  int cd_k = 1;                          // Gibbs steps per update
+  bool persistent = false;               // PCD: chains persist across updates
+  int64_t pcd_chains = 0;                // 0: one chain per minibatch row
   bool sample_negative_visible = false;  // final negative visible: sample instead of mean
   int divergence_check_every = 50;       // updates between non-finite checks (and at epoch end)
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crbm/ais.hpp"
+#include "crbm/gibbs.hpp"
 #include "crbm/rbm.hpp"
 #include "crbm/train.hpp"
 
@@ -68,8 +69,8 @@ class SoftmaxRbm {
   mutable Matrix scratch_[3];
 };
 
-// CD-k for softmax RBMs (TrainConfig: cd_k, epochs, batch_size, learning_rate, lr_decay,
-// momentum, weight_decay, seed; persistent chains are not supported). Negative visible
+// CD-k for softmax RBMs (TrainConfig: cd_k and the SGD settings of crbm/sgd.hpp, the
+// sparsity terms included; persistent chains are not supported). Negative visible
 // states are sampled at every step (counts for replicated), probabilities at the last step
 // for `groups` unless sample_negative_visible.
 class SoftmaxCdTrainer {
@@ -87,7 +88,9 @@ class SoftmaxCdTrainer {
   int epoch_ = 0;
   int64_t updates_ = 0, rows_ = 0;
   Matrix gw_, gb_, gc_, vw_, vb_, vc_;
-  Matrix h0_, hs_, hk_, vk_, pk_, len_, shuffled_;
+  Matrix h0_, len_, shuffled_;
+  SparsityTerm sparsity_;
+  std::unique_ptr<CdNegativePhase> negative_;  // CD-k chains (crbm/gibbs.hpp)
 };
 
 // Base-rate visible biases: log of smoothed unit frequencies within each group,

@@ -3,7 +3,8 @@
 // <v h'>_data - <v h'>_model; both terms use hidden probabilities, not samples
 // (Hinton's practical guide, section 3). Updates: momentum, L2 (and L1)
 // weight decay on W, a sparsity target on the hidden units' running mean
-// activation, and a learning rate lr / (1 + decay * epoch).
+// activation, and the learning-rate schedule of crbm/sgd.hpp (lr / (1 + decay * epoch) by
+// default), all through the optimizer step of crbm/sgd.hpp.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "crbm/cuda_graph.hpp"
+#include "crbm/gibbs.hpp"
 #include "crbm/rbm.hpp"
 #include "crbm/sgd.hpp"
 
@@ -72,7 +74,6 @@ class CdTrainer {
   void update_body(CMatRef batch);  // the math of one update, keyed by updates_
   bool graphs_enabled() const;
   void graph_update(CMatRef batch);
-  void negative_phase(CMatRef v0, CMatRef h0);
   void check_finite(const char* where);
 
   Rbm& rbm_;
@@ -82,16 +83,13 @@ class CdTrainer {
   int64_t updates_ = 0;
   int64_t buffer_rows_ = 0;
   RbmParams last_good_;
-  Matrix shuffled_;                              // [N x V]
-  Matrix v0_, v_bin_, h0_, h_sample_, vk_, hk_;  // [B x V] / [B x H]
-  Matrix chains_;                                // PCD chain states [C x V]
-  Matrix chain_h_, chain_hs_;                    // [C x H]
-  Matrix vs_scratch_;                            // [max(B,C) x V]
-  Matrix grad_w_, grad_b_, grad_c_;              // [V x H], [1 x V], [1 x H]
+  Matrix shuffled_;                            // [N x V]
+  Matrix v_bin_, h0_;                          // [B x V] / [B x H]
+  std::unique_ptr<CdNegativePhase> negative_;  // CD-k / PCD-k chains (crbm/gibbs.hpp)
+  Matrix vs_scratch_;                          // [max(B,C) x V]
+  Matrix grad_w_, grad_b_, grad_c_;            // [V x H], [1 x V], [1 x H]
   Matrix vel_w_, vel_b_, vel_c_;
-  Matrix q_;             // running mean hidden activation [1 x H]
-  Matrix batch_mean_h_;  // [1 x H]
-  bool chains_initialised_ = false;
+  SparsityTerm sparsity_;             // running mean hidden activation and its gradient term
   std::unique_ptr<CudaGraph> graph_;  // this epoch's captured update (CUDA)
   Matrix graph_batch_;                // the graph's minibatch buffer [B x V]
 };

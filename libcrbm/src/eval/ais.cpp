@@ -16,6 +16,7 @@
 #include <cmath>
 #include <limits>
 
+#include "crbm/mathutil.hpp"
 #include "crbm_hd.cuh"
 
 namespace crbm {
@@ -233,30 +234,21 @@ AisResult ais_log_partition(const Rbm& rbm, const HostTensor& base_data, const A
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // log Z_B = log mean(w) + log Z_A; band log(mean(w) +- 3 std(w) / sqrt(M)) as in the
-  // authors' RBM_AIS.m (std with M - 1), computed relative to max(log w) to avoid overflow.
+  // authors' RBM_AIS.m (std with M - 1), computed relative to max(log w) to avoid overflow
+  // (log_weight_band, crbm/mathutil.hpp).
   result.log_weights.resize(static_cast<size_t>(m));
-  double top = -std::numeric_limits<double>::infinity();
   for (int64_t r = 0; r < m; ++r) {
     result.log_weights[r] = log_w_total[r] - visible_constant;
     if (!std::isfinite(result.log_weights[r])) {
       CRBM_FAIL("AIS: the log-weight of run ", r, " is ", result.log_weights[r],
                 " (the model's parameters or the schedule produce non-finite energies)");
     }
-    top = std::max(top, result.log_weights[r]);
   }
-  double mean = 0.0;
-  for (double lw : result.log_weights) mean += std::exp(lw - top);
-  mean /= static_cast<double>(m);
-  double var = 0.0;
-  for (double lw : result.log_weights)
-    var += (std::exp(lw - top) - mean) * (std::exp(lw - top) - mean);
-  const double stddev = m > 1 ? std::sqrt(var / static_cast<double>(m - 1)) : 0.0;
-  const double half_band = 3.0 * stddev / std::sqrt(static_cast<double>(m));
-  const double offset = top + result.log_z_base;
-  result.log_z = std::log(mean) + offset;
-  result.log_z_high = std::log(mean + half_band) + offset;
-  result.log_z_low = mean - half_band > 0.0 ? std::log(mean - half_band) + offset
-                                            : -std::numeric_limits<double>::infinity();
+  const LogWeightBand band = log_weight_band(result.log_weights);
+  const double offset = band.offset + result.log_z_base;
+  result.log_z = band.log_mean + offset;
+  result.log_z_high = band.log_high + offset;
+  result.log_z_low = band.log_low + offset;
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -59,8 +60,7 @@ void ConvRbm::init_random(uint64_t seed, float stddev, const HostTensor* data,
       }
       mean /= static_cast<double>(data->rows() * plane);
       if (visible_type_ == VisibleType::bernoulli) {
-        const double p = std::min(std::max(mean, 1e-3), 1.0 - 1e-3);
-        c.data[ch] = static_cast<float>(std::log(p / (1.0 - p)));
+        c.data[ch] = static_cast<float>(clamped_log_odds(mean));
       } else {
         c.data[ch] = static_cast<float>(mean);
       }

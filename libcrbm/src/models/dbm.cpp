@@ -11,9 +11,11 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "train/config_check.hpp"
 #include "crbm/exact.hpp"
+#include "crbm/gibbs.hpp"
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
+#include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
@@ -67,7 +69,19 @@ class ScaledCdTrainer {
     vw_ = Matrix(be_, v, h);
     vb_ = Matrix(be_, 1, v);
     vc_ = Matrix(be_, 1, h);
+    sparsity_ = SparsityTerm(be_, h);
     for (Matrix* m : {&vw_, &vb_, &vc_}) be_.fill(*m, 0.0f);
+    GibbsModel model;
+    model.hidden = [this](CLayerRef v, MatRef out) { hidden(v.units, out); };
+    model.sample_hidden = [this](CMatRef p, MatRef out, uint64_t step) {
+      be_.sample_bernoulli(p, out, RngKey{cfg_.seed, kStreamPreHidden, step});
+    };
+    model.visible = [this](CMatRef hs, LayerRef out) { visible(hs, out.units); };
+    model.sample_visible = [this](CLayerRef p, LayerRef out, uint64_t step) {
+      be_.sample_bernoulli(p.units, out.units, RngKey{cfg_.seed, kStreamPreVisible, step});
+    };
+    negative_ =
+        std::make_unique<CdNegativePhase>(be_, std::move(model), cfg_, cfg_.batch_size, v, 0, h);
   }
 
   void hidden(CMatRef v, MatRef out) const {
@@ -104,19 +118,14 @@ class ScaledCdTrainer {
   }
 
  private:
-  double lr() const { return cfg_.learning_rate / (1.0 + cfg_.lr_decay * epoch_); }
-  double mom() const {
-    return epoch_ < cfg_.momentum_switch_epoch ? cfg_.momentum : cfg_.final_momentum;
-  }
+  double lr() const { return cfg_.learning_rate_at(epoch_, updates_); }
+  double mom() const { return cfg_.momentum_at(epoch_); }
 
   void update(CMatRef batch) {
     const int64_t b = batch.rows, nv = rbm_.visible(), nh = rbm_.hidden();
     if (rows_ < b) {
       v0_ = Matrix(be_, b, nv);
-      vk_ = Matrix(be_, b, nv);
       h0_ = Matrix(be_, b, nh);
-      hs_ = Matrix(be_, b, nh);
-      hk_ = Matrix(be_, b, nh);
       rows_ = b;
     }
     CMatRef v0 = batch;
@@ -125,20 +134,10 @@ class ScaledCdTrainer {
       be_.sample_bernoulli(batch, vb, RngKey{cfg_.seed, kStreamPreBinarize, uint64_t(updates_)});
       v0 = vb;
     }
-    MatRef h0 = h0_.rows_view(0, b), hs = hs_.rows_view(0, b), hk = hk_.rows_view(0, b);
-    MatRef vk = vk_.rows_view(0, b);
+    MatRef h0 = h0_.rows_view(0, b);
     hidden(v0, h0);
-    CMatRef hprev = h0;
-    for (int s = 0; s < cfg_.cd_k; ++s) {
-      const uint64_t step = uint64_t(updates_) * cfg_.cd_k + s;
-      be_.sample_bernoulli(hprev, hs, RngKey{cfg_.seed, kStreamPreHidden, step});
-      visible(hs, vk);
-      if (s + 1 < cfg_.cd_k || cfg_.sample_negative_visible) {
-        be_.sample_bernoulli(vk, vk, RngKey{cfg_.seed, kStreamPreVisible, step});
-      }
-      hidden(vk, hk);
-      hprev = hk;
-    }
+    const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
+    const CMatRef vk = negative.v.units, hk = negative.h;
     const float inv = 1.0f / static_cast<float>(b);
     be_.gemm(true, false, inv, v0, h0, 0.0f, gw_);
     be_.gemm(true, false, -inv, vk, hk, 1.0f, gw_);
@@ -146,10 +145,14 @@ class ScaledCdTrainer {
     be_.column_sums(vk, -inv, 1.0f, gb_);
     be_.column_sums(h0, inv, 0.0f, gc_);
     be_.column_sums(hk, -inv, 1.0f, gc_);
-    const float l = static_cast<float>(lr()), m = static_cast<float>(mom());
-    be_.momentum_update(rbm_.weights(), vw_, gw_, l, m, cfg_.weight_decay, cfg_.l1_decay);
-    be_.momentum_update(rbm_.visible_bias(), vb_, gb_, l, m, 0.0f, 0.0f);
-    be_.momentum_update(rbm_.hidden_bias(), vc_, gc_, l, m, 0.0f, 0.0f);
+    if (SparsityTerm::enabled(cfg_)) {
+      be_.column_sums(h0, inv, 0.0f, sparsity_.batch_mean());
+      sparsity_.apply(cfg_, gc_);
+    }
+    const StepRates rates = step_rates(cfg_, epoch_, updates_);
+    momentum_step(be_, rbm_.weights(), vw_, gw_, rates, cfg_, Decay::weights);
+    momentum_step(be_, rbm_.visible_bias(), vb_, gb_, rates, cfg_, Decay::none);
+    momentum_step(be_, rbm_.hidden_bias(), vc_, gc_, rates, cfg_, Decay::none);
     ++updates_;
   }
 
@@ -159,7 +162,9 @@ class ScaledCdTrainer {
   float up_, down_;
   int epoch_ = 0;
   int64_t updates_ = 0, rows_ = 0;
-  Matrix gw_, gb_, gc_, vw_, vb_, vc_, v0_, vk_, h0_, hs_, hk_, shuffled_;
+  Matrix gw_, gb_, gc_, vw_, vb_, vc_, v0_, h0_, shuffled_;
+  SparsityTerm sparsity_;
+  std::unique_ptr<CdNegativePhase> negative_;
 };
 
 void ensure_rows(Backend& be, std::vector<Matrix>& m, size_t count, int64_t rows,
@@ -175,28 +180,19 @@ void ensure_rows(Backend& be, std::vector<Matrix>& m, size_t count, int64_t rows
 // ---- configuration ----
 
 void DbmTrainConfig::validate() const {
+  validate_sgd("DBM training");
   const detail::ConfigCheck check("DBM training");
-  check.sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
   check.fail_if(mean_field_sweeps < 1, "mean_field_sweeps", mean_field_sweeps, "must be >= 1");
   check.fail_if(chains < 1, "chains", chains, "must be >= 1");
   check.fail_if(gibbs_steps < 1, "gibbs_steps", gibbs_steps, "must be >= 1");
 }
 
 std::string DbmTrainConfig::to_json() const {
-  nlohmann::json j;
-  j["epochs"] = epochs;
-  j["batch_size"] = batch_size;
-  j["learning_rate"] = detail::as_decimal(learning_rate);
-  j["lr_decay"] = detail::as_decimal(lr_decay);
-  j["momentum"] = detail::as_decimal(momentum);
-  j["final_momentum"] = detail::as_decimal(final_momentum);
-  j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = detail::as_decimal(weight_decay);
+  nlohmann::json j = detail::sgd_json(*this);
   j["mean_field_sweeps"] = mean_field_sweeps;
   j["chains"] = chains;
   j["gibbs_steps"] = gibbs_steps;
   j["resample_binarization"] = resample_binarization;
-  j["seed"] = seed;
   return j.dump();
 }
 
@@ -286,10 +282,7 @@ void Dbm::pretrain(CMatRef data, const std::vector<TrainConfig>& configs, float 
       Matrix mean(be, 1, sizes_[l]);
       be.column_sums(input, 1.0f / static_cast<float>(input.rows), 0.0f, mean);
       HostTensor m = mean.download();
-      for (float& x : m.data) {
-        const double p = std::min(std::max(double(x), 1e-3), 1.0 - 1e-3);
-        x = static_cast<float>(std::log(p / (1.0 - p)));
-      }
+      for (float& x : m.data) x = static_cast<float>(clamped_log_odds(double(x)));
       rbm.visible_bias().upload(m);
     }
     ScaledCdTrainer trainer(rbm, configs[l], up, down);
@@ -511,6 +504,7 @@ DbmTrainer::DbmTrainer(Dbm& dbm, DbmTrainConfig config)
     grad_b_.emplace_back(be_, 1, dbm.layer_size(l));
     vel_b_.emplace_back(be_, 1, dbm.layer_size(l));
     be_.fill(vel_b_.back(), 0.0f);
+    if (l > 0) sparsity_.emplace_back(be_, dbm.layer_size(l));
   }
 }
 
@@ -527,10 +521,10 @@ void DbmTrainer::resume(int epochs_done, int64_t updates_done) {
 }
 
 double DbmTrainer::learning_rate() const {
-  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+  return config_.learning_rate_at(epoch_, updates_);
 }
 double DbmTrainer::momentum() const {
-  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+  return config_.momentum_at(epoch_);
 }
 
 void DbmTrainer::update(CMatRef batch) {
@@ -575,13 +569,19 @@ void DbmTrainer::update(CMatRef batch) {
     be_.column_sums(l == 0 ? v0 : CMatRef(mu_[l - 1]), inv_b, 0.0f, grad_b_[l]);
     be_.column_sums(chains_[l], -inv_c, 1.0f, grad_b_[l]);
   }
-  const float lr = static_cast<float>(learning_rate()), mom = static_cast<float>(momentum());
+  if (SparsityTerm::enabled(config_)) {
+    // Every hidden layer's bias, from its data-side mean-field activity.
+    for (size_t l = 1; l <= L; ++l) {
+      be_.column_sums(mu_[l - 1], inv_b, 0.0f, sparsity_[l - 1].batch_mean());
+      sparsity_[l - 1].apply(config_, grad_b_[l]);
+    }
+  }
+  const StepRates rates = step_rates(config_, epoch_, updates_);
   for (size_t l = 0; l < L; ++l) {
-    be_.momentum_update(dbm_.weights(l), vel_w_[l], grad_w_[l], lr, mom, config_.weight_decay,
-                        0.0f);
+    momentum_step(be_, dbm_.weights(l), vel_w_[l], grad_w_[l], rates, config_, Decay::weights);
   }
   for (size_t l = 0; l <= L; ++l) {
-    be_.momentum_update(dbm_.bias(l), vel_b_[l], grad_b_[l], lr, mom, 0.0f, 0.0f);
+    momentum_step(be_, dbm_.bias(l), vel_b_[l], grad_b_[l], rates, config_, Decay::none);
   }
   ++updates_;
 }
@@ -647,56 +647,6 @@ std::vector<std::string> dbm_health_warnings(const DbmEpochStats& cur, const Dbm
                     cur.learning_rate, cur.momentum);
   }
   return out;
-}
-
-// ---- checkpoints ----
-
-void save_dbm(const std::string& path, const DbmParams& p,
-              const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file = new_checkpoint("dbm", extra);
-  file.metadata["layers"] = std::to_string(p.weights.size());
-  std::string sizes;
-  for (size_t l = 0; l < p.biases.size(); ++l) {
-    sizes += (l ? "," : "") + std::to_string(p.biases[l].numel());
-  }
-  file.metadata["sizes"] = sizes;
-  file.tensors["layer0.visible_bias"] = p.biases[0];
-  for (size_t l = 0; l < p.weights.size(); ++l) {
-    const std::string pre = "layer" + std::to_string(l) + ".";
-    file.tensors[pre + "weights"] = p.weights[l];
-    file.tensors[pre + "hidden_bias"] = p.biases[l + 1];
-  }
-  save_safetensors(path, file);
-}
-
-DbmParams load_dbm_params(const std::string& path, std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile file = load_safetensors(path);
-  const std::string& model = require_metadata(file, "model", path);
-  if (model != "dbm") CRBM_FAIL(path, ": holds a '", model, "' model, not a DBM");
-  int64_t n = 0;
-  try {
-    n = std::stoll(require_metadata(file, "layers", path));
-  } catch (const std::invalid_argument&) {
-    CRBM_FAIL(path, ": metadata 'layers' is not a number");
-  }
-  if (n < 1 || n > 8) CRBM_FAIL(path, ": metadata layers = ", n, " (expected 1..8)");
-  DbmParams p;
-  p.biases.push_back(require_tensor(file, "layer0.visible_bias", {-1}, path));
-  int64_t rows = p.biases[0].numel();
-  for (int64_t l = 0; l < n; ++l) {
-    const std::string pre = "layer" + std::to_string(l) + ".";
-    const HostTensor& w = require_tensor(file, pre + "weights", {rows, -1}, path);
-    p.weights.push_back(w);
-    p.biases.push_back(require_tensor(file, pre + "hidden_bias", {w.shape[1]}, path));
-    rows = w.shape[1];
-  }
-  for (const auto& t : file.tensors) {
-    for (float x : t.second.data) {
-      if (!std::isfinite(x)) CRBM_FAIL(path, ": tensor '", t.first, "' contains NaN/Inf");
-    }
-  }
-  if (metadata != nullptr) *metadata = file.metadata;
-  return p;
 }
 
 }  // namespace crbm

@@ -12,6 +12,8 @@
 #include <limits>
 
 #include "crbm/exact.hpp"
+#include "crbm/gibbs.hpp"
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -24,15 +26,6 @@ constexpr uint32_t kStreamTopInit = 0xdb04;
 constexpr uint32_t kStreamDown = 0xdb05;
 constexpr uint32_t kStreamUp = 0xdb06;
 constexpr uint32_t kStreamChainInit = 0xdb07;
-
-double log_sum_exp(const std::vector<double>& x) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (double v : x) m = std::max(m, v);
-  if (!std::isfinite(m)) return m;
-  double s = 0.0;
-  for (double v : x) s += std::exp(v - m);
-  return m + std::log(s);
-}
 
 // A 1 x cols view of `cols` consecutive entries of a row vector.
 CMatRef row_slice(const Matrix& m, int64_t first, int64_t cols) {
@@ -49,10 +42,7 @@ void bias_from_means(Backend& be, CMatRef input, bool log_odds, MatRef bias) {
   be.column_sums(input, 1.0f / static_cast<float>(std::max<int64_t>(input.rows, 1)), 0.0f, mean);
   HostTensor m = mean.download();
   for (float& x : m.data) {
-    if (log_odds) {
-      const double p = std::min(std::max(double(x), 1e-3), 1.0 - 1e-3);
-      x = static_cast<float>(std::log(p / (1.0 - p)));
-    }
+    if (log_odds) x = static_cast<float>(clamped_log_odds(double(x)));
   }
   be.upload(m.data.data(), bias);
 }
@@ -70,7 +60,25 @@ class JointTopTrainer {
     vel_w_ = Matrix(be_, v, h);
     vel_b_ = Matrix(be_, 1, v);
     vel_c_ = Matrix(be_, 1, h);
+    sparsity_ = SparsityTerm(be_, h);
     for (Matrix* m : {&vel_w_, &vel_b_, &vel_c_}) be_.fill(*m, 0.0f);
+    // Pen units are Bernoulli, the labels one softmax group (kept as two matrices).
+    GibbsModel model;
+    model.hidden = [this](CLayerRef v, MatRef out) { hidden(v.units, v.labels, out); };
+    model.sample_hidden = [this](CMatRef p, MatRef out, uint64_t step) {
+      be_.sample_bernoulli(p, out, RngKey{config_.seed, kStreamTopHidden, step});
+    };
+    model.visible = [this](CMatRef hs, LayerRef out) { visible(hs, out.units, out.labels); };
+    model.sample_visible = [this](CLayerRef p, LayerRef out, uint64_t step) {
+      be_.sample_bernoulli(p.units, out.units, RngKey{config_.seed, kStreamTopVisible, step});
+      be_.sample_softmax_groups(p.labels, classes_, out.labels,
+                                RngKey{config_.seed, kStreamTopLabel, step});
+    };
+    model.start_chains = [this](LayerRef chains) {
+      be_.sample_bernoulli(chains.units, chains.units, RngKey{config_.seed, kStreamChainInit, 0});
+    };
+    negative_ = std::make_unique<CdNegativePhase>(be_, std::move(model), config_,
+                                                  config_.batch_size, pen, classes, h);
   }
 
   EpochStats train_epoch(CMatRef pen_data, CMatRef label_data) {
@@ -111,10 +119,8 @@ class JointTopTrainer {
   }
 
  private:
-  double learning_rate() const { return config_.learning_rate / (1.0 + config_.lr_decay * epoch_); }
-  double momentum() const {
-    return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
-  }
+  double learning_rate() const { return config_.learning_rate_at(epoch_, updates_); }
+  double momentum() const { return config_.momentum_at(epoch_); }
   CMatRef wp() const { return rbm_.weights().rows_view(0, pen_); }
   CMatRef wy() const { return rbm_.weights().rows_view(pen_, classes_); }
 
@@ -133,70 +139,16 @@ class JointTopTrainer {
     be_.softmax_groups(labels, classes_);
   }
 
-  void ensure(int64_t b) {
-    if (rows_ >= b) return;
-    const int64_t h = rbm_.hidden();
-    h0_ = Matrix(be_, b, h);
-    hs_ = Matrix(be_, b, h);
-    hk_ = Matrix(be_, b, h);
-    pk_ = Matrix(be_, b, pen_);
-    yk_ = Matrix(be_, b, classes_);
-    rows_ = b;
-  }
-
   void update(CMatRef p0, CMatRef y0) {
     const int64_t b = p0.rows;
-    ensure(std::max(b, config_.persistent && config_.pcd_chains > 0 ? config_.pcd_chains : b));
+    if (rows_ < b) {
+      h0_ = Matrix(be_, b, rbm_.hidden());
+      rows_ = b;
+    }
     MatRef h0 = h0_.rows_view(0, b);
     hidden(p0, y0, h0);
-    const uint64_t k = static_cast<uint64_t>(config_.cd_k);
-    CMatRef pk, yk, hk;
-    if (config_.persistent) {
-      const int64_t c = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
-      if (chain_pen_.empty()) {
-        chain_pen_ = Matrix(be_, c, pen_);
-        chain_lab_ = Matrix(be_, c, classes_);
-        std::vector<int32_t> rows(static_cast<size_t>(c));
-        for (int64_t i = 0; i < c; ++i) rows[i] = static_cast<int32_t>(i % b);
-        be_.gather_rows(p0, rows, chain_pen_);
-        be_.sample_bernoulli(chain_pen_, chain_pen_, RngKey{config_.seed, kStreamChainInit, 0});
-        be_.gather_rows(y0, rows, chain_lab_);
-      }
-      MatRef hc = hk_.rows_view(0, c), hsc = hs_.rows_view(0, c);
-      MatRef ptmp = pk_.rows_view(0, c), ytmp = yk_.rows_view(0, c);
-      for (uint64_t s = 0; s < k; ++s) {
-        const uint64_t step = uint64_t(updates_) * k + s;
-        hidden(chain_pen_, chain_lab_, hc);
-        be_.sample_bernoulli(hc, hsc, RngKey{config_.seed, kStreamTopHidden, step});
-        visible(hsc, ptmp, ytmp);
-        be_.sample_bernoulli(ptmp, chain_pen_, RngKey{config_.seed, kStreamTopVisible, step});
-        be_.sample_softmax_groups(ytmp, classes_, chain_lab_,
-                                  RngKey{config_.seed, kStreamTopLabel, step});
-      }
-      hidden(chain_pen_, chain_lab_, hc);
-      pk = chain_pen_;
-      yk = chain_lab_;
-      hk = hc;
-    } else {
-      MatRef hs = hs_.rows_view(0, b), hkm = hk_.rows_view(0, b);
-      MatRef pkm = pk_.rows_view(0, b), ykm = yk_.rows_view(0, b);
-      CMatRef h_prev = h0;
-      for (uint64_t s = 0; s < k; ++s) {
-        const uint64_t step = uint64_t(updates_) * k + s;
-        be_.sample_bernoulli(h_prev, hs, RngKey{config_.seed, kStreamTopHidden, step});
-        visible(hs, pkm, ykm);
-        if (s + 1 < k || config_.sample_negative_visible) {
-          be_.sample_bernoulli(pkm, pkm, RngKey{config_.seed, kStreamTopVisible, step});
-          be_.sample_softmax_groups(ykm, classes_, ykm,
-                                    RngKey{config_.seed, kStreamTopLabel, step});
-        }
-        hidden(pkm, ykm, hkm);
-        h_prev = hkm;
-      }
-      pk = pkm;
-      yk = ykm;
-      hk = hkm;
-    }
+    const CdNegativePhase::Sample negative = negative_->run(CLayerRef(p0, y0), h0, updates_);
+    const CMatRef pk = negative.v.units, yk = negative.v.labels, hk = negative.h;
     const float inv_b = 1.0f / static_cast<float>(b);
     const float inv_c = 1.0f / static_cast<float>(pk.rows);
     MatRef gwp = grad_w_.rows_view(0, pen_), gwy = grad_w_.rows_view(pen_, classes_);
@@ -211,12 +163,14 @@ class JointTopTrainer {
     be_.column_sums(yk, -inv_c, 1.0f, gby);
     be_.column_sums(h0, inv_b, 0.0f, grad_c_);
     be_.column_sums(hk, -inv_c, 1.0f, grad_c_);
-    const float lr = static_cast<float>(learning_rate());
-    const float mom = static_cast<float>(momentum());
-    be_.momentum_update(rbm_.weights(), vel_w_, grad_w_, lr, mom, config_.weight_decay,
-                        config_.l1_decay);
-    be_.momentum_update(rbm_.visible_bias(), vel_b_, grad_b_, lr, mom, 0.0f, 0.0f);
-    be_.momentum_update(rbm_.hidden_bias(), vel_c_, grad_c_, lr, mom, 0.0f, 0.0f);
+    if (SparsityTerm::enabled(config_)) {
+      be_.column_sums(h0, inv_b, 0.0f, sparsity_.batch_mean());
+      sparsity_.apply(config_, grad_c_);
+    }
+    const StepRates rates = step_rates(config_, epoch_, updates_);
+    momentum_step(be_, rbm_.weights(), vel_w_, grad_w_, rates, config_, Decay::weights);
+    momentum_step(be_, rbm_.visible_bias(), vel_b_, grad_b_, rates, config_, Decay::none);
+    momentum_step(be_, rbm_.hidden_bias(), vel_c_, grad_c_, rates, config_, Decay::none);
     ++updates_;
   }
 
@@ -229,9 +183,10 @@ class JointTopTrainer {
   int64_t updates_ = 0;
   int64_t rows_ = 0;
   Matrix grad_w_, grad_b_, grad_c_, vel_w_, vel_b_, vel_c_;
-  Matrix h0_, hs_, hk_, pk_, yk_;
-  Matrix chain_pen_, chain_lab_;
+  Matrix h0_;
   Matrix shuffled_pen_, shuffled_labels_;
+  SparsityTerm sparsity_;
+  std::unique_ptr<CdNegativePhase> negative_;
 };
 
 }  // namespace
@@ -813,49 +768,6 @@ DbnBoundResult Dbn::lower_bound(CMatRef v, double log_z_top, int samples, uint64
     res.mean_importance /= double(res.bound.size());
   }
   return res;
-}
-
-// ---- checkpoints ----
-
-void save_dbn(const std::string& path, const DbnParams& params,
-              const std::map<std::string, std::string>& extra) {
-  SafetensorsFile file = new_checkpoint("dbn", extra);
-  file.metadata["layers"] = std::to_string(params.layers.size());
-  file.metadata["num_classes"] = std::to_string(params.num_classes);
-  for (size_t l = 0; l < params.layers.size(); ++l) {
-    append_rbm(file, params.layers[l], "layer" + std::to_string(l) + ".");
-  }
-  save_safetensors(path, file);
-}
-
-DbnParams load_dbn_params(const std::string& path, std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile file = load_safetensors(path);
-  const std::string& model = require_metadata(file, "model", path);
-  if (model != "dbn") CRBM_FAIL(path, ": holds a '", model, "' model, not a DBN");
-  DbnParams p;
-  const std::string& layers = require_metadata(file, "layers", path);
-  int64_t n = 0;
-  try {
-    n = std::stoll(layers);
-    auto it = file.metadata.find("num_classes");
-    p.num_classes = it == file.metadata.end() ? 0 : std::stoi(it->second);
-  } catch (const std::exception&) {
-    CRBM_FAIL(path, ": metadata 'layers'/'num_classes' is not a number");
-  }
-  if (n < 1 || n > 64) CRBM_FAIL(path, ": metadata layers = ", n, " (expected 1..64)");
-  for (int64_t l = 0; l < n; ++l) {
-    p.layers.push_back(extract_rbm(file, path, "layer" + std::to_string(l) + "."));
-  }
-  for (int64_t l = 1; l < n; ++l) {
-    const int64_t expect = p.layers[l - 1].hidden() + (l + 1 == n ? p.num_classes : 0);
-    if (p.layers[l].visible() != expect) {
-      CRBM_FAIL(path, ": layer", l, ".weights has ", p.layers[l].visible(), " rows; expected ",
-                expect, " (layer", l - 1, " hidden",
-                l + 1 == n && p.num_classes > 0 ? " + labels" : "", ")");
-    }
-  }
-  if (metadata != nullptr) *metadata = file.metadata;
-  return p;
 }
 
 }  // namespace crbm

@@ -9,17 +9,7 @@
 namespace crbm {
 
 void LogRegConfig::validate() const {
-  auto fail_if = [](bool bad, const char* field, auto value, const char* rule) {
-    if (bad)
-      CRBM_FAIL("invalid logistic regression configuration: ", field, " = ", value, " (", rule,
-                ")");
-  };
-  fail_if(epochs < 0, "epochs", epochs, "must be >= 0");
-  fail_if(batch_size < 1, "batch_size", batch_size, "must be >= 1");
-  fail_if(!(learning_rate > 0.0f), "learning_rate", learning_rate, "must be > 0");
-  fail_if(!(lr_decay >= 0.0f), "lr_decay", lr_decay, "must be >= 0");
-  fail_if(!(momentum >= 0.0f && momentum < 1.0f), "momentum", momentum, "must be in [0, 1)");
-  fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
+  validate_sgd("logistic regression");
 }
 
 LogisticRegression::LogisticRegression(Backend& backend, int64_t features, int classes)
@@ -65,8 +55,8 @@ void LogisticRegression::fit(CMatRef x, const std::vector<int32_t>& labels,
   Matrix vel_w(*backend_, features_, classes_), vel_b(*backend_, 1, classes_);
   backend_->fill(vel_w, 0.0f);
   backend_->fill(vel_b, 0.0f);
+  int64_t updates = 0;
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    const float lr = config.learning_rate / (1.0f + config.lr_decay * float(epoch));
     const std::vector<int32_t> order = shuffled_indices(n, config.seed, uint64_t(epoch));
     double loss = 0.0;
     for (int64_t first = 0; first < n; first += b) {
@@ -87,9 +77,10 @@ void LogisticRegression::fit(CMatRef x, const std::vector<int32_t>& labels,
       const float inv = 1.0f / float(rows);
       backend_->gemm(true, false, inv, xr, pr, 0.0f, grad_w);
       backend_->column_sums(pr, inv, 0.0f, grad_b);
-      backend_->momentum_update(weights_, vel_w, grad_w, lr, config.momentum, config.weight_decay,
-                                0.0f);
-      backend_->momentum_update(bias_, vel_b, grad_b, lr, config.momentum, 0.0f, 0.0f);
+      const StepRates rates = step_rates(config, epoch, updates);
+      momentum_step(*backend_, weights_, vel_w, grad_w, rates, config, Decay::weights);
+      momentum_step(*backend_, bias_, vel_b, grad_b, rates, config, Decay::none);
+      ++updates;
     }
     if (!backend_->all_finite(weights_)) {
       CRBM_FAIL("logistic regression diverged in epoch ", epoch + 1,

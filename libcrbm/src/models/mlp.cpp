@@ -8,8 +8,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "train/config_check.hpp"
 #include "crbm/safetensors.hpp"
+#include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
@@ -17,22 +17,11 @@ constexpr uint32_t kStreamMlpInit = 0x3170;
 }  // namespace
 
 void MlpConfig::validate() const {
-  detail::ConfigCheck("fine-tuning")
-      .sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
+  validate_sgd("fine-tuning");
 }
 
 std::string MlpConfig::to_json() const {
-  nlohmann::json j;
-  j["epochs"] = epochs;
-  j["batch_size"] = batch_size;
-  j["learning_rate"] = detail::as_decimal(learning_rate);
-  j["lr_decay"] = detail::as_decimal(lr_decay);
-  j["momentum"] = detail::as_decimal(momentum);
-  j["final_momentum"] = detail::as_decimal(final_momentum);
-  j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = detail::as_decimal(weight_decay);
-  j["seed"] = seed;
-  return j.dump();
+  return detail::sgd_json(*this).dump();
 }
 
 Mlp::Mlp(Backend& backend, std::vector<int64_t> sizes)
@@ -256,10 +245,7 @@ MlpEpochStats MlpTrainer::train_epoch(CMatRef x, const std::vector<int32_t>& lab
   if (n == 0) CRBM_FAIL("fine-tuning data is empty");
   const auto start = std::chrono::steady_clock::now();
   MlpEpochStats st;
-  st.learning_rate = config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
-  const float lr = static_cast<float>(st.learning_rate);
-  const float mom =
-      epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+  st.learning_rate = config_.learning_rate_at(epoch_, updates_);
   if (onehot_.rows() != n || onehot_labels_ != labels) {
     onehot_ = Matrix::from_host(be_, one_hot(labels, mlp_.classes()));
     onehot_labels_ = labels;
@@ -275,19 +261,21 @@ MlpEpochStats MlpTrainer::train_epoch(CMatRef x, const std::vector<int32_t>& lab
     const int64_t b = std::min(config_.batch_size, n - first);
     loss += mlp_.backward(shuffled_x_.rows_view(first, b), shuffled_y_.rows_view(first, b));
     ++batches;
+    const StepRates rates = step_rates(config_, epoch_, updates_);
     for (size_t l = 0; l < mlp_.num_layers(); ++l) {
-      // momentum_update ascends `grad`: pass -lr to descend the loss.
-      be_.momentum_update(mlp_.weights(l), vel_w_[l], mlp_.grad_weights(l), -lr, mom,
-                          -config_.weight_decay, 0.0f);
-      be_.momentum_update(mlp_.bias(l), vel_b_[l], mlp_.grad_bias(l), -lr, mom, 0.0f, 0.0f);
+      momentum_step(be_, mlp_.weights(l), vel_w_[l], mlp_.grad_weights(l), rates, config_,
+                    Decay::weights, Direction::descent);
+      momentum_step(be_, mlp_.bias(l), vel_b_[l], mlp_.grad_bias(l), rates, config_, Decay::none,
+                    Direction::descent);
     }
+    ++updates_;
   }
   be_.synchronize();
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   st.train_loss = loss / static_cast<double>(std::max<int64_t>(batches, 1));
   if (!std::isfinite(st.train_loss) || !be_.all_finite(mlp_.weights(0))) {
     throw DivergenceError(concat("fine-tuning diverged in epoch ", epoch_ + 1,
-                                 "; lower the learning rate (now ", lr, ")"));
+                                 "; lower the learning rate (now ", st.learning_rate, ")"));
   }
   ++epoch_;
   st.epoch = epoch_;

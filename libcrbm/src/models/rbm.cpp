@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -55,8 +56,7 @@ void Rbm::init_random(uint64_t seed, float stddev, const HostTensor* data) {
       mean /= static_cast<double>(n);
       if (visible_type_ == VisibleType::bernoulli) {
         // Hinton's guide: b_i = log(p_i / (1 - p_i)), p clamped away from 0 and 1.
-        const double p = std::min(std::max(mean, 1e-3), 1.0 - 1e-3);
-        b.data[i] = static_cast<float>(std::log(p / (1.0 - p)));
+        b.data[i] = static_cast<float>(clamped_log_odds(mean));
       } else {
         b.data[i] = static_cast<float>(mean);
       }

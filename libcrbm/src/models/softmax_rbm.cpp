@@ -10,6 +10,8 @@
 #include <cmath>
 #include <limits>
 
+#include "crbm/gibbs.hpp"
+#include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
@@ -20,23 +22,6 @@ constexpr uint32_t kStreamSmVisible = 0x5f02;
 constexpr uint32_t kStreamSmAisHidden = 0x5f03;
 constexpr uint32_t kStreamSmAisVisible = 0x5f04;
 constexpr uint32_t kStreamSmAisInit = 0x5f05;
-
-double log_sum_exp(const float* x, int64_t n) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, double(x[i]));
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - m);
-  return m + std::log(s);
-}
-
-double log_sum_exp(const std::vector<double>& x) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (double v : x) m = std::max(m, v);
-  if (!std::isfinite(m)) return m;
-  double s = 0;
-  for (double v : x) s += std::exp(v - m);
-  return m + std::log(s);
-}
 
 }  // namespace
 
@@ -254,18 +239,12 @@ AisResult SoftmaxRbm::ais_log_partition(const HostTensor& base_data, const AisCo
   r.steps = steps;
   r.log_z_base = log_za;
   r.log_weights = acc;
-  const double lme = log_sum_exp(acc) - std::log(double(m));
-  r.log_z = lme + log_za;
-  // Band from the spread of the weights: log(mean(w) +- 3 std(w) / sqrt(M)).
-  double mx = -std::numeric_limits<double>::infinity();
-  for (double w : acc) mx = std::max(mx, w);
-  double mean = 0, sq = 0;
-  for (double w : acc) mean += std::exp(w - mx) / double(m);
-  for (double w : acc) sq += std::pow(std::exp(w - mx) - mean, 2) / double(m);
-  const double se = 3.0 * std::sqrt(sq) / std::sqrt(double(m));
-  r.log_z_high = mx + std::log(mean + se) + log_za;
-  r.log_z_low =
-      mean - se > 0 ? mx + std::log(mean - se) + log_za : -std::numeric_limits<double>::infinity();
+  // log(mean(w) +- 3 std(w) / sqrt(M)), std with M - 1 (as ais_log_partition).
+  const LogWeightBand band = log_weight_band(acc);
+  const double offset = band.offset + log_za;
+  r.log_z = band.log_mean + offset;
+  r.log_z_high = band.log_high + offset;
+  r.log_z_low = band.log_low + offset;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
@@ -302,48 +281,48 @@ SoftmaxCdTrainer::SoftmaxCdTrainer(SoftmaxRbm& model, TrainConfig config)
   vw_ = Matrix(be_, v, h);
   vb_ = Matrix(be_, 1, v);
   vc_ = Matrix(be_, 1, h);
+  sparsity_ = SparsityTerm(be_, h);
   for (Matrix* m : {&vw_, &vb_, &vc_}) be_.fill(*m, 0.0f);
+  // Visible samples: one draw per group, or (replicated) D draws per row (its length),
+  // which the negative phase always takes.
+  GibbsModel gibbs;
+  gibbs.hidden = [this](CLayerRef v, MatRef out) { m_.hidden_given_visible(v.units, out); };
+  gibbs.sample_hidden = [this](CMatRef p, MatRef out, uint64_t step) {
+    be_.sample_bernoulli(p, out, RngKey{config_.seed, kStreamSmHidden, step});
+  };
+  gibbs.visible = [this](CMatRef hs, LayerRef out) {
+    m_.visible_probs_given_hidden(hs, out.units);
+  };
+  gibbs.sample_visible = [this](CLayerRef p, LayerRef out, uint64_t step) {
+    m_.sample_visible(p.units, len_.rows_view(0, p.rows()), out.units,
+                      RngKey{config_.seed, kStreamSmVisible, step});
+  };
+  gibbs.always_sample_visible = model.kind() == SoftmaxKind::replicated;
+  negative_ = std::make_unique<CdNegativePhase>(be_, std::move(gibbs), config_, config_.batch_size,
+                                                v, 0, h);
 }
 
 double SoftmaxCdTrainer::learning_rate() const {
-  return config_.learning_rate / (1.0 + config_.lr_decay * epoch_);
+  return config_.learning_rate_at(epoch_, updates_);
 }
 double SoftmaxCdTrainer::momentum() const {
-  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+  return config_.momentum_at(epoch_);
 }
 
 void SoftmaxCdTrainer::update(CMatRef v0) {
-  const int64_t b = v0.rows, nv = m_.visible(), nh = m_.hidden();
+  const int64_t b = v0.rows, nh = m_.hidden();
   if (b == 0) return;
   if (rows_ < b) {
     h0_ = Matrix(be_, b, nh);
-    hs_ = Matrix(be_, b, nh);
-    hk_ = Matrix(be_, b, nh);
-    vk_ = Matrix(be_, b, nv);
-    pk_ = Matrix(be_, b, nv);
     len_ = Matrix(be_, b, 1);
     rows_ = b;
   }
-  MatRef h0 = h0_.rows_view(0, b), hs = hs_.rows_view(0, b), hk = hk_.rows_view(0, b);
-  MatRef vk = vk_.rows_view(0, b), pk = pk_.rows_view(0, b), len = len_.rows_view(0, b);
+  MatRef h0 = h0_.rows_view(0, b), len = len_.rows_view(0, b);
   const bool replicated = m_.kind() == SoftmaxKind::replicated;
   if (replicated) m_.lengths(v0, len);
   m_.hidden_given_visible(v0, h0);
-  CMatRef hprev = h0;
-  CMatRef vneg = vk;
-  for (int s = 0; s < config_.cd_k; ++s) {
-    const uint64_t step = uint64_t(updates_) * config_.cd_k + s;
-    be_.sample_bernoulli(hprev, hs, RngKey{config_.seed, kStreamSmHidden, step});
-    m_.visible_probs_given_hidden(hs, pk);
-    if (replicated || s + 1 < config_.cd_k || config_.sample_negative_visible) {
-      m_.sample_visible(pk, len, vk, RngKey{config_.seed, kStreamSmVisible, step});
-      vneg = vk;
-    } else {
-      vneg = pk;
-    }
-    m_.hidden_given_visible(vneg, hk);
-    hprev = hk;
-  }
+  const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
+  const CMatRef vneg = negative.v.units, hk = negative.h;
   const float inv = 1.0f / static_cast<float>(b);
   be_.gemm(true, false, inv, v0, h0, 0.0f, gw_);
   be_.gemm(true, false, -inv, vneg, hk, 1.0f, gw_);
@@ -357,11 +336,14 @@ void SoftmaxCdTrainer::update(CMatRef v0) {
     be_.column_sums(h0, inv, 0.0f, gc_);
     be_.column_sums(hk, -inv, 1.0f, gc_);
   }
-  const float lr = static_cast<float>(learning_rate()), mom = static_cast<float>(momentum());
-  be_.momentum_update(m_.rbm().weights(), vw_, gw_, lr, mom, config_.weight_decay,
-                      config_.l1_decay);
-  be_.momentum_update(m_.rbm().visible_bias(), vb_, gb_, lr, mom, 0.0f, 0.0f);
-  be_.momentum_update(m_.rbm().hidden_bias(), vc_, gc_, lr, mom, 0.0f, 0.0f);
+  if (SparsityTerm::enabled(config_)) {
+    be_.column_sums(h0, inv, 0.0f, sparsity_.batch_mean());
+    sparsity_.apply(config_, gc_);
+  }
+  const StepRates rates = step_rates(config_, epoch_, updates_);
+  momentum_step(be_, m_.rbm().weights(), vw_, gw_, rates, config_, Decay::weights);
+  momentum_step(be_, m_.rbm().visible_bias(), vb_, gb_, rates, config_, Decay::none);
+  momentum_step(be_, m_.rbm().hidden_bias(), vc_, gc_, rates, config_, Decay::none);
   ++updates_;
 }
 

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "crbm/error.hpp"
+#include "crbm/sgd.hpp"
 
 namespace crbm::detail {
 
@@ -36,18 +38,11 @@ class ConfigCheck {
     fail_if(!(weight_decay >= 0.0f), "weight_decay", weight_decay, "must be >= 0");
   }
 
-  // The contrastive-divergence fields shared by dense and convolutional RBMs.
+  // The contrastive-divergence fields (CdConfig) of the RBM trainers.
   template <typename Int>
-  void cd(int cd_k, Int pcd_chains, float l1_decay, float sparsity_target, float sparsity_cost,
-          float sparsity_decay, int divergence_check_every) const {
+  void cd(int cd_k, Int pcd_chains, int divergence_check_every) const {
     fail_if(cd_k < 1, "cd_k", cd_k, "at least 1 Gibbs step");
     fail_if(pcd_chains < 0, "pcd_chains", pcd_chains, "must be >= 0");
-    fail_if(!(l1_decay >= 0.0f), "l1_decay", l1_decay, "must be >= 0");
-    fail_if(!(sparsity_target >= 0.0f && sparsity_target < 1.0f), "sparsity_target",
-            sparsity_target, "must be in [0, 1); 0 disables it");
-    fail_if(!(sparsity_cost >= 0.0f), "sparsity_cost", sparsity_cost, "must be >= 0");
-    fail_if(!(sparsity_decay >= 0.0f && sparsity_decay < 1.0f), "sparsity_decay", sparsity_decay,
-            "must be in [0, 1)");
     fail_if(divergence_check_every < 1, "divergence_check_every", divergence_check_every,
             "must be >= 1");
   }
@@ -59,5 +54,9 @@ class ConfigCheck {
 // A float hyperparameter as the decimal the user wrote (0.9f -> 0.9, not
 // 0.8999999761581421), for logs and checkpoint metadata.
 double as_decimal(float x);
+
+// The SGD fields of a configuration (SgdConfig::sgd_json_fields) as a JSON object, for
+// the configurations' to_json to add their own fields to.
+nlohmann::json sgd_json(const SgdConfig& config);
 
 }  // namespace crbm::detail

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "crbm/gibbs.hpp"
 #include "train/config_check.hpp"
 
 namespace crbm {
@@ -23,36 +24,22 @@ constexpr uint32_t kStreamChainInit = 23;
 }  // namespace
 
 void ConvTrainConfig::validate() const {
+  validate_sgd("conv training");
   const detail::ConfigCheck check("conv training");
-  check.sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
-  check.cd(cd_k, pcd_chains, l1_decay, sparsity_target, sparsity_cost, sparsity_decay,
-           divergence_check_every);
+  check.cd(cd_k, pcd_chains, divergence_check_every);
   check.fail_if(!(sigma_decay > 0.0f && sigma_decay <= 1.0f), "sigma_decay", sigma_decay,
                 "must be in (0, 1]");
   check.fail_if(!(sigma_min >= 0.0f), "sigma_min", sigma_min, "must be >= 0");
 }
 
 std::string ConvTrainConfig::to_json() const {
-  nlohmann::json j;
+  nlohmann::json j = detail::sgd_json(*this);
   j["algorithm"] = persistent ? "pcd" : "cd";
   j["k"] = cd_k;
   j["pcd_chains"] = pcd_chains;
-  j["epochs"] = epochs;
-  j["batch_size"] = batch_size;
-  j["learning_rate"] = detail::as_decimal(learning_rate);
-  j["lr_decay"] = detail::as_decimal(lr_decay);
-  j["momentum"] = detail::as_decimal(momentum);
-  j["final_momentum"] = detail::as_decimal(final_momentum);
-  j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = detail::as_decimal(weight_decay);
-  j["l1_decay"] = detail::as_decimal(l1_decay);
-  j["sparsity_target"] = detail::as_decimal(sparsity_target);
-  j["sparsity_cost"] = detail::as_decimal(sparsity_cost);
-  j["sparsity_decay"] = detail::as_decimal(sparsity_decay);
   j["sigma_decay"] = detail::as_decimal(sigma_decay);
   j["sigma_min"] = detail::as_decimal(sigma_min);
   j["sample_negative_visible"] = sample_negative_visible;
-  j["seed"] = seed;
   return j.dump();
 }
 
@@ -66,29 +53,26 @@ ConvTrainer::ConvTrainer(ConvRbm& rbm, ConvTrainConfig config)
   vel_w_ = Matrix(be_, s.filters, s.filter_volume());
   vel_hb_ = Matrix(be_, 1, s.filters);
   vel_vb_ = Matrix(be_, 1, s.channels);
-  q_ = Matrix(be_, 1, s.filters);
-  batch_mean_h_ = Matrix(be_, 1, s.filters);
-  target_ = Matrix(be_, 1, s.filters);
-  for (Matrix* m : {&vel_w_, &vel_hb_, &vel_vb_, &q_}) be_.fill(*m, 0.0f);
+  sparsity_ = SparsityTerm(be_, s.filters);
+  negative_ = std::make_unique<CdNegativePhase>(
+      be_, conv_gibbs_model(rbm, config_.seed, kStreamHidden, kStreamVisible, kStreamChainInit),
+      config_, config_.batch_size, rbm.visible_size(), 0, rbm.hidden_size());
+  for (Matrix* m : {&vel_w_, &vel_hb_, &vel_vb_}) be_.fill(*m, 0.0f);
 }
 
 double ConvTrainer::current_learning_rate() const {
-  return detail::as_decimal(config_.learning_rate) /
-         (1.0 + detail::as_decimal(config_.lr_decay) * epoch_);
+  return config_.learning_rate_at(epoch_, updates_);
 }
 
 double ConvTrainer::current_momentum() const {
-  return epoch_ < config_.momentum_switch_epoch ? config_.momentum : config_.final_momentum;
+  return config_.momentum_at(epoch_);
 }
 
 void ConvTrainer::ensure_buffers(int64_t rows) {
   if (rows <= buffer_rows_) return;
-  const int64_t v = rbm_.visible_size(), h = rbm_.hidden_size();
+  const int64_t h = rbm_.hidden_size();
   logits_ = Matrix(be_, rows, h);
   h0_ = Matrix(be_, rows, h);
-  hs_ = Matrix(be_, rows, h);
-  vk_ = Matrix(be_, rows, v);
-  hk_ = Matrix(be_, rows, h);
   buffer_rows_ = rows;
 }
 
@@ -107,10 +91,8 @@ void ConvTrainer::update(CMatRef batch) {
   CRBM_CHECK_THROW(batch.cols == rbm_.visible_size(), "conv minibatch has ", batch.cols,
                    " columns for ", rbm_.visible_size(), " visible units");
   if (b == 0) return;
-  const int64_t chains = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
-  ensure_buffers(std::max({b, config_.batch_size, config_.persistent ? chains : int64_t(0)}));
+  ensure_buffers(std::max(b, config_.batch_size));
   const ConvShape s = rbm_.shape(1);
-  const uint64_t k = static_cast<uint64_t>(config_.cd_k);
 
   // Positive phase.
   MatRef h0 = h0_.rows_view(0, b);
@@ -118,55 +100,10 @@ void ConvTrainer::update(CMatRef batch) {
   rbm_.hidden_logits(batch, logits0);
   rbm_.hidden_probs_from_logits(logits0, h0, MatRef{});
 
-  // Negative phase: (vk, hk) with r rows.
-  CMatRef vk, hk;
-  int64_t r = b;
-  if (config_.persistent) {
-    r = chains;
-    if (!chains_initialised_) {
-      chains_ = Matrix(be_, r, rbm_.visible_size());
-      std::vector<int32_t> rows(static_cast<size_t>(r));
-      for (int64_t i = 0; i < r; ++i) rows[i] = static_cast<int32_t>(i % b);
-      be_.gather_rows(batch, rows, chains_);
-      if (rbm_.visible_type() == VisibleType::bernoulli) {
-        be_.sample_bernoulli(chains_, chains_, RngKey{config_.seed, kStreamChainInit, 0});
-      }
-      chains_initialised_ = true;
-    }
-    MatRef logits = logits_.rows_view(0, r);
-    MatRef hs = hs_.rows_view(0, r);
-    for (uint64_t step = 0; step < k; ++step) {
-      const uint64_t counter = uint64_t(updates_) * k + step;
-      rbm_.hidden_logits(chains_, logits);
-      rbm_.sample_hidden_from_logits(logits, hs, MatRef{},
-                                     RngKey{config_.seed, kStreamHidden, counter});
-      rbm_.visible_mean_given_hidden(hs, chains_);
-      rbm_.sample_visible(chains_, chains_, RngKey{config_.seed, kStreamVisible, counter});
-    }
-    rbm_.hidden_logits(chains_, logits);
-    MatRef hkm = hk_.rows_view(0, r);
-    rbm_.hidden_probs_from_logits(logits, hkm, MatRef{});
-    vk = chains_;
-    hk = hkm;
-  } else {
-    MatRef logits = logits_.rows_view(0, b);  // holds the positive logits now
-    MatRef hs = hs_.rows_view(0, b);
-    MatRef vkm = vk_.rows_view(0, b);
-    for (uint64_t step = 0; step < k; ++step) {
-      const uint64_t counter = uint64_t(updates_) * k + step;
-      rbm_.sample_hidden_from_logits(logits, hs, MatRef{},
-                                     RngKey{config_.seed, kStreamHidden, counter});
-      rbm_.visible_mean_given_hidden(hs, vkm);
-      if (step + 1 < k || config_.sample_negative_visible) {
-        rbm_.sample_visible(vkm, vkm, RngKey{config_.seed, kStreamVisible, counter});
-      }
-      rbm_.hidden_logits(vkm, logits);
-    }
-    MatRef hkm = hk_.rows_view(0, b);
-    rbm_.hidden_probs_from_logits(logits, hkm, MatRef{});
-    vk = vkm;
-    hk = hkm;
-  }
+  // Negative phase: (vk, hk) with r rows (B for CD, the chains for PCD).
+  const CdNegativePhase::Sample negative = negative_->run(batch, logits0, updates_);
+  const CMatRef vk = negative.v.units, hk = negative.h;
+  const int64_t r = vk.rows;
 
   // Statistics, normalised per hidden (visible) position as in the paper.
   const float scale = rbm_.hidden_input_scale();
@@ -180,25 +117,15 @@ void ConvTrainer::update(CMatRef batch) {
   ops_.channel_sums(batch, s.channels, scale * inv_b / v_pos, 0.0f, grad_vb_);
   ops_.channel_sums(vk, s.channels, -scale * inv_r / v_pos, 1.0f, grad_vb_);
 
-  if (config_.sparsity_target > 0.0f) {
-    // q <- eta q + (1 - eta) mean(h0); db += lambda (p - q).
-    ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, batch_mean_h_);
-    if (updates_ == 0) {
-      be_.copy(batch_mean_h_, q_);
-    } else {
-      be_.axpby(1.0f - config_.sparsity_decay, batch_mean_h_, config_.sparsity_decay, q_);
-    }
-    be_.fill(target_, config_.sparsity_target);
-    be_.axpby(-1.0f, q_, 1.0f, target_);
-    be_.axpby(config_.sparsity_cost, target_, 1.0f, grad_hb_);
+  if (SparsityTerm::enabled(config_)) {
+    ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, sparsity_.batch_mean());
+    sparsity_.apply(config_, grad_hb_);
   }
 
-  const float lr = static_cast<float>(current_learning_rate());
-  const float mom = static_cast<float>(current_momentum());
-  be_.momentum_update(rbm_.filters(), vel_w_, grad_w_, lr, mom, config_.weight_decay,
-                      config_.l1_decay);
-  be_.momentum_update(rbm_.hidden_bias(), vel_hb_, grad_hb_, lr, mom, 0.0f, 0.0f);
-  be_.momentum_update(rbm_.visible_bias(), vel_vb_, grad_vb_, lr, mom, 0.0f, 0.0f);
+  const StepRates rates = step_rates(config_, epoch_, updates_);
+  momentum_step(be_, rbm_.filters(), vel_w_, grad_w_, rates, config_, Decay::weights);
+  momentum_step(be_, rbm_.hidden_bias(), vel_hb_, grad_hb_, rates, config_, Decay::none);
+  momentum_step(be_, rbm_.visible_bias(), vel_vb_, grad_vb_, rates, config_, Decay::none);
   ++updates_;
   if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
 }

@@ -26,7 +26,8 @@ LrSchedule lr_schedule_from_string(const std::string& name) {
   if (name == "constant") return LrSchedule::constant;
   if (name == "inverse") return LrSchedule::inverse;
   if (name == "exponential") return LrSchedule::exponential;
-  CRBM_FAIL("unknown learning-rate schedule '", name, "' (expected constant, inverse or exponential)");
+  CRBM_FAIL("unknown learning-rate schedule '", name,
+            "' (expected constant, inverse or exponential)");
 }
 
 double SgdConfig::learning_rate_at(int epoch, int64_t updates) const {
@@ -84,6 +85,43 @@ std::string SgdConfig::sgd_json_fields() const {
   j["seed"] = seed;
   const std::string s = j.dump();
   return s.substr(1, s.size() - 2);
+}
+
+nlohmann::json detail::sgd_json(const SgdConfig& config) {
+  return nlohmann::json::parse("{" + config.sgd_json_fields() + "}");
+}
+
+StepRates step_rates(const SgdConfig& config, int epoch, int64_t updates) {
+  return StepRates{static_cast<float>(config.learning_rate_at(epoch, updates)),
+                   static_cast<float>(config.momentum_at(epoch))};
+}
+
+void momentum_step(Backend& be, MatRef param, MatRef velocity, CMatRef grad, StepRates rates,
+                   const SgdConfig& config, Decay decay, Direction direction) {
+  const float sign = direction == Direction::ascent ? 1.0f : -1.0f;
+  const bool weights = decay == Decay::weights;
+  be.momentum_update(param, velocity, grad, sign * rates.lr, rates.momentum,
+                     weights ? sign * config.weight_decay : 0.0f,
+                     weights ? sign * config.l1_decay : 0.0f);
+}
+
+SparsityTerm::SparsityTerm(Backend& be, int64_t units)
+    : be_(&be), q_(be, 1, units), mean_(be, 1, units) {
+  be.fill(q_, 0.0f);
+}
+
+void SparsityTerm::apply(const SgdConfig& config, MatRef grad) {
+  CRBM_CHECK_THROW(be_ != nullptr && grad.rows == 1 && grad.cols == q_.cols(), "sparsity term of ",
+                   q_.cols(), " units applied to a ", grad.rows, "x", grad.cols, " gradient");
+  if (!started_) {
+    be_->copy(mean_, q_);
+    started_ = true;
+  } else {
+    be_->axpby(1.0f - config.sparsity_decay, mean_, config.sparsity_decay, q_);
+  }
+  be_->fill(mean_, config.sparsity_target);
+  be_->axpby(-1.0f, q_, 1.0f, mean_);
+  be_->axpby(config.sparsity_cost, mean_, 1.0f, grad);
 }
 
 }  // namespace crbm

@@ -12,9 +12,10 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "train/config_check.hpp"
 #include "crbm/cuda_graph.hpp"
+#include "crbm/gibbs.hpp"
 #include "philox.cuh"
+#include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
@@ -34,32 +35,17 @@ double detail::as_decimal(float x) {
 }
 
 void TrainConfig::validate() const {
-  const detail::ConfigCheck check("training");
-  check.sgd(epochs, batch_size, learning_rate, lr_decay, momentum, final_momentum, weight_decay);
-  check.cd(cd_k, pcd_chains, l1_decay, sparsity_target, sparsity_cost, sparsity_decay,
-           divergence_check_every);
+  validate_sgd("training");
+  detail::ConfigCheck("training").cd(cd_k, pcd_chains, divergence_check_every);
 }
 
 std::string TrainConfig::to_json() const {
-  nlohmann::json j;
+  nlohmann::json j = detail::sgd_json(*this);
   j["algorithm"] = persistent ? "pcd" : "cd";
   j["k"] = cd_k;
   j["pcd_chains"] = pcd_chains;
-  j["epochs"] = epochs;
-  j["batch_size"] = batch_size;
-  j["learning_rate"] = detail::as_decimal(learning_rate);
-  j["lr_decay"] = detail::as_decimal(lr_decay);
-  j["momentum"] = detail::as_decimal(momentum);
-  j["final_momentum"] = detail::as_decimal(final_momentum);
-  j["momentum_switch_epoch"] = momentum_switch_epoch;
-  j["weight_decay"] = detail::as_decimal(weight_decay);
-  j["l1_decay"] = detail::as_decimal(l1_decay);
-  j["sparsity_target"] = detail::as_decimal(sparsity_target);
-  j["sparsity_cost"] = detail::as_decimal(sparsity_cost);
-  j["sparsity_decay"] = detail::as_decimal(sparsity_decay);
   j["sample_negative_visible"] = sample_negative_visible;
   j["resample_binarization"] = resample_binarization;
-  j["seed"] = seed;
   return j.dump();
 }
 
@@ -94,36 +80,32 @@ CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
     : rbm_(rbm), config_(std::move(config)), be_(rbm.backend()) {
   config_.validate();
   const int64_t v = rbm.visible(), h = rbm.hidden();
+  negative_ = std::make_unique<CdNegativePhase>(
+      be_, rbm_gibbs_model(rbm, config_.seed, kStreamHidden, kStreamVisible, kStreamChainInit),
+      config_, config_.batch_size, v, 0, h);
   grad_w_ = Matrix(be_, v, h);
   grad_b_ = Matrix(be_, 1, v);
   grad_c_ = Matrix(be_, 1, h);
   vel_w_ = Matrix(be_, v, h);
   vel_b_ = Matrix(be_, 1, v);
   vel_c_ = Matrix(be_, 1, h);
-  q_ = Matrix(be_, 1, h);
-  batch_mean_h_ = Matrix(be_, 1, h);
-  for (Matrix* m : {&vel_w_, &vel_b_, &vel_c_, &q_}) be_.fill(*m, 0.0f);
+  sparsity_ = SparsityTerm(be_, h);
+  for (Matrix* m : {&vel_w_, &vel_b_, &vel_c_}) be_.fill(*m, 0.0f);
 }
 
 double CdTrainer::current_learning_rate() const {
-  return detail::as_decimal(config_.learning_rate) /
-         (1.0 + detail::as_decimal(config_.lr_decay) * epoch_);
+  return config_.learning_rate_at(epoch_, updates_);
 }
 
 double CdTrainer::current_momentum() const {
-  return detail::as_decimal(epoch_ < config_.momentum_switch_epoch ? config_.momentum
-                                                                   : config_.final_momentum);
+  return config_.momentum_at(epoch_);
 }
 
 void CdTrainer::ensure_buffers(int64_t batch) {
   if (batch <= buffer_rows_) return;
   const int64_t v = rbm_.visible(), h = rbm_.hidden();
-  v0_ = Matrix(be_, batch, v);
   v_bin_ = Matrix(be_, batch, v);
   h0_ = Matrix(be_, batch, h);
-  h_sample_ = Matrix(be_, batch, h);
-  vk_ = Matrix(be_, batch, v);
-  hk_ = Matrix(be_, batch, h);
   const int64_t chains = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
   vs_scratch_ = Matrix(be_, std::max(batch, chains), v);
   buffer_rows_ = batch;
@@ -150,7 +132,9 @@ void CdTrainer::update(CMatRef batch) {
 }
 
 bool CdTrainer::graphs_enabled() const {
-  return config_.use_cuda_graphs && is_cuda_backend(be_);
+  // A graph replays its learning rate: not with the per-update exponential schedule.
+  return config_.use_cuda_graphs && is_cuda_backend(be_) &&
+         config_.lr_schedule != LrSchedule::exponential;
 }
 
 void CdTrainer::graph_update(CMatRef batch) {
@@ -174,9 +158,6 @@ void CdTrainer::graph_update(CMatRef batch) {
 
 void CdTrainer::update_body(CMatRef batch) {
   const int64_t b = batch.rows;
-  const int64_t h = rbm_.hidden();
-  const int64_t v = rbm_.visible();
-
   const uint64_t k = static_cast<uint64_t>(config_.cd_k);
   CMatRef v0 = batch;
   if (config_.resample_binarization) {
@@ -187,52 +168,9 @@ void CdTrainer::update_body(CMatRef batch) {
   MatRef h0 = h0_.rows_view(0, b);
   rbm_.hidden_given_visible(v0, h0);
 
-  // Negative phase: (vk, hk) with `chains` rows.
-  CMatRef vk, hk;
-  if (config_.persistent) {
-    const int64_t c = config_.pcd_chains > 0 ? config_.pcd_chains : config_.batch_size;
-    if (!chains_initialised_) {
-      chains_ = Matrix(be_, c, v);
-      chain_h_ = Matrix(be_, c, h);
-      chain_hs_ = Matrix(be_, c, h);
-      // Start the chains at data rows (repeated when there are more chains than rows),
-      // binarised for Bernoulli units.
-      std::vector<int32_t> rows(static_cast<size_t>(c));
-      for (int64_t i = 0; i < c; ++i) rows[i] = static_cast<int32_t>(i % b);
-      be_.gather_rows(v0, rows, chains_);
-      if (rbm_.visible_type() == VisibleType::bernoulli) {
-        be_.sample_bernoulli(chains_, chains_, RngKey{config_.seed, kStreamChainInit, 0});
-      }
-      chains_initialised_ = true;
-    }
-    for (uint64_t s = 0; s < k; ++s) {
-      const uint64_t step = uint64_t(updates_) * k + s;
-      rbm_.hidden_given_visible(chains_, chain_h_);
-      rbm_.sample_hidden(chain_h_, chain_hs_, RngKey{config_.seed, kStreamHidden, step});
-      rbm_.visible_mean_given_hidden(chain_hs_, chains_);
-      rbm_.sample_visible(chains_, chains_, RngKey{config_.seed, kStreamVisible, step});
-    }
-    rbm_.hidden_given_visible(chains_, chain_h_);
-    vk = chains_;
-    hk = chain_h_;
-  } else {
-    MatRef hs = h_sample_.rows_view(0, b);
-    MatRef vkm = vk_.rows_view(0, b);
-    MatRef hkm = hk_.rows_view(0, b);
-    CMatRef h_prev = h0;
-    for (uint64_t s = 0; s < k; ++s) {
-      const uint64_t step = uint64_t(updates_) * k + s;
-      rbm_.sample_hidden(h_prev, hs, RngKey{config_.seed, kStreamHidden, step});
-      rbm_.visible_mean_given_hidden(hs, vkm);
-      if (s + 1 < k || config_.sample_negative_visible) {
-        rbm_.sample_visible(vkm, vkm, RngKey{config_.seed, kStreamVisible, step});
-      }
-      rbm_.hidden_given_visible(vkm, hkm);
-      h_prev = hkm;
-    }
-    vk = vkm;
-    hk = hkm;
-  }
+  // Negative phase: (vk, hk) with B rows (CD) or the persistent chains (PCD).
+  const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
+  const CMatRef vk = negative.v.units, hk = negative.h;
 
   // Statistics (hidden probabilities on both sides).
   const float inv_b = 1.0f / static_cast<float>(b);
@@ -251,25 +189,15 @@ void CdTrainer::update_body(CMatRef batch) {
   be_.column_sums(h0, inv_b, 0.0f, grad_c_);
   be_.column_sums(hk, -inv_c, 1.0f, grad_c_);
 
-  if (config_.sparsity_target > 0.0f) {
-    // q <- decay q + (1 - decay) mean(h0); dc += lambda (p - q).
-    be_.column_sums(h0, inv_b, 0.0f, batch_mean_h_);
-    if (updates_ == 0) {
-      be_.copy(batch_mean_h_, q_);
-    } else {
-      be_.axpby(1.0f - config_.sparsity_decay, batch_mean_h_, config_.sparsity_decay, q_);
-    }
-    be_.fill(batch_mean_h_, config_.sparsity_target);
-    be_.axpby(-1.0f, q_, 1.0f, batch_mean_h_);
-    be_.axpby(config_.sparsity_cost, batch_mean_h_, 1.0f, grad_c_);
+  if (SparsityTerm::enabled(config_)) {
+    be_.column_sums(h0, inv_b, 0.0f, sparsity_.batch_mean());
+    sparsity_.apply(config_, grad_c_);
   }
 
-  const float lr = static_cast<float>(current_learning_rate());
-  const float mom = static_cast<float>(current_momentum());
-  be_.momentum_update(rbm_.weights(), vel_w_, grad_w_, lr, mom, config_.weight_decay,
-                      config_.l1_decay);
-  be_.momentum_update(rbm_.visible_bias(), vel_b_, grad_b_, lr, mom, 0.0f, 0.0f);
-  be_.momentum_update(rbm_.hidden_bias(), vel_c_, grad_c_, lr, mom, 0.0f, 0.0f);
+  const StepRates rates = step_rates(config_, epoch_, updates_);
+  momentum_step(be_, rbm_.weights(), vel_w_, grad_w_, rates, config_, Decay::weights);
+  momentum_step(be_, rbm_.visible_bias(), vel_b_, grad_b_, rates, config_, Decay::none);
+  momentum_step(be_, rbm_.hidden_bias(), vel_c_, grad_c_, rates, config_, Decay::none);
 }
 
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
