@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "backend_kernels.cuh"
-#include "crbm_hd.cuh"
 #include "backend/cuda/cuda_check.hpp"
+#include "backend_kernels.cuh"
+#include "block_reduce.cuh"
+#include "crbm_hd.cuh"
 #include "philox.cuh"
 
 namespace crbm::cuda::kernels {
@@ -49,24 +50,6 @@ RowColLaunch row_col_launch(int64_t rows, int64_t cols) {
           dim3(static_cast<unsigned>(bx), static_cast<unsigned>(by))};
 }
 
-// Sum of `v` over the block (blockDim.x * blockDim.y threads, a multiple of 32);
-// the result is valid in thread 0. Fixed reduction order: deterministic.
-__device__ double block_sum(double v) {
-  __shared__ double warp_sums[32];
-  const int tid = threadIdx.y * blockDim.x + threadIdx.x;
-  const int nthreads = blockDim.x * blockDim.y;
-  for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
-  if (tid % 32 == 0) warp_sums[tid / 32] = v;
-  __syncthreads();
-  double s = 0.0;
-  if (tid < 32) {
-    s = tid < nthreads / 32 ? warp_sums[tid] : 0.0;
-    for (int off = 16; off > 0; off /= 2) s += __shfl_down_sync(0xffffffffu, s, off);
-  }
-  __syncthreads();  // warp_sums may be reused by a following call
-  return s;
-}
-
 // ---------------------------------------------------------------- elementwise
 
 __global__ void fill_kernel(float* p, int64_t n, float value) {
@@ -105,8 +88,7 @@ __global__ void momentum_update_kernel(float* __restrict__ param, float* __restr
                                        float momentum, float l2, float l1) {
   for (int64_t i = global_thread(); i < n; i += grid_threads()) {
     const float p = param[i];
-    const float sign = p > 0.0f ? 1.0f : (p < 0.0f ? -1.0f : 0.0f);
-    const float v = momentum * velocity[i] + lr * (grad[i] - l2 * p - l1 * sign);
+    const float v = math::momentum_velocity(p, velocity[i], grad[i], lr, momentum, l2, l1);
     velocity[i] = v;
     param[i] = p + v;
   }
@@ -148,28 +130,16 @@ __global__ void column_sums_finish_kernel(const double* __restrict__ partial, in
   }
 }
 
-__device__ __forceinline__ double row_term(float v, RowOp op) {
-  switch (op) {
-    case RowOp::softplus_sum:
-      return static_cast<double>(math::softplus(v));
-    case RowOp::square_sum:
-      return static_cast<double>(v) * v;
-    case RowOp::sum:
-      break;
-  }
-  return static_cast<double>(v);
-}
-
 // One warp per row (rows of up to a few thousand columns).
 __global__ void row_reduce_warp_kernel(const float* __restrict__ x, int64_t rows, int64_t cols,
-                                       RowOp op, float* __restrict__ out) {
+                                       math::RowTerm op, float* __restrict__ out) {
   const int lane = threadIdx.x % 32;
   const int64_t warps_per_block = blockDim.x / 32;
   for (int64_t r = blockIdx.x * warps_per_block + threadIdx.x / 32; r < rows;
        r += gridDim.x * warps_per_block) {
     const float* row = x + r * cols;
     double s = 0.0;
-    for (int64_t c = lane; c < cols; c += 32) s += row_term(row[c], op);
+    for (int64_t c = lane; c < cols; c += 32) s += math::row_term(row[c], op);
     for (int off = 16; off > 0; off /= 2) s += __shfl_down_sync(0xffffffffu, s, off);
     if (lane == 0) out[r] = static_cast<float>(s);
   }
@@ -177,11 +147,11 @@ __global__ void row_reduce_warp_kernel(const float* __restrict__ x, int64_t rows
 
 // One block per row (long rows).
 __global__ void row_reduce_block_kernel(const float* __restrict__ x, int64_t rows, int64_t cols,
-                                        RowOp op, float* __restrict__ out) {
+                                        math::RowTerm op, float* __restrict__ out) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* row = x + r * cols;
     double s = 0.0;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s += row_term(row[c], op);
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s += math::row_term(row[c], op);
     s = block_sum(s);
     if (threadIdx.x == 0) out[r] = static_cast<float>(s);
   }
@@ -324,7 +294,7 @@ __global__ void multiply_kernel(const float* __restrict__ a, float* __restrict__
 __global__ void sigmoid_backward_kernel(const float* __restrict__ h, float* __restrict__ delta,
                                         int64_t n) {
   for (int64_t i = global_thread(); i < n; i += grid_threads()) {
-    delta[i] *= h[i] * (1.0f - h[i]);
+    delta[i] = math::sigmoid_backward(delta[i], h[i]);
   }
 }
 
@@ -398,7 +368,7 @@ void launch_column_sums(const float* x, int64_t rows, int64_t cols, float alpha,
   }
 }
 
-void launch_row_reduce(const float* x, int64_t rows, int64_t cols, RowOp op, float* out,
+void launch_row_reduce(const float* x, int64_t rows, int64_t cols, math::RowTerm op, float* out,
                        cudaStream_t stream) {
   if (rows <= 0) return;
   if (cols <= 2048) {

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "crbm_hd.cuh"
+
 namespace crbm::cuda::kernels {
 
 // A Philox draw address {seed, stream, step}. When step_offset is non-null (a CUDA
@@ -19,8 +21,6 @@ struct DeviceRngKey {
   uint64_t step = 0;
   const uint64_t* step_offset = nullptr;
 };
-
-enum class RowOp : int { sum = 0, softplus_sum = 1, square_sum = 2 };
 
 // p[i] = value, i < n.
 void launch_fill(float* p, int64_t n, float value, cudaStream_t stream);
@@ -37,15 +37,15 @@ void launch_axpby(float alpha, const float* x, float beta, float* y, int64_t n,
 void launch_column_sums(const float* x, int64_t rows, int64_t cols, float alpha, float beta,
                         float* out, double* scratch, int64_t scratch_count, int sm_count,
                         cudaStream_t stream);
-// out[r] = sum_c f(x[r,c]) with f = identity, softplus or square; out has rows.
-void launch_row_reduce(const float* x, int64_t rows, int64_t cols, RowOp op, float* out,
+// out[r] = sum_c math::row_term(x[r,c], op) (identity, softplus or square); out has rows.
+void launch_row_reduce(const float* x, int64_t rows, int64_t cols, math::RowTerm op, float* out,
                        cudaStream_t stream);
 
 // x[r,c] = act(scale * col_scale[c] * x[r,c] + bias[c]); col_scale/bias may be null.
 void launch_scale_add_activate(float* x, int64_t rows, int64_t cols, float scale,
                                const float* col_scale, const float* bias, bool sigmoid,
                                cudaStream_t stream);
-// velocity = momentum * velocity + lr * (grad - l2 * param - l1 * sign(param)); param += velocity.
+// velocity = math::momentum_velocity(...); param += velocity.
 void launch_momentum_update(float* param, float* velocity, const float* grad, int64_t n, float lr,
                             float momentum, float l2, float l1, cudaStream_t stream);
 
@@ -78,7 +78,7 @@ void launch_sample_multinomial_counts(const float* probs, const float* totals, f
                                       DeviceRngKey key, cudaStream_t stream);
 // y = a .* y.
 void launch_multiply(const float* a, float* y, int64_t n, cudaStream_t stream);
-// delta = delta .* h .* (1 - h).
+// delta = math::sigmoid_backward(delta, h) = delta .* h .* (1 - h).
 void launch_sigmoid_backward(const float* h, float* delta, int64_t n, cudaStream_t stream);
 
 // dst[r,:] = src[index[r],:]; dst is rows x cols; indices already validated.

@@ -9,9 +9,10 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "backend/cuda/cuda_check.hpp"
+#include "block_reduce.cuh"
 #include "conv_kernels.cuh"
 #include "crbm_hd.cuh"
-#include "backend/cuda/cuda_check.hpp"
 #include "philox.cuh"
 #include "pool_math.cuh"
 
@@ -26,20 +27,7 @@ inline unsigned int blocks_for(int64_t n, int threads) {
   return static_cast<unsigned int>((n + threads - 1) / threads);
 }
 
-// Sum over the thread block (blockDim.x a multiple of 32, <= 1024); valid in thread 0.
-template <typename T>
-__device__ T block_sum(T v) {
-  __shared__ T warp_sums[32];
-  for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  T total = 0;
-  if (threadIdx.x == 0) {
-    for (int w = 0; w < static_cast<int>(blockDim.x >> 5); ++w) total += warp_sums[w];
-  }
-  return total;
-}
+using kernels::block_sum;
 
 __global__ void up_kernel(Geometry g, const float* __restrict__ v, const float* __restrict__ w,
                           const float* __restrict__ bias, float scale, float* __restrict__ h) {
@@ -153,13 +141,9 @@ __global__ void weight_grad_kernel(Geometry g, const float* __restrict__ v,
 }
 
 // Offset of pooling block `blk` (flat over [B, K, Hp, Wp]) in a hidden tensor.
-__device__ int64_t block_offset(const Geometry& g, int64_t blk) {
-  const int hp = g.hidden_height / g.pool, wp = g.hidden_width / g.pool;
-  const int bj = static_cast<int>(blk % wp);
-  const int bi = static_cast<int>((blk / wp) % hp);
-  const int64_t map = blk / (static_cast<int64_t>(hp) * wp);
-  return map * g.hidden_height * g.hidden_width +
-         static_cast<int64_t>(bi) * g.pool * g.hidden_width + bj * g.pool;
+__device__ __forceinline__ int64_t block_offset(const Geometry& g, int64_t blk) {
+  return pool::block_offset(blk, g.hidden_height / g.pool, g.hidden_width / g.pool, g.hidden_width,
+                            g.pool);
 }
 
 __global__ void pool_probs_kernel(Geometry g, int64_t blocks, const float* __restrict__ logits,
@@ -222,21 +206,6 @@ __global__ void channel_bias_activate_kernel(float* __restrict__ x, int64_t coun
   const int64_t c = (i / plane) % channels;
   const float z = scale * x[i] + (bias != nullptr ? bias[c] : 0.0f);
   x[i] = sigmoid ? math::sigmoid(z) : z;
-}
-
-__global__ void softmax_rows_kernel(float* __restrict__ x, int64_t rows, int64_t cols) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r >= rows) return;
-  float* row = x + r * cols;
-  float m = -INFINITY;
-  for (int64_t c = 0; c < cols; ++c) m = fmaxf(m, row[c]);
-  double z = 0.0;
-  for (int64_t c = 0; c < cols; ++c) {
-    row[c] = expf(row[c] - m);
-    z += row[c];
-  }
-  const float inv = static_cast<float>(1.0 / z);
-  for (int64_t c = 0; c < cols; ++c) row[c] *= inv;
 }
 
 __global__ void copy_top_left_kernel(const float* __restrict__ src, int64_t planes, int src_h,
@@ -348,12 +317,6 @@ void launch_channel_bias_activate(float* x, int64_t rows, int64_t channels, int6
   channel_bias_activate_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(
       x, count, channels, plane, scale, bias, sigmoid);
   CRBM_CUDA_CHECK_LAUNCH("conv channel_bias_activate_kernel");
-}
-
-void launch_softmax_rows(float* x, int64_t rows, int64_t cols, cudaStream_t stream) {
-  if (rows == 0 || cols == 0) return;
-  softmax_rows_kernel<<<blocks_for(rows, kThreads), kThreads, 0, stream>>>(x, rows, cols);
-  CRBM_CUDA_CHECK_LAUNCH("conv softmax_rows_kernel");
 }
 
 void launch_copy_top_left(const float* src, int64_t planes, int src_h, int src_w, float* dst,

@@ -42,7 +42,6 @@ void launch_channel_sums(const float* x, int64_t rows, int64_t channels, int64_t
 void launch_channel_bias_activate(float* x, int64_t rows, int64_t channels, int64_t plane,
                                   float scale, const float* bias, bool sigmoid,
                                   cudaStream_t stream);
-void launch_softmax_rows(float* x, int64_t rows, int64_t cols, cudaStream_t stream);
 
 // dst[p, y, x] = src[p, y, x] for y < src_h, x < src_w, else 0; p < planes. Crops
 // (dst smaller) or zero-pads (dst larger) each plane at its bottom/right edge.

@@ -1,7 +1,9 @@
 // Per-element math shared by the CPU backend and the CUDA kernels. Everything
 // here is CRBM_HD (host+device) and header-only, so both paths run the very
-// same code: sigmoid, softplus, the sampling decision given a uniform, and the
-// conversion of Philox output words to uniforms and normals.
+// same code: sigmoid, softplus, the sampling decision given a uniform, the
+// conversion of Philox output words to uniforms and normals, softmax and
+// categorical draws, the momentum step, the row-reduction terms and the
+// sigmoid's backward step.
 #pragma once
 
 #include <cmath>
@@ -92,6 +94,43 @@ namespace crbm::math {
 // Bit j of the configuration number `code`, as 0/1 (exact enumeration).
 CRBM_HD float binary_code_bit(uint64_t code, int64_t j) {
   return float((code >> j) & 1u);
+}
+
+}  // namespace crbm::math
+
+namespace crbm::math {
+
+// The SGD-with-momentum step of one parameter p with velocity v and gradient g
+// (L2 weight decay l2, L1 decay l1); returns the new velocity, and the caller
+// sets v = returned, p += returned:
+//   v' = momentum * v + lr * (g - l2 * p - l1 * sign(p))
+// Without L1 the sign term is left out entirely (not multiplied by 0), so a
+// -0 gradient stays -0 as it did before the backends shared this function.
+CRBM_HD float momentum_velocity(float p, float v, float g, float lr, float momentum, float l2,
+                                float l1) {
+  float step = g - l2 * p;
+  if (l1 != 0.0f) step -= l1 * (p > 0.0f ? 1.0f : (p < 0.0f ? -1.0f : 0.0f));
+  return momentum * v + lr * step;
+}
+
+// Terms of the row reductions out[r] = sum_c f(x[r,c]), accumulated in double.
+enum class RowTerm : int { sum = 0, softplus_sum = 1, square_sum = 2 };
+
+CRBM_HD double row_term(float v, RowTerm op) {
+  switch (op) {
+    case RowTerm::softplus_sum:
+      return static_cast<double>(softplus(v));
+    case RowTerm::square_sum:
+      return static_cast<double>(v) * v;
+    case RowTerm::sum:
+      break;
+  }
+  return static_cast<double>(v);
+}
+
+// Backpropagation through a sigmoid unit with output h: delta * h * (1 - h).
+CRBM_HD float sigmoid_backward(float delta, float h) {
+  return delta * (h * (1.0f - h));
 }
 
 }  // namespace crbm::math

@@ -22,6 +22,17 @@ struct BlockSummary {
   float sum_shifted;  // e^{-m} + sum_j e^{I_j - m}  (the "off" state included)
 };
 
+// Offset of pooling block `block` (flat index over [B, K, Hp, Wp], i.e.
+// ((n*K + k)*Hp + bi)*Wp + bj) in a hidden tensor [B, K, Hh, Wh] whose maps are
+// Hh x Wh with Hh = P*Hp, Wh = P*Wp: the block's top-left logit.
+CRBM_HD int64_t block_offset(int64_t block, int64_t pooled_height, int64_t pooled_width,
+                             int64_t hidden_width, int pool) {
+  const int64_t bj = block % pooled_width;
+  const int64_t bi = (block / pooled_width) % pooled_height;
+  const int64_t map = block / (pooled_height * pooled_width);  // n*K + k
+  return map * (pooled_height * pool) * hidden_width + bi * pool * hidden_width + bj * pool;
+}
+
 // One pass over the block for its stabilised normaliser.
 CRBM_HD BlockSummary block_summary(const float* logits, int64_t row_stride, int rows, int cols) {
   float m = 0.0f;

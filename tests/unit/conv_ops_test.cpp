@@ -463,5 +463,25 @@ TEST(CdbnTest, TwoLayersTrainFeaturesCheckpointAndVisualisation) {
   EXPECT_EQ(vis.shape, (std::vector<int64_t>{3, tile * tile}));
 }
 
+// The checked layer of ConvOps refuses foreign memory in every op, the channel
+// helpers and softmax_rows included, before anything is written.
+TEST(ConvOpsCpu, RejectsForeignMemoryInEveryHelper) {
+  auto be = make_cpu_backend(1);
+  auto ops = make_conv_ops(*be);
+  float x[4] = {1, 2, 3, 4};
+  MatRef gpu_view{x, 1, 4, Device::cuda};
+  Matrix sums(*be, 1, 2);
+  EXPECT_THROW(ops->channel_sums(gpu_view, 2, 1.0f, 0.0f, sums), Error);
+  EXPECT_THROW(ops->channel_bias_activate(gpu_view, 2, 1.0f, CMatRef{}, Activation::sigmoid),
+               Error);
+  EXPECT_THROW(ops->softmax_rows(gpu_view), Error);
+  EXPECT_EQ(x[0], 1.0f);
+  EXPECT_EQ(x[3], 4.0f);
+  const ConvShape s{1, 1, 4, 4, 1, 3, 1};
+  Matrix v(*be, 1, 16), w(*be, 1, 9);
+  MatRef gpu_hidden{x, 1, 4, Device::cuda};
+  EXPECT_THROW(ops->up(s, v, w, CMatRef{}, 1.0f, gpu_hidden), Error);
+}
+
 }  // namespace
 }  // namespace crbm

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 #include <vector>
 
 #include "crbm/backend.hpp"
@@ -134,6 +136,178 @@ TEST(CpuBackend, RejectsForeignMemory) {
   float x = 0.0f;
   MatRef gpu_view{&x, 1, 1, Device::cuda};
   EXPECT_THROW(be->fill(gpu_view, 1.0f), Error);
+}
+
+// ---- the counting hook (BackendCounters): every kind of call that allocates, frees,
+// moves host memory or waits for the device is counted in the public layer.
+
+TEST(BackendCounters, CountEachKindOfCall) {
+  auto be = make_cpu_backend(1);
+  be->reset_counters();
+  EXPECT_EQ(be->counters(), BackendCounters{});
+
+  Matrix a(*be, 2, 3), b(*be, 2, 3), empty(*be, 0, 3);
+  BackendCounters expected;
+  expected.allocations = 2;  // the empty matrix allocates nothing
+  EXPECT_EQ(be->counters(), expected) << be->counters().to_string();
+
+  HostTensor t({2, 3}, 0.25f);
+  a.upload(t);
+  b.upload(t);
+  expected.uploads = 2;
+  EXPECT_EQ(be->counters(), expected) << be->counters().to_string();
+
+  (void)a.download();
+  expected.downloads = 1;
+  be->synchronize();
+  expected.synchronizations = 1;
+  (void)be->sum_squared_diff(a, b);
+  (void)be->all_finite(a);
+  (void)be->mean(a);  // one host reduction, whatever it does inside
+  expected.host_reductions = 3;
+  be->gather_rows(a, {1, 0}, b);
+  Matrix totals = Matrix::from_host(*be, HostTensor({2, 1}, 2.0f));
+  expected.allocations += 1;
+  expected.uploads += 1;
+  be->sample_multinomial_counts(a, totals, b, RngKey{1, 0, 0});
+  expected.host_indexed = 2;
+  EXPECT_EQ(be->counters(), expected) << be->counters().to_string();
+  EXPECT_EQ(be->counters().host_waits(), 1 + 1 + 3 + 2);
+
+  Matrix moved = std::move(a);  // moving a matrix is not an allocation
+  EXPECT_EQ(be->counters(), expected) << be->counters().to_string();
+  moved.reset();
+  empty.reset();  // nothing to free
+  expected.deallocations = 1;
+  EXPECT_EQ(be->counters(), expected) << be->counters().to_string();
+
+  be->reset_counters();
+  EXPECT_EQ(be->counters(), BackendCounters{});
+}
+
+// The asynchronous ops of a CD step count nothing: this is what a test of "no host
+// round trip inside update()" relies on.
+TEST(BackendCounters, AsynchronousOpsCountNothing) {
+  auto be = make_cpu_backend(1);
+  Matrix v(*be, 4, 6), w(*be, 6, 5), h(*be, 4, 5), dw(*be, 6, 5), vel(*be, 6, 5), bias(*be, 1, 5);
+  Matrix row(*be, 4, 1);
+  be->reset_counters();
+  be->fill_uniform(v, RngKey{3, 0, 0});
+  be->fill_normal(w, 0.0f, 0.1f, RngKey{3, 1, 0});
+  be->fill(bias, 0.5f);
+  be->fill(vel, 0.0f);
+  be->gemm(false, false, 1.0f, v, w, 0.0f, h);
+  be->scale_add_activate(h, 1.0f, CMatRef{}, bias, Activation::sigmoid);
+  be->sample_bernoulli(h, h, RngKey{3, 2, 0});
+  be->gemm(true, false, 0.25f, v, h, 0.0f, dw);
+  be->column_sums(h, 0.25f, 0.0f, bias);
+  be->row_reduce(h, RowReduce::softplus_sum, row);
+  be->momentum_update(w, vel, dw, 0.1f, 0.5f, 1e-4f, 1e-5f);
+  be->axpby(1.0f, dw, 0.5f, vel);
+  be->copy(dw, vel);
+  be->softmax_groups(h, 5);
+  be->sample_softmax_groups(h, 5, h, RngKey{3, 3, 0});
+  be->multiply(dw, vel);
+  be->sigmoid_backward(dw, vel);
+  EXPECT_EQ(be->counters(), BackendCounters{}) << be->counters().to_string();
+}
+
+TEST(BackendCounters, RejectedCallsAreNotCountedAndNameTheirFields) {
+  auto be = make_cpu_backend(1);
+  Matrix a(*be, 2, 3), b(*be, 3, 2);
+  be->reset_counters();
+  EXPECT_THROW((void)be->sum_squared_diff(a, b), Error);
+  EXPECT_THROW(be->gather_rows(a, {0, 2}, b.rows_view(0, 2)), Error);
+  EXPECT_EQ(be->counters(), BackendCounters{}) << be->counters().to_string();
+  const std::string text = BackendCounters{1, 2, 3, 4, 5, 6, 7}.to_string();
+  EXPECT_NE(text.find("allocations=1"), std::string::npos) << text;
+  EXPECT_NE(text.find("host_indexed=7"), std::string::npos) << text;
+}
+
+// ---- the copy contract (backend.hpp): same range is a no-op, disjoint ranges copy,
+// partly overlapping ranges throw and leave the destination untouched.
+TEST(CpuBackend, CopyOfOverlappingRanges) {
+  auto be = make_cpu_backend(1);
+  HostTensor t({4, 2});
+  for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = static_cast<float>(i);
+  Matrix m = Matrix::from_host(*be, t);
+
+  be->copy(m.rows_view(1, 2), m.rows_view(1, 2));  // the same range
+  EXPECT_EQ(m.download().data, t.data);
+
+  be->copy(m.rows_view(0, 2), m.rows_view(2, 2));  // disjoint rows of one matrix
+  HostTensor expected = t;
+  for (int i = 0; i < 4; ++i) expected.data[4 + i] = t.data[i];
+  EXPECT_EQ(m.download().data, expected.data);
+
+  try {
+    be->copy(m.rows_view(0, 2), m.rows_view(1, 2));  // rows 0-1 onto rows 1-2
+    FAIL() << "overlapping copy did not throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("overlap"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(m.download().data, expected.data);
+  // Reinterpreted shapes that overlap by a single element are refused too.
+  EXPECT_THROW(
+      be->copy(CMatRef{m.data(), 1, 3, Device::cpu}, MatRef{m.data() + 2, 1, 3, Device::cpu}),
+      Error);
+}
+
+// The momentum step (math::momentum_velocity) against the formula written out, with
+// and without the L1 term.
+TEST(CpuBackend, MomentumUpdateMatchesTheFormula) {
+  auto be = make_cpu_backend(1);
+  const int64_t n = 7;
+  HostTensor p({1, n}), v({1, n}), g({1, n});
+  for (int64_t i = 0; i < n; ++i) {
+    p.data[i] = static_cast<float>(i - 3) * 0.5f;  // includes 0: sign(0) = 0
+    v.data[i] = 0.01f * static_cast<float>(i);
+    g.data[i] = 0.3f - 0.1f * static_cast<float>(i);
+  }
+  for (const float l1 : {0.0f, 0.02f}) {
+    Matrix dp = Matrix::from_host(*be, p), dv = Matrix::from_host(*be, v);
+    const Matrix dg = Matrix::from_host(*be, g);
+    const float lr = 0.1f, mom = 0.9f, l2 = 0.01f;
+    be->momentum_update(dp, dv, dg, lr, mom, l2, l1);
+    const HostTensor np = dp.download(), nv = dv.download();
+    for (int64_t i = 0; i < n; ++i) {
+      const float sign = p.data[i] > 0 ? 1.0f : (p.data[i] < 0 ? -1.0f : 0.0f);
+      const float vel = mom * v.data[i] + lr * (g.data[i] - l2 * p.data[i] - l1 * sign);
+      EXPECT_FLOAT_EQ(nv.data[i], vel) << "l1 " << l1 << " element " << i;
+      EXPECT_FLOAT_EQ(np.data[i], p.data[i] + vel) << "l1 " << l1 << " element " << i;
+    }
+  }
+}
+
+TEST(CpuBackend, SigmoidBackwardAndRowReduceTerms) {
+  auto be = make_cpu_backend(1);
+  HostTensor h({2, 3}), d({2, 3});
+  for (size_t i = 0; i < h.data.size(); ++i) {
+    h.data[i] = 0.1f + 0.15f * static_cast<float>(i);
+    d.data[i] = 1.0f - 0.4f * static_cast<float>(i);
+  }
+  const Matrix dh = Matrix::from_host(*be, h);
+  Matrix dd = Matrix::from_host(*be, d);
+  be->sigmoid_backward(dh, dd);
+  const HostTensor out = dd.download();
+  for (size_t i = 0; i < h.data.size(); ++i) {
+    EXPECT_FLOAT_EQ(out.data[i], d.data[i] * h.data[i] * (1.0f - h.data[i])) << i;
+  }
+  Matrix sums(*be, 2, 1);
+  for (const RowReduce op : {RowReduce::sum, RowReduce::softplus_sum, RowReduce::square_sum}) {
+    be->row_reduce(dd, op, sums);
+    const HostTensor s = sums.download();
+    for (int r = 0; r < 2; ++r) {
+      double expected = 0;
+      for (int c = 0; c < 3; ++c) {
+        const double x = out.data[r * 3 + c];
+        expected += op == RowReduce::sum          ? x
+                    : op == RowReduce::square_sum ? x * x
+                                                  : std::log1p(std::exp(x));
+      }
+      EXPECT_NEAR(s.data[r], expected, 1e-6) << "op " << static_cast<int>(op) << " row " << r;
+    }
+  }
 }
 
 }  // namespace

@@ -9,9 +9,34 @@
 // - Random draws are addressed by RngKey {seed, stream, step}: element i of a
 //   draw is a pure function of (key, i) (see kernels/philox.cuh), so the CPU
 //   and the GPU produce identical uniforms for the same call.
-// - Operations are asynchronous on the CUDA backend (ordered on its stream);
-//   the ones that return a host value (sum_squared_diff, all_finite, download)
-//   synchronise. Nothing else synchronises behind the caller's back.
+// - Checked once: every public operation below is non-virtual. It checks its
+//   arguments (device of every view, shapes, ranges) with the same crbm::Error
+//   message on every backend, counts itself (BackendCounters), returns when
+//   its output is empty, and only then calls the backend's protected `*_impl`
+//   virtual (the tiny-cuda-nn forward() -> forward_impl() pattern). An
+//   implementation therefore never sees foreign memory, mismatched shapes or
+//   an empty output.
+// - copy: src and dst have the same shape; they are either the same range (a
+//   no-op) or disjoint. Partly overlapping ranges throw on every backend.
+//
+// What synchronises (makes the host wait for the device). On the CUDA backend
+// every operation is enqueued on the backend's stream and returns at once,
+// except:
+// - download, synchronize;
+// - the host-returning reductions sum_squared_diff, all_finite and mean;
+// - sample_multinomial_counts (the totals are read on the host to number the
+//   draws) and gather_rows (the indices are copied from host memory; the call
+//   waits until the previous call's indices have left the pinned staging
+//   buffer, and synchronises the stream when that buffer grows);
+// - upload may wait while pageable host memory is staged by the driver;
+// - deallocate only where the device has no stream-ordered memory pool
+//   (cudaMallocAsync); with one (every current GPU) frees are stream-ordered
+//   and allocations come from a pool that keeps freed memory cached.
+// ConvOps' automatic algorithm choice times both paths once per shape (one
+// synchronisation then). Everything else is asynchronous; on the CPU backend
+// everything completes before returning. BackendCounters counts each of these
+// calls on every backend, so a CPU test can hold a GPU contract ("no host
+// round trip inside a training step").
 #pragma once
 
 #include <cstdint>
@@ -34,6 +59,40 @@ enum class Activation { linear, sigmoid };
 // Row-wise reductions: out[r] = sum_c f(X[r,c]).
 enum class RowReduce { sum, softplus_sum, square_sum };
 
+// Calls of a backend that allocate, free, move host memory or make the host wait
+// for the device, counted by the public (checked) layer on every backend. For a
+// test of "nothing of this kind happens inside a step":
+//   backend.reset_counters();
+//   trainer.update(batch);
+//   EXPECT_EQ(backend.counters(), BackendCounters{});   // or check one field
+// A composite call counts once, as what it is for the caller (mean is one host
+// reduction, whatever it does inside); calls that throw on their arguments are
+// not counted. Matrix's constructor and reset() count as allocate / deallocate.
+struct BackendCounters {
+  int64_t allocations = 0;       // allocate() of a non-empty buffer
+  int64_t deallocations = 0;     // deallocate() of a non-null buffer
+  int64_t uploads = 0;           // upload() (host -> backend)
+  int64_t downloads = 0;         // download() (backend -> host; waits for the device)
+  int64_t synchronizations = 0;  // synchronize()
+  int64_t host_reductions = 0;   // sum_squared_diff, all_finite, mean (return host values)
+  int64_t host_indexed = 0;      // gather_rows (host indices), sample_multinomial_counts
+                                 // (totals read on the host): both wait on the CUDA backend
+
+  // Calls that make the host wait for the device on the CUDA backend.
+  int64_t host_waits() const {
+    return downloads + synchronizations + host_reductions + host_indexed;
+  }
+  bool operator==(const BackendCounters& o) const {
+    return allocations == o.allocations && deallocations == o.deallocations &&
+           uploads == o.uploads && downloads == o.downloads &&
+           synchronizations == o.synchronizations && host_reductions == o.host_reductions &&
+           host_indexed == o.host_indexed;
+  }
+  bool operator!=(const BackendCounters& o) const { return !(*this == o); }
+  // "allocations=1 deallocations=0 ..." for test failure messages.
+  std::string to_string() const;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -44,79 +103,129 @@ class Backend {
   virtual Device device() const = 0;
   // Human-readable description, e.g. "cpu (2 threads, OpenBLAS 0.3.21)".
   virtual std::string describe() const = 0;
-
-  // ---- memory (prefer crbm::Matrix, which calls these) ----
-  virtual float* allocate(size_t count) = 0;
-  virtual void deallocate(float* ptr) noexcept = 0;
-  virtual void upload(const float* host, MatRef dst) = 0;  // host -> backend
-  virtual void download(CMatRef src, float* host) = 0;     // backend -> host (syncs)
-  virtual void copy(CMatRef src, MatRef dst) = 0;          // same shape
-  virtual void fill(MatRef dst, float value) = 0;
-  virtual void synchronize() = 0;
   // The native stream of a CUDA backend (a cudaStream_t), so that extension
   // operations (convolutions, cuDNN) run in the same order; nullptr on the CPU.
   virtual void* native_stream() const { return nullptr; }
 
+  // ---- counting hook (see BackendCounters) ----
+  BackendCounters counters() const { return counters_; }
+  void reset_counters() { counters_ = BackendCounters{}; }
+
+  // ---- memory (prefer crbm::Matrix, which calls these) ----
+  // count == 0 returns nullptr (nothing allocated). Out of memory throws
+  // crbm::Error naming the byte count.
+  float* allocate(size_t count);
+  void deallocate(float* ptr) noexcept;        // nullptr: nothing
+  void upload(const float* host, MatRef dst);  // host -> backend
+  void download(CMatRef src, float* host);     // backend -> host (syncs)
+  void copy(CMatRef src, MatRef dst);          // same shape; same range (no-op) or disjoint
+  void fill(MatRef dst, float value);
+  void synchronize();
+
   // ---- dense algebra ----
   // C = alpha * op(A) op(B) + beta * C with op = transpose when the flag is set.
-  virtual void gemm(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b, float beta,
-                    MatRef c) = 0;
+  // An empty inner dimension gives C = beta * C (0 when beta == 0, as in BLAS).
+  void gemm(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b, float beta, MatRef c);
   // y = alpha * x + beta * y (same shape).
-  virtual void axpby(float alpha, CMatRef x, float beta, MatRef y) = 0;
+  void axpby(float alpha, CMatRef x, float beta, MatRef y);
   // out = alpha * (sum over rows of X) + beta * out; out is 1 x cols.
-  virtual void column_sums(CMatRef x, float alpha, float beta, MatRef out) = 0;
+  void column_sums(CMatRef x, float alpha, float beta, MatRef out);
   // out[r] = sum_c f(X[r,c]); out is rows x 1.
-  virtual void row_reduce(CMatRef x, RowReduce op, MatRef out) = 0;
+  void row_reduce(CMatRef x, RowReduce op, MatRef out);
 
   // ---- fused elementwise ----
   // X[r,c] = act(scale * col_scale[c] * X[r,c] + bias[c]); col_scale and bias are
   // 1 x cols views or empty (data == nullptr: treated as 1 and 0).
-  virtual void scale_add_activate(MatRef x, float scale, CMatRef col_scale, CMatRef bias,
-                                  Activation act) = 0;
-  // SGD with momentum, L2 and L1 decay, in place:
+  void scale_add_activate(MatRef x, float scale, CMatRef col_scale, CMatRef bias, Activation act);
+  // SGD with momentum, L2 and L1 decay, in place (math::momentum_velocity):
   //   velocity = momentum * velocity + lr * (grad - l2 * param - l1 * sign(param))
   //   param   += velocity
-  virtual void momentum_update(MatRef param, MatRef velocity, CMatRef grad, float lr,
-                               float momentum, float l2, float l1) = 0;
+  void momentum_update(MatRef param, MatRef velocity, CMatRef grad, float lr, float momentum,
+                       float l2, float l1);
 
   // ---- random ----
   // out = 1 where u < probs else 0 (u = uniform element i of key).
-  virtual void sample_bernoulli(CMatRef probs, MatRef out, RngKey key) = 0;
+  void sample_bernoulli(CMatRef probs, MatRef out, RngKey key);
   // out = mean + col_sigma[c] * n (n = normal element i of key); col_sigma may be empty (1).
-  virtual void sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) = 0;
+  void sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key);
   // out = uniform(0,1) or mean + stddev * normal.
-  virtual void fill_uniform(MatRef out, RngKey key) = 0;
-  virtual void fill_normal(MatRef out, float mean, float stddev, RngKey key) = 0;
+  void fill_uniform(MatRef out, RngKey key);
+  void fill_normal(MatRef out, float mean, float stddev, RngKey key);
   // Row r = the bits of the integer first + r (bit j -> column j), as 0/1 floats:
   // the configurations that exact enumeration sums over, made where they are used.
-  virtual void fill_binary_codes(MatRef out, uint64_t first) = 0;
+  void fill_binary_codes(MatRef out, uint64_t first);
 
-  // ---- softmax units, fine-tuning (defaults throw: a backend that lacks them says so) ----
+  // ---- softmax units, fine-tuning ----
   // In place: each row is cols/group groups of `group` consecutive entries; each
-  // group becomes softmax(group) (stable: max subtracted). group == cols: row softmax.
-  virtual void softmax_groups(MatRef x, int64_t group);
+  // group becomes softmax(group) (math::softmax_inplace, stable: max subtracted).
+  // group == cols: row softmax.
+  void softmax_groups(MatRef x, int64_t group);
   // One-hot draw per group from its probabilities; uniform element index of
   // group g in row r is r * (cols / group) + g.
-  virtual void sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, RngKey key);
+  void sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, RngKey key);
   // Counts of totals[r] draws from row r's categorical distribution `probs`
   // (replicated softmax: a document of length D). Uniform element index of draw
   // d in row r is r * max_total + d, with max_total the largest totals[r].
-  virtual void sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef out, RngKey key);
+  // Totals must be finite and >= 0 (checked where they are read). Synchronises on cuda.
+  void sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef out, RngKey key);
   // y = a .* y (elementwise).
-  virtual void multiply(CMatRef a, MatRef y);
+  void multiply(CMatRef a, MatRef y);
   // delta = delta .* h .* (1 - h): backpropagation through a sigmoid layer.
-  virtual void sigmoid_backward(CMatRef h, MatRef delta);
+  void sigmoid_backward(CMatRef h, MatRef delta);
 
   // ---- data movement ----
   // dst row r = src row index[r] (indices on the host; dst.rows == index.size()).
-  virtual void gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst) = 0;
+  void gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst);
 
   // ---- host-returning reductions (synchronise) ----
-  virtual double sum_squared_diff(CMatRef a, CMatRef b) = 0;
-  virtual bool all_finite(CMatRef x) = 0;
+  double sum_squared_diff(CMatRef a, CMatRef b);
+  bool all_finite(CMatRef x);
   // Mean of all entries of x (column means on the backend, their mean on the host); the
   // training statistics' mean hidden activity. 0 for an empty matrix.
   double mean(CMatRef x);
+
+ protected:
+  // The implementations. Arguments are already checked (devices, shapes, ranges as
+  // documented above) and outputs are non-empty unless stated.
+  virtual float* allocate_impl(size_t count) = 0;         // count > 0
+  virtual void deallocate_impl(float* ptr) noexcept = 0;  // ptr != nullptr
+  virtual void upload_impl(const float* host, MatRef dst) = 0;
+  virtual void download_impl(CMatRef src, float* host) = 0;
+  virtual void copy_impl(CMatRef src, MatRef dst) = 0;  // disjoint ranges
+  virtual void fill_impl(MatRef dst, float value) = 0;
+  virtual void synchronize_impl() = 0;
+  // m, n >= 1; k may be 0 (then C = beta * C); dimensions fit 32 bits.
+  virtual void gemm_impl(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b, float beta,
+                         MatRef c) = 0;
+  virtual void axpby_impl(float alpha, CMatRef x, float beta, MatRef y) = 0;
+  virtual void column_sums_impl(CMatRef x, float alpha, float beta,
+                                MatRef out) = 0;                          // x.rows may be 0
+  virtual void row_reduce_impl(CMatRef x, RowReduce op, MatRef out) = 0;  // x.cols may be 0
+  virtual void scale_add_activate_impl(MatRef x, float scale, CMatRef col_scale, CMatRef bias,
+                                       Activation act) = 0;
+  virtual void momentum_update_impl(MatRef param, MatRef velocity, CMatRef grad, float lr,
+                                    float momentum, float l2, float l1) = 0;
+  virtual void sample_bernoulli_impl(CMatRef probs, MatRef out, RngKey key) = 0;
+  virtual void sample_gaussian_impl(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) = 0;
+  virtual void fill_uniform_impl(MatRef out, RngKey key) = 0;
+  virtual void fill_normal_impl(MatRef out, float mean, float stddev, RngKey key) = 0;
+  virtual void fill_binary_codes_impl(MatRef out, uint64_t first) = 0;  // cols <= 64
+  virtual void softmax_groups_impl(MatRef x, int64_t group) = 0;        // group divides cols
+  virtual void sample_softmax_groups_impl(CMatRef probs, int64_t group, MatRef out, RngKey key) = 0;
+  // Also called with empty out (rows > 0, cols == 0) so that the totals are still checked.
+  virtual void sample_multinomial_counts_impl(CMatRef probs, CMatRef totals, MatRef out,
+                                              RngKey key) = 0;
+  virtual void multiply_impl(CMatRef a, MatRef y) = 0;
+  virtual void sigmoid_backward_impl(CMatRef h, MatRef delta) = 0;
+  // Indices already range-checked.
+  virtual void gather_rows_impl(CMatRef src, const std::vector<int32_t>& index, MatRef dst) = 0;
+  virtual double sum_squared_diff_impl(CMatRef a, CMatRef b) = 0;  // non-empty
+  virtual bool all_finite_impl(CMatRef x) = 0;                     // non-empty
+
+ private:
+  // Throws unless `m` is this backend's memory (checked even for empty views).
+  void check_mine(CMatRef m, const char* what) const;
+  BackendCounters counters_;
 };
 
 // cpu backend; threads <= 0 means all cores (one budget for BLAS and loops).

@@ -63,6 +63,9 @@ enum class ConvAlgo { automatic, custom, cudnn };
 const char* to_string(ConvAlgo a);
 ConvAlgo parse_conv_algo(const std::string& s);  // "auto" | "custom" | "cudnn"
 
+// Like Backend, checked once: the public operations are non-virtual, check their
+// arguments (the shape, every tensor's size and device) with the same message on
+// every backend and call the implementation's protected *_impl virtual.
 class ConvOps {
  public:
   virtual ~ConvOps() = default;
@@ -74,42 +77,55 @@ class ConvOps {
   Backend& backend() const { return *backend_; }
 
   // hidden_pre [B, K*Hh*Wh] = bias[k] + scale * corr(v, W). bias may be empty (0).
-  virtual void up(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias,
-                  float scale, MatRef hidden_pre) = 0;
+  void up(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias, float scale,
+          MatRef hidden_pre);
   // visible_pre [B, C*H*W] = sum_k W[k,c] (full conv) h[n,k]; positions no hidden
   // unit reaches (the cropped edge) get 0.
-  virtual void down(const ConvShape& s, CMatRef hidden, CMatRef filters, MatRef visible_pre) = 0;
+  void down(const ConvShape& s, CMatRef hidden, CMatRef filters, MatRef visible_pre);
   // Probabilistic max-pooling from the logits I = hidden_pre: hidden_probs
   // [B, K*Hh*Wh] = P(h=1|v); pooled_on [B, K*Hp*Wp] = P(pool on|v) (may be empty).
-  virtual void pool_probs(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs,
-                          MatRef pooled_on) = 0;
+  void pool_probs(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs, MatRef pooled_on);
   // One multinomial draw per block from uniform element (block index) of `key`
   // (block index = ((n*K + k)*Hp + bi)*Wp + bj): binary hidden states and pooled
   // states (may be empty).
-  virtual void pool_sample(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
-                           MatRef pooled_states, RngKey key) = 0;
+  void pool_sample(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
+                   MatRef pooled_states, RngKey key);
   // out [B, 1] = sum_k sum_blocks log(1 + sum_{i in block} e^{I_i}).
-  virtual void pool_log_partition(const ConvShape& s, CMatRef hidden_pre, MatRef out) = 0;
+  void pool_log_partition(const ConvShape& s, CMatRef hidden_pre, MatRef out);
   // grad_filters [K, C*F*F] = alpha * sum_n sum_ij v[n,c,i+a,j+b] h[n,k,i,j] + beta * grad.
-  virtual void weight_grad(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha,
-                           float beta, MatRef grad_filters) = 0;
+  void weight_grad(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha, float beta,
+                   MatRef grad_filters);
 
   // ---- per-channel helpers (x viewed as [B, channels, plane]) ----
   // out [1, channels] = alpha * sum_{n, p} x[n,c,p] + beta * out.
-  virtual void channel_sums(CMatRef x, int64_t channels, float alpha, float beta, MatRef out) = 0;
+  void channel_sums(CMatRef x, int64_t channels, float alpha, float beta, MatRef out);
   // x[n,c,p] = act(scale * x[n,c,p] + bias[c]); bias may be empty (0).
-  virtual void channel_bias_activate(MatRef x, int64_t channels, float scale, CMatRef bias,
-                                     Activation act) = 0;
-  // Row-wise softmax in place (stable): x[r,:] = exp(x - max) / sum.
-  virtual void softmax_rows(MatRef x) = 0;
+  void channel_bias_activate(MatRef x, int64_t channels, float scale, CMatRef bias, Activation act);
+  // Row-wise softmax in place (stable): x[r,:] = exp(x - max) / sum. The backend's
+  // softmax_groups with one group per row (the same math::softmax_inplace).
+  void softmax_rows(MatRef x);
 
  protected:
   explicit ConvOps(Backend& backend) : backend_(&backend) {}
-  // Shape checks shared by the implementations (throw crbm::Error).
-  void check_up(const ConvShape& s, CMatRef v, CMatRef w, CMatRef bias, CMatRef h) const;
-  void check_down(const ConvShape& s, CMatRef h, CMatRef w, CMatRef v) const;
-  void check_pool(const ConvShape& s, CMatRef pre, CMatRef h, CMatRef pooled) const;
-  void check_grad(const ConvShape& s, CMatRef v, CMatRef h, CMatRef grad) const;
+  // The implementations; arguments checked, shape valid.
+  virtual void up_impl(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias,
+                       float scale, MatRef hidden_pre) = 0;
+  virtual void down_impl(const ConvShape& s, CMatRef hidden, CMatRef filters,
+                         MatRef visible_pre) = 0;
+  // hidden_probs non-empty; pooled_on may be empty.
+  virtual void pool_probs_impl(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs,
+                               MatRef pooled_on) = 0;
+  // hidden_states non-empty; pooled_states may be empty.
+  virtual void pool_sample_impl(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
+                                MatRef pooled_states, RngKey key) = 0;
+  virtual void pool_log_partition_impl(const ConvShape& s, CMatRef hidden_pre, MatRef out) = 0;
+  virtual void weight_grad_impl(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha,
+                                float beta, MatRef grad_filters) = 0;
+  // channels > 0 divides x.cols; out has `channels` entries.
+  virtual void channel_sums_impl(CMatRef x, int64_t channels, float alpha, float beta,
+                                 MatRef out) = 0;
+  virtual void channel_bias_activate_impl(MatRef x, int64_t channels, float scale, CMatRef bias,
+                                          Activation act) = 0;
 
  private:
   Backend* backend_ = nullptr;

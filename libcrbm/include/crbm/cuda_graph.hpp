@@ -21,10 +21,12 @@
 // steps step, step+1, ..., step+stride-1 (e.g. k Gibbs steps per update).
 //
 // Rules while capturing (the backend enforces them with a crbm::Error):
-// - no allocation, upload, download, gather_rows, synchronize, sum_squared_diff
-//   or all_finite: they transfer host memory or synchronise. Allocate every
-//   buffer before begin(); change the data between replays with ops issued
-//   outside the graph (e.g. upload the next minibatch into the same matrix).
+// - no allocation, upload, download, gather_rows, sample_multinomial_counts,
+//   synchronize, sum_squared_diff, all_finite or mean: they allocate, transfer
+//   host memory or synchronise (backend.hpp lists them). Allocate every buffer
+//   before begin(); change the data between replays with ops issued outside the
+//   graph (e.g. upload the next minibatch into the same matrix). A buffer
+//   deallocated while capturing is freed when the capture ends.
 // - every buffer the graph touches must outlive the CudaGraph, and the CudaGraph
 //   must not outlive its backend.
 // Replays are ordered with the backend's other work (same stream) and, like all

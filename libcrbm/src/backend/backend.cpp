@@ -1,5 +1,14 @@
-// Backend selection by name.
+// The checked layer of crbm::Backend: every public operation checks its
+// arguments once (devices, shapes, ranges), counts itself (BackendCounters),
+// skips empty outputs and calls the backend's *_impl. The messages are the ones
+// both backends used to repeat, so callers see the same errors on every device.
 #include "crbm/backend.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 
 namespace crbm {
 
@@ -9,35 +18,312 @@ std::unique_ptr<Backend> make_backend(const std::string& device) {
   CRBM_FAIL("unknown device '", device, "' (expected cpu or cuda)");
 }
 
-namespace {
-[[noreturn]] void missing(const Backend& b, const char* op) {
-  CRBM_FAIL("backend '", b.describe(), "' does not implement ", op);
+std::string BackendCounters::to_string() const {
+  return fmt::format(
+      "allocations={} deallocations={} uploads={} downloads={} synchronizations={} "
+      "host_reductions={} host_indexed={}",
+      allocations, deallocations, uploads, downloads, synchronizations, host_reductions,
+      host_indexed);
 }
+
+namespace {
+
+void check_same_shape(CMatRef a, CMatRef b, const char* op) {
+  CRBM_CHECK_THROW(a.rows == b.rows && a.cols == b.cols, op, ": shape ", a.rows, "x", a.cols,
+                   " vs ", b.rows, "x", b.cols);
+}
+
+// An optional 1 x cols operand (empty: absent) has one entry per column.
+void check_per_column(CMatRef v, int64_t cols, const char* what) {
+  if (v.data == nullptr) return;
+  CRBM_CHECK_THROW(v.size() == cols, what, " has ", v.size(), " elements for ", cols, " columns");
+}
+
+void check_group(int64_t group, int64_t cols, const char* op) {
+  CRBM_CHECK_THROW(group > 0 && cols % group == 0, op, ": group size ", group, " does not divide ",
+                   cols, " columns");
+}
+
+// Byte ranges [a, a + n) and [b, b + n) overlap (compared as integers: the
+// pointers may belong to different arrays).
+bool overlaps(const float* a, const float* b, int64_t n) {
+  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  const auto bytes = static_cast<uintptr_t>(n) * sizeof(float);
+  return pa < pb + bytes && pb < pa + bytes;
+}
+
 }  // namespace
 
-void Backend::softmax_groups(MatRef, int64_t) {
-  missing(*this, "softmax_groups");
-}
-void Backend::sample_softmax_groups(CMatRef, int64_t, MatRef, RngKey) {
-  missing(*this, "sample_softmax_groups");
-}
-void Backend::sample_multinomial_counts(CMatRef, CMatRef, MatRef, RngKey) {
-  missing(*this, "sample_multinomial_counts");
-}
-void Backend::multiply(CMatRef, MatRef) {
-  missing(*this, "multiply");
-}
-void Backend::sigmoid_backward(CMatRef, MatRef) {
-  missing(*this, "sigmoid_backward");
+void Backend::check_mine(CMatRef m, const char* what) const {
+  const Device mine = device();
+  CRBM_CHECK_THROW(m.device == mine, what, " is ", crbm::to_string(m.device),
+                   " memory, passed to the ", crbm::to_string(mine), " backend");
 }
 
+// ---------------------------------------------------------------- memory
+
+float* Backend::allocate(size_t count) {
+  if (count == 0) return nullptr;
+  float* p = allocate_impl(count);
+  ++counters_.allocations;
+  return p;
+}
+
+void Backend::deallocate(float* ptr) noexcept {
+  if (ptr == nullptr) return;
+  ++counters_.deallocations;
+  deallocate_impl(ptr);
+}
+
+void Backend::upload(const float* host, MatRef dst) {
+  check_mine(dst, "upload destination");
+  ++counters_.uploads;
+  if (dst.size() == 0) return;
+  upload_impl(host, dst);
+}
+
+void Backend::download(CMatRef src, float* host) {
+  check_mine(src, "download source");
+  ++counters_.downloads;
+  if (src.size() == 0) return;
+  download_impl(src, host);
+}
+
+void Backend::copy(CMatRef src, MatRef dst) {
+  check_mine(src, "copy source");
+  check_mine(dst, "copy destination");
+  check_same_shape(src, dst, "copy");
+  const int64_t n = src.size();
+  if (n == 0 || src.data == dst.data) return;
+  CRBM_CHECK_THROW(!overlaps(src.data, dst.data, n),
+                   "copy: source and destination overlap (they must be the same range or "
+                   "disjoint)");
+  copy_impl(src, dst);
+}
+
+void Backend::fill(MatRef dst, float value) {
+  check_mine(dst, "fill destination");
+  if (dst.size() == 0) return;
+  fill_impl(dst, value);
+}
+
+void Backend::synchronize() {
+  ++counters_.synchronizations;
+  synchronize_impl();
+}
+
+// ---------------------------------------------------------------- dense algebra
+
+void Backend::gemm(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b, float beta,
+                   MatRef c) {
+  check_mine(a, "gemm A");
+  check_mine(b, "gemm B");
+  check_mine(c, "gemm C");
+  const int64_t m = trans_a ? a.cols : a.rows;
+  const int64_t k = trans_a ? a.rows : a.cols;
+  const int64_t kb = trans_b ? b.cols : b.rows;
+  const int64_t n = trans_b ? b.rows : b.cols;
+  CRBM_CHECK_THROW(k == kb && c.rows == m && c.cols == n, "gemm shapes: op(A) ", m, "x", k,
+                   ", op(B) ", kb, "x", n, ", C ", c.rows, "x", c.cols);
+  if (m == 0 || n == 0) return;
+  // Both BLAS libraries take 32-bit sizes and leading dimensions.
+  const int64_t largest = std::max({m, n, k, a.cols, b.cols, c.cols});
+  CRBM_CHECK_THROW(largest <= INT_MAX, "gemm: dimension ", largest,
+                   " exceeds the 32-bit range of BLAS");
+  gemm_impl(trans_a, trans_b, alpha, a, b, beta, c);
+}
+
+void Backend::axpby(float alpha, CMatRef x, float beta, MatRef y) {
+  check_mine(x, "axpby x");
+  check_mine(y, "axpby y");
+  check_same_shape(x, y, "axpby");
+  if (y.size() == 0) return;
+  axpby_impl(alpha, x, beta, y);
+}
+
+void Backend::column_sums(CMatRef x, float alpha, float beta, MatRef out) {
+  check_mine(x, "column_sums input");
+  check_mine(out, "column_sums output");
+  CRBM_CHECK_THROW(out.size() == x.cols, "column_sums: output has ", out.size(), " elements for ",
+                   x.cols, " columns");
+  if (out.size() == 0) return;
+  column_sums_impl(x, alpha, beta, out);
+}
+
+void Backend::row_reduce(CMatRef x, RowReduce op, MatRef out) {
+  check_mine(x, "row_reduce input");
+  check_mine(out, "row_reduce output");
+  CRBM_CHECK_THROW(out.size() == x.rows, "row_reduce: output has ", out.size(), " elements for ",
+                   x.rows, " rows");
+  if (out.size() == 0) return;
+  row_reduce_impl(x, op, out);
+}
+
+// ---------------------------------------------------------------- fused elementwise
+
+void Backend::scale_add_activate(MatRef x, float scale, CMatRef col_scale, CMatRef bias,
+                                 Activation act) {
+  check_mine(x, "scale_add_activate input");
+  if (col_scale.data) check_mine(col_scale, "scale_add_activate col_scale");
+  check_per_column(col_scale, x.cols, "col_scale");
+  if (bias.data) check_mine(bias, "scale_add_activate bias");
+  check_per_column(bias, x.cols, "bias");
+  if (x.size() == 0) return;
+  scale_add_activate_impl(x, scale, col_scale, bias, act);
+}
+
+void Backend::momentum_update(MatRef param, MatRef velocity, CMatRef grad, float lr, float momentum,
+                              float l2, float l1) {
+  check_mine(param, "momentum_update param");
+  check_mine(velocity, "momentum_update velocity");
+  check_mine(grad, "momentum_update grad");
+  check_same_shape(param, velocity, "momentum_update");
+  check_same_shape(param, grad, "momentum_update");
+  if (param.size() == 0) return;
+  momentum_update_impl(param, velocity, grad, lr, momentum, l2, l1);
+}
+
+// ---------------------------------------------------------------- random
+
+void Backend::sample_bernoulli(CMatRef probs, MatRef out, RngKey key) {
+  check_mine(probs, "sample_bernoulli probs");
+  check_mine(out, "sample_bernoulli output");
+  check_same_shape(probs, out, "sample_bernoulli");
+  if (out.size() == 0) return;
+  sample_bernoulli_impl(probs, out, key);
+}
+
+void Backend::sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) {
+  check_mine(mean, "sample_gaussian mean");
+  check_mine(out, "sample_gaussian output");
+  check_same_shape(mean, out, "sample_gaussian");
+  if (col_sigma.data) check_mine(col_sigma, "sample_gaussian sigma");
+  check_per_column(col_sigma, out.cols, "sigma");
+  if (out.size() == 0) return;
+  sample_gaussian_impl(mean, col_sigma, out, key);
+}
+
+void Backend::fill_uniform(MatRef out, RngKey key) {
+  check_mine(out, "fill_uniform output");
+  if (out.size() == 0) return;
+  fill_uniform_impl(out, key);
+}
+
+void Backend::fill_normal(MatRef out, float mean, float stddev, RngKey key) {
+  check_mine(out, "fill_normal output");
+  if (out.size() == 0) return;
+  fill_normal_impl(out, mean, stddev, key);
+}
+
+void Backend::fill_binary_codes(MatRef out, uint64_t first) {
+  check_mine(out, "fill_binary_codes output");
+  CRBM_CHECK_THROW(out.cols <= 64, "fill_binary_codes: ", out.cols, " bits do not fit 64");
+  if (out.size() == 0) return;
+  fill_binary_codes_impl(out, first);
+}
+
+// ---------------------------------------------------------------- softmax units, fine-tuning
+
+void Backend::softmax_groups(MatRef x, int64_t group) {
+  check_mine(x, "softmax_groups input");
+  check_group(group, x.cols, "softmax_groups");
+  if (x.size() == 0) return;
+  softmax_groups_impl(x, group);
+}
+
+void Backend::sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, RngKey key) {
+  check_mine(probs, "sample_softmax_groups probs");
+  check_mine(out, "sample_softmax_groups output");
+  check_same_shape(probs, out, "sample_softmax_groups");
+  check_group(group, probs.cols, "sample_softmax_groups");
+  if (out.size() == 0) return;
+  sample_softmax_groups_impl(probs, group, out, key);
+}
+
+void Backend::sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef out, RngKey key) {
+  check_mine(probs, "sample_multinomial_counts probs");
+  check_mine(totals, "sample_multinomial_counts totals");
+  check_mine(out, "sample_multinomial_counts output");
+  check_same_shape(probs, out, "sample_multinomial_counts");
+  CRBM_CHECK_THROW(totals.size() == probs.rows, "sample_multinomial_counts: ", totals.size(),
+                   " totals for ", probs.rows, " rows");
+  ++counters_.host_indexed;
+  if (probs.rows == 0) return;
+  sample_multinomial_counts_impl(probs, totals, out, key);
+}
+
+void Backend::multiply(CMatRef a, MatRef y) {
+  check_mine(a, "multiply a");
+  check_mine(y, "multiply y");
+  check_same_shape(a, y, "multiply");
+  if (y.size() == 0) return;
+  multiply_impl(a, y);
+}
+
+void Backend::sigmoid_backward(CMatRef h, MatRef delta) {
+  check_mine(h, "sigmoid_backward h");
+  check_mine(delta, "sigmoid_backward delta");
+  check_same_shape(h, delta, "sigmoid_backward");
+  if (delta.size() == 0) return;
+  sigmoid_backward_impl(h, delta);
+}
+
+// ---------------------------------------------------------------- data movement
+
+void Backend::gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst) {
+  check_mine(src, "gather_rows source");
+  check_mine(dst, "gather_rows destination");
+  CRBM_CHECK_THROW(dst.rows == static_cast<int64_t>(index.size()) && dst.cols == src.cols,
+                   "gather_rows: ", index.size(), " indices into a ", dst.rows, "x", dst.cols,
+                   " destination from ", src.cols, " columns");
+  for (int32_t i : index) {
+    CRBM_CHECK_THROW(i >= 0 && i < src.rows, "gather_rows: index ", i, " outside ", src.rows,
+                     " rows");
+  }
+  ++counters_.host_indexed;
+  if (dst.size() == 0) return;
+  gather_rows_impl(src, index, dst);
+}
+
+// ---------------------------------------------------------------- host-returning reductions
+
+double Backend::sum_squared_diff(CMatRef a, CMatRef b) {
+  check_mine(a, "sum_squared_diff a");
+  check_mine(b, "sum_squared_diff b");
+  check_same_shape(a, b, "sum_squared_diff");
+  ++counters_.host_reductions;
+  if (a.size() == 0) return 0.0;
+  return sum_squared_diff_impl(a, b);
+}
+
+bool Backend::all_finite(CMatRef x) {
+  check_mine(x, "all_finite input");
+  ++counters_.host_reductions;
+  if (x.size() == 0) return true;
+  return all_finite_impl(x);
+}
+
+// Counted as one host reduction: its 1 x cols temporary and its download are
+// implementation details, made through the *_impl layer.
 double Backend::mean(CMatRef x) {
+  check_mine(x, "mean input");
+  ++counters_.host_reductions;
   if (x.rows == 0 || x.cols == 0) return 0.0;
-  Matrix column_means(*this, 1, x.cols);
-  column_sums(x, 1.0f / static_cast<float>(x.rows), 0.0f, column_means);
+  const int64_t cols = x.cols;
+  std::vector<float> host(static_cast<size_t>(cols));
+  float* column_means = allocate_impl(static_cast<size_t>(cols));
+  try {
+    const MatRef means{column_means, 1, cols, device()};
+    column_sums_impl(x, 1.0f / static_cast<float>(x.rows), 0.0f, means);
+    download_impl(means, host.data());
+  } catch (...) {
+    deallocate_impl(column_means);
+    throw;
+  }
+  deallocate_impl(column_means);
   double total = 0.0;
-  for (float c : column_means.download().data) total += c;
-  return total / static_cast<double>(x.cols);
+  for (float c : host) total += c;
+  return total / static_cast<double>(cols);
 }
 
 }  // namespace crbm

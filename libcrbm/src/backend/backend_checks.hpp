@@ -1,20 +1,44 @@
-// Argument checks shared by the CPU and CUDA backends, so both refuse the same
-// inputs with the same messages. Private to the library.
+// What the CPU and CUDA implementations share beyond the CRBM_HD math: the
+// checks only an implementation can make (the values they test live in the
+// backend's memory and are read on the host there), so both refuse the same
+// inputs with the same message, and the mapping of public enums to the math's.
+// The argument checks proper are made once, in the public layer (backend.cpp).
+// Private.
 #pragma once
 
-#include "crbm/tensor.hpp"
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "crbm/backend.hpp"
+#include "crbm/error.hpp"
+#include "crbm_hd.cuh"
 
 namespace crbm::detail {
 
-// `m` must live in `device`'s memory.
-inline void check_device(CMatRef m, Device device, const char* what) {
-  CRBM_CHECK_THROW(m.device == device, what, " is ", to_string(m.device), " memory, passed to the ",
-                   to_string(device), " backend");
+// sample_multinomial_counts: every total must be finite and >= 0; returns the
+// largest (it fixes the numbering of the uniforms, r * max_total + d).
+inline int64_t checked_max_total(const float* host_totals, int64_t rows) {
+  int64_t max_total = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float t = host_totals[r];
+    CRBM_CHECK_THROW(t >= 0.0f && std::isfinite(t), "sample_multinomial_counts: total ", t,
+                     " in row ", r);
+    max_total = std::max<int64_t>(max_total, static_cast<int64_t>(t));
+  }
+  return max_total;
 }
 
-inline void check_same_shape(CMatRef a, CMatRef b, const char* op) {
-  CRBM_CHECK_THROW(a.rows == b.rows && a.cols == b.cols, op, ": shape ", a.rows, "x", a.cols,
-                   " vs ", b.rows, "x", b.cols);
+inline math::RowTerm row_term_of(RowReduce op) {
+  switch (op) {
+    case RowReduce::softplus_sum:
+      return math::RowTerm::softplus_sum;
+    case RowReduce::square_sum:
+      return math::RowTerm::square_sum;
+    case RowReduce::sum:
+      break;
+  }
+  return math::RowTerm::sum;
 }
 
 }  // namespace crbm::detail

@@ -64,38 +64,101 @@ void expect(CMatRef m, int64_t rows, int64_t cols, Device device, const char* op
 
 }  // namespace
 
-void ConvOps::check_up(const ConvShape& s, CMatRef v, CMatRef w, CMatRef bias, CMatRef h) const {
+// ---------------------------------------------------------------- the checked layer
+
+void ConvOps::up(const ConvShape& s, CMatRef v, CMatRef w, CMatRef bias, float scale, MatRef h) {
   s.validate();
   const Device d = backend_->device();
   expect(v, s.batch, s.visible_size(), d, "conv up", "visible");
   expect(w, s.filters, s.filter_volume(), d, "conv up", "filters");
   if (bias.data != nullptr) expect(bias, 1, s.filters, d, "conv up", "hidden bias");
   expect(h, s.batch, s.hidden_size(), d, "conv up", "hidden");
+  if (s.batch == 0) return;
+  up_impl(s, v, w, bias, scale, h);
 }
 
-void ConvOps::check_down(const ConvShape& s, CMatRef h, CMatRef w, CMatRef v) const {
+void ConvOps::down(const ConvShape& s, CMatRef h, CMatRef w, MatRef v) {
   s.validate();
   const Device d = backend_->device();
   expect(h, s.batch, s.hidden_size(), d, "conv down", "hidden");
   expect(w, s.filters, s.filter_volume(), d, "conv down", "filters");
   expect(v, s.batch, s.visible_size(), d, "conv down", "visible");
+  if (s.batch == 0) return;
+  down_impl(s, h, w, v);
 }
 
-void ConvOps::check_pool(const ConvShape& s, CMatRef pre, CMatRef h, CMatRef pooled) const {
+namespace {
+
+// Logits, and the optional hidden and pooled outputs, of the pooling ops.
+void check_pool(const ConvShape& s, CMatRef pre, CMatRef h, CMatRef pooled, Device d) {
   s.validate();
-  const Device d = backend_->device();
   expect(pre, s.batch, s.hidden_size(), d, "pooling", "hidden logits");
   if (h.data != nullptr) expect(h, s.batch, s.hidden_size(), d, "pooling", "hidden output");
   if (pooled.data != nullptr)
     expect(pooled, s.batch, s.pooled_size(), d, "pooling", "pooled output");
 }
 
-void ConvOps::check_grad(const ConvShape& s, CMatRef v, CMatRef h, CMatRef grad) const {
+}  // namespace
+
+void ConvOps::pool_probs(const ConvShape& s, CMatRef pre, MatRef h, MatRef pooled) {
+  check_pool(s, pre, h, pooled, backend_->device());
+  CRBM_CHECK_THROW(h.data != nullptr || s.batch == 0, "pool_probs needs a hidden output");
+  if (s.batch == 0) return;
+  pool_probs_impl(s, pre, h, pooled);
+}
+
+void ConvOps::pool_sample(const ConvShape& s, CMatRef pre, MatRef h, MatRef pooled, RngKey key) {
+  check_pool(s, pre, h, pooled, backend_->device());
+  CRBM_CHECK_THROW(h.data != nullptr || s.batch == 0, "pool_sample needs a hidden output");
+  if (s.batch == 0) return;
+  pool_sample_impl(s, pre, h, pooled, key);
+}
+
+void ConvOps::pool_log_partition(const ConvShape& s, CMatRef pre, MatRef out) {
+  const Device d = backend_->device();
+  check_pool(s, pre, CMatRef{}, CMatRef{}, d);
+  expect(out, s.batch, 1, d, "pool_log_partition", "out");
+  if (s.batch == 0) return;
+  pool_log_partition_impl(s, pre, out);
+}
+
+void ConvOps::weight_grad(const ConvShape& s, CMatRef v, CMatRef h, float alpha, float beta,
+                          MatRef grad) {
   s.validate();
   const Device d = backend_->device();
   expect(v, s.batch, s.visible_size(), d, "conv weight_grad", "visible");
   expect(h, s.batch, s.hidden_size(), d, "conv weight_grad", "hidden");
   expect(grad, s.filters, s.filter_volume(), d, "conv weight_grad", "filter gradient");
+  weight_grad_impl(s, v, h, alpha, beta, grad);  // an empty batch still scales grad by beta
+}
+
+void ConvOps::channel_sums(CMatRef x, int64_t channels, float alpha, float beta, MatRef out) {
+  CRBM_CHECK_THROW(channels > 0 && x.cols % channels == 0 && out.size() == channels,
+                   "channel_sums: ", x.cols, " columns, ", channels, " channels, output of ",
+                   out.size());
+  const Device d = backend_->device();
+  expect(x, x.rows, x.cols, d, "channel_sums", "input");
+  expect(out, out.rows, out.cols, d, "channel_sums", "output");
+  channel_sums_impl(x, channels, alpha, beta, out);  // no rows: out = beta * out
+}
+
+void ConvOps::channel_bias_activate(MatRef x, int64_t channels, float scale, CMatRef bias,
+                                    Activation act) {
+  CRBM_CHECK_THROW(channels > 0 && x.cols % channels == 0, "channel_bias_activate: ", x.cols,
+                   " columns for ", channels, " channels");
+  CRBM_CHECK_THROW(bias.data == nullptr || bias.size() == channels,
+                   "channel_bias_activate: bias of ", bias.size(), " for ", channels, " channels");
+  const Device d = backend_->device();
+  expect(x, x.rows, x.cols, d, "channel_bias_activate", "input");
+  if (bias.data != nullptr) expect(bias, bias.rows, bias.cols, d, "channel_bias_activate", "bias");
+  if (x.size() == 0) return;
+  channel_bias_activate_impl(x, channels, scale, bias, act);
+}
+
+void ConvOps::softmax_rows(MatRef x) {
+  expect(x, x.rows, x.cols, backend_->device(), "softmax_rows", "input");
+  if (x.size() == 0) return;
+  backend_->softmax_groups(x, x.cols);
 }
 
 std::unique_ptr<ConvOps> make_conv_ops(Backend& backend, ConvAlgo algo) {

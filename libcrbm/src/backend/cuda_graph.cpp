@@ -7,9 +7,9 @@
 #if defined(CRBM_HAVE_CUDA)
 #include <cuda_runtime.h>
 
-#include "backend_kernels.cuh"
 #include "backend/cuda/cuda_backend.hpp"
 #include "backend/cuda/cuda_check.hpp"
+#include "backend_kernels.cuh"
 #endif
 
 namespace crbm {

@@ -6,7 +6,8 @@
 //   up:   h_n [K, Hh*Wh] = scale * W [K, CFF] col + bias
 //   down: col = W' h_n, then scatter-add col back to the image (col2im)
 //   grad: dW += h_n col'  (a private accumulator per thread, summed at the end)
-// Pooling calls the per-block functions of kernels/pool_math.cuh.
+// Pooling calls the per-block functions of kernels/pool_math.cuh. Arguments
+// arrive checked (ConvOps' public layer, conv_ops.cpp).
 #include <cblas.h>
 #include <omp.h>
 
@@ -62,9 +63,9 @@ class CpuConvOps final : public ConvOps {
 
   std::string describe() const override { return "cpu conv (im2col + OpenBLAS sgemm)"; }
 
-  void up(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias, float scale,
-          MatRef hidden_pre) override {
-    check_up(s, visible, filters, hidden_bias, hidden_pre);
+ protected:
+  void up_impl(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias,
+               float scale, MatRef hidden_pre) override {
     const int64_t positions = s.hidden_plane(), cff = s.filter_volume();
     for_each_image(s, [&](int64_t n, float* col) {
       im2col(s, visible.data + n * s.visible_size(), col);
@@ -81,8 +82,7 @@ class CpuConvOps final : public ConvOps {
     });
   }
 
-  void down(const ConvShape& s, CMatRef hidden, CMatRef filters, MatRef visible_pre) override {
-    check_down(s, hidden, filters, visible_pre);
+  void down_impl(const ConvShape& s, CMatRef hidden, CMatRef filters, MatRef visible_pre) override {
     const int64_t positions = s.hidden_plane(), cff = s.filter_volume();
     for_each_image(s, [&](int64_t n, float* col) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cff), int(positions), int(s.filters),
@@ -92,9 +92,8 @@ class CpuConvOps final : public ConvOps {
     });
   }
 
-  void weight_grad(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha, float beta,
-                   MatRef grad_filters) override {
-    check_grad(s, visible, hidden, grad_filters);
+  void weight_grad_impl(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha,
+                        float beta, MatRef grad_filters) override {
     const int64_t positions = s.hidden_plane(), cff = s.filter_volume();
     const int64_t count = s.filters * cff;
     const int threads = parallel_images(s) ? omp_get_max_threads() : 1;
@@ -114,10 +113,8 @@ class CpuConvOps final : public ConvOps {
     }
   }
 
-  void pool_probs(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs,
-                  MatRef pooled_on) override {
-    check_pool(s, hidden_pre, hidden_probs, pooled_on);
-    CRBM_CHECK_THROW(hidden_probs.data != nullptr, "pool_probs needs a hidden output");
+  void pool_probs_impl(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs,
+                       MatRef pooled_on) override {
     for_each_block(s, [&](int64_t block, int64_t offset) {
       const float on = pool::block_probs(hidden_pre.data + offset, s.hidden_width(), int(s.pool),
                                          int(s.pool), hidden_probs.data + offset, s.hidden_width());
@@ -125,10 +122,8 @@ class CpuConvOps final : public ConvOps {
     });
   }
 
-  void pool_sample(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
-                   MatRef pooled_states, RngKey key) override {
-    check_pool(s, hidden_pre, hidden_states, pooled_states);
-    CRBM_CHECK_THROW(hidden_states.data != nullptr, "pool_sample needs a hidden output");
+  void pool_sample_impl(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
+                        MatRef pooled_states, RngKey key) override {
     for_each_block(s, [&](int64_t block, int64_t offset) {
       const float u = philox::uniform(key.seed, key.stream, key.step, uint64_t(block));
       const float on =
@@ -138,10 +133,7 @@ class CpuConvOps final : public ConvOps {
     });
   }
 
-  void pool_log_partition(const ConvShape& s, CMatRef hidden_pre, MatRef out) override {
-    check_pool(s, hidden_pre, CMatRef{}, CMatRef{});
-    CRBM_CHECK_THROW(out.rows == s.batch && out.cols == 1, "pool_log_partition: out is ", out.rows,
-                     "x", out.cols, ", expected ", s.batch, "x1");
+  void pool_log_partition_impl(const ConvShape& s, CMatRef hidden_pre, MatRef out) override {
     const int64_t per_row = s.pooled_size();
 #pragma omp parallel for if (s.batch > 1)
     for (int64_t n = 0; n < s.batch; ++n) {
@@ -154,10 +146,8 @@ class CpuConvOps final : public ConvOps {
     }
   }
 
-  void channel_sums(CMatRef x, int64_t channels, float alpha, float beta, MatRef out) override {
-    CRBM_CHECK_THROW(channels > 0 && x.cols % channels == 0 && out.size() == channels,
-                     "channel_sums: ", x.cols, " columns, ", channels, " channels, output of ",
-                     out.size());
+  void channel_sums_impl(CMatRef x, int64_t channels, float alpha, float beta,
+                         MatRef out) override {
     const int64_t plane = x.cols / channels;
     // One parallel region over channels (a region per channel costs a barrier each,
     // which is expensive on a loaded machine).
@@ -174,13 +164,8 @@ class CpuConvOps final : public ConvOps {
     }
   }
 
-  void channel_bias_activate(MatRef x, int64_t channels, float scale, CMatRef bias,
-                             Activation act) override {
-    CRBM_CHECK_THROW(channels > 0 && x.cols % channels == 0, "channel_bias_activate: ", x.cols,
-                     " columns for ", channels, " channels");
-    CRBM_CHECK_THROW(bias.data == nullptr || bias.size() == channels,
-                     "channel_bias_activate: bias of ", bias.size(), " for ", channels,
-                     " channels");
+  void channel_bias_activate_impl(MatRef x, int64_t channels, float scale, CMatRef bias,
+                                  Activation act) override {
     const int64_t plane = x.cols / channels;
 #pragma omp parallel for if (x.size() > (1 << 15))
     for (int64_t n = 0; n < x.rows; ++n) {
@@ -192,22 +177,6 @@ class CpuConvOps final : public ConvOps {
           p[i] = act == Activation::sigmoid ? math::sigmoid(z) : z;
         }
       }
-    }
-  }
-
-  void softmax_rows(MatRef x) override {
-#pragma omp parallel for if (x.size() > (1 << 15))
-    for (int64_t r = 0; r < x.rows; ++r) {
-      float* row = x.data + r * x.cols;
-      float m = -INFINITY;
-      for (int64_t c = 0; c < x.cols; ++c) m = std::max(m, row[c]);
-      double z = 0.0;
-      for (int64_t c = 0; c < x.cols; ++c) {
-        row[c] = std::exp(row[c] - m);
-        z += row[c];
-      }
-      const float inv = static_cast<float>(1.0 / z);
-      for (int64_t c = 0; c < x.cols; ++c) row[c] *= inv;
     }
   }
 
@@ -235,10 +204,8 @@ class CpuConvOps final : public ConvOps {
 
   // Offset of block `block` (flat index over [B, K, Hp, Wp]) in a hidden tensor.
   static int64_t block_offset(const ConvShape& s, int64_t block) {
-    const int64_t bj = block % s.pooled_width();
-    const int64_t bi = (block / s.pooled_width()) % s.pooled_height();
-    const int64_t map = block / s.pooled_plane();  // n*K + k
-    return map * s.hidden_plane() + bi * s.pool * s.hidden_width() + bj * s.pool;
+    return pool::block_offset(block, s.pooled_height(), s.pooled_width(), s.hidden_width(),
+                              int(s.pool));
   }
 
   template <typename Body>

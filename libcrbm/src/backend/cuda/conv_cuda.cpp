@@ -20,10 +20,10 @@
 #include <memory>
 #include <tuple>
 
-#include "conv_kernels.cuh"
-#include "crbm/conv.hpp"
 #include "backend/cuda/cuda_backend.hpp"
 #include "backend/cuda/cuda_check.hpp"
+#include "conv_kernels.cuh"
+#include "crbm/conv.hpp"
 
 namespace crbm {
 namespace {
@@ -149,11 +149,10 @@ class CudaConvOps final : public ConvOps {
     return fmt::format("cuda conv ({})", to_string(algo_));
   }
 
-  void up(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias, float scale,
-          MatRef hidden_pre) override {
-    check_up(s, visible, filters, hidden_bias, hidden_pre);
+ protected:
+  void up_impl(const ConvShape& s, CMatRef visible, CMatRef filters, CMatRef hidden_bias,
+               float scale, MatRef hidden_pre) override {
     cuda::DeviceGuard guard(ordinal_);
-    if (s.batch == 0) return;
     run(
         s, kUp,
         [&](ConvAlgo a, MatRef out) {
@@ -167,10 +166,8 @@ class CudaConvOps final : public ConvOps {
         hidden_pre);
   }
 
-  void down(const ConvShape& s, CMatRef hidden, CMatRef filters, MatRef visible_pre) override {
-    check_down(s, hidden, filters, visible_pre);
+  void down_impl(const ConvShape& s, CMatRef hidden, CMatRef filters, MatRef visible_pre) override {
     cuda::DeviceGuard guard(ordinal_);
-    if (s.batch == 0) return;
     run(
         s, kDown,
         [&](ConvAlgo a, MatRef out) {
@@ -183,9 +180,8 @@ class CudaConvOps final : public ConvOps {
         visible_pre);
   }
 
-  void weight_grad(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha, float beta,
-                   MatRef grad_filters) override {
-    check_grad(s, visible, hidden, grad_filters);
+  void weight_grad_impl(const ConvShape& s, CMatRef visible, CMatRef hidden, float alpha,
+                        float beta, MatRef grad_filters) override {
     cuda::DeviceGuard guard(ordinal_);
     if (s.batch == 0) {
       // Nothing to correlate: grad = beta * grad (cuDNN rejects an empty batch; the
@@ -202,63 +198,37 @@ class CudaConvOps final : public ConvOps {
     grad_with(chosen, s, visible, hidden, alpha, beta, grad_filters);
   }
 
-  void pool_probs(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs,
-                  MatRef pooled_on) override {
-    check_pool(s, hidden_pre, hidden_probs, pooled_on);
+  void pool_probs_impl(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_probs,
+                       MatRef pooled_on) override {
     cuda::DeviceGuard guard(ordinal_);
-    CRBM_CHECK_THROW(hidden_probs.data != nullptr, "pool_probs needs a hidden output");
     ck::launch_pool_probs(geometry_of(s), hidden_pre.data, hidden_probs.data, pooled_on.data,
                           stream_);
   }
 
-  void pool_sample(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
-                   MatRef pooled_states, RngKey key) override {
-    check_pool(s, hidden_pre, hidden_states, pooled_states);
+  void pool_sample_impl(const ConvShape& s, CMatRef hidden_pre, MatRef hidden_states,
+                        MatRef pooled_states, RngKey key) override {
     cuda::DeviceGuard guard(ordinal_);
-    CRBM_CHECK_THROW(hidden_states.data != nullptr, "pool_sample needs a hidden output");
     ck::launch_pool_sample(geometry_of(s), hidden_pre.data, hidden_states.data, pooled_states.data,
                            key.seed, key.stream, key.step, stream_);
   }
 
-  void pool_log_partition(const ConvShape& s, CMatRef hidden_pre, MatRef out) override {
-    check_pool(s, hidden_pre, CMatRef{}, CMatRef{});
-    CRBM_CHECK_THROW(out.rows == s.batch && out.cols == 1 && out.device == Device::cuda,
-                     "pool_log_partition: out is ", out.rows, "x", out.cols, ", expected ", s.batch,
-                     "x1 cuda memory");
+  void pool_log_partition_impl(const ConvShape& s, CMatRef hidden_pre, MatRef out) override {
     cuda::DeviceGuard guard(ordinal_);
     ck::launch_pool_log_partition(geometry_of(s), hidden_pre.data, out.data, stream_);
   }
 
-  void channel_sums(CMatRef x, int64_t channels, float alpha, float beta, MatRef out) override {
-    CRBM_CHECK_THROW(channels > 0 && x.cols % channels == 0 && out.size() == channels,
-                     "channel_sums: ", x.cols, " columns, ", channels, " channels, output of ",
-                     out.size());
-    CRBM_CHECK_THROW(x.device == Device::cuda && out.device == Device::cuda,
-                     "channel_sums: cpu memory passed to the cuda conv ops");
+  void channel_sums_impl(CMatRef x, int64_t channels, float alpha, float beta,
+                         MatRef out) override {
     cuda::DeviceGuard guard(ordinal_);
     ck::launch_channel_sums(x.data, x.rows, channels, x.cols / channels, alpha, beta, out.data,
                             stream_);
   }
 
-  void channel_bias_activate(MatRef x, int64_t channels, float scale, CMatRef bias,
-                             Activation act) override {
-    CRBM_CHECK_THROW(channels > 0 && x.cols % channels == 0, "channel_bias_activate: ", x.cols,
-                     " columns for ", channels, " channels");
-    CRBM_CHECK_THROW(bias.data == nullptr || bias.size() == channels,
-                     "channel_bias_activate: bias of ", bias.size(), " for ", channels,
-                     " channels");
-    CRBM_CHECK_THROW(x.device == Device::cuda,
-                     "channel_bias_activate: cpu memory passed to the "
-                     "cuda conv ops");
+  void channel_bias_activate_impl(MatRef x, int64_t channels, float scale, CMatRef bias,
+                                  Activation act) override {
     cuda::DeviceGuard guard(ordinal_);
     ck::launch_channel_bias_activate(x.data, x.rows, channels, x.cols / channels, scale, bias.data,
                                      act == Activation::sigmoid, stream_);
-  }
-
-  void softmax_rows(MatRef x) override {
-    CRBM_CHECK_THROW(x.device == Device::cuda, "softmax_rows: cpu memory passed to the cuda ops");
-    cuda::DeviceGuard guard(ordinal_);
-    ck::launch_softmax_rows(x.data, x.rows, x.cols, stream_);
   }
 
  private:

@@ -1,7 +1,9 @@
 // CudaBackend: crbm::Backend on one GPU. Owns a DeviceContext (a non-blocking
 // stream, a cuBLAS handle bound to it with its own workspace, the device
-// properties, small scratch buffers); every operation is enqueued on that stream.
-// Internal header: the graph-capture support (src/cuda_graph.cpp) needs the stream.
+// properties, small scratch buffers, a stream-ordered memory pool); every
+// operation is enqueued on that stream. Arguments arrive checked (the public
+// layer of crbm::Backend).
+// Internal header: the graph-capture support (src/backend/cuda_graph.cpp) needs the stream.
 #pragma once
 
 #include <cublas_v2.h>
@@ -39,6 +41,9 @@ struct DeviceContext {
   int32_t* h_index = nullptr;
   size_t index_capacity = 0;
   cudaEvent_t index_copied = nullptr;
+  // Stream-ordered allocator: a pool of this device whose release threshold keeps
+  // freed memory cached (nullptr where memory pools are unsupported).
+  cudaMemPool_t pool = nullptr;
 };
 
 class CudaBackend final : public Backend {
@@ -48,43 +53,7 @@ class CudaBackend final : public Backend {
 
   Device device() const override { return Device::cuda; }
   std::string describe() const override;
-
-  float* allocate(size_t count) override;
-  void deallocate(float* ptr) noexcept override;
-  void upload(const float* host, MatRef dst) override;
-  void download(CMatRef src, float* host) override;
-  void copy(CMatRef src, MatRef dst) override;
-  void fill(MatRef dst, float value) override;
-  void synchronize() override;
   void* native_stream() const override { return ctx_.stream; }
-
-  void gemm(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b, float beta,
-            MatRef c) override;
-  void axpby(float alpha, CMatRef x, float beta, MatRef y) override;
-  void column_sums(CMatRef x, float alpha, float beta, MatRef out) override;
-  void row_reduce(CMatRef x, RowReduce op, MatRef out) override;
-
-  void scale_add_activate(MatRef x, float scale, CMatRef col_scale, CMatRef bias,
-                          Activation act) override;
-  void momentum_update(MatRef param, MatRef velocity, CMatRef grad, float lr, float momentum,
-                       float l2, float l1) override;
-
-  void sample_bernoulli(CMatRef probs, MatRef out, RngKey key) override;
-  void sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) override;
-  void fill_uniform(MatRef out, RngKey key) override;
-  void fill_binary_codes(MatRef out, uint64_t first) override;
-  void fill_normal(MatRef out, float mean, float stddev, RngKey key) override;
-
-  void softmax_groups(MatRef x, int64_t group) override;
-  void sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, RngKey key) override;
-  void sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef out, RngKey key) override;
-  void multiply(CMatRef a, MatRef y) override;
-  void sigmoid_backward(CMatRef h, MatRef delta) override;
-
-  void gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst) override;
-
-  double sum_squared_diff(CMatRef a, CMatRef b) override;
-  bool all_finite(CMatRef x) override;
 
   // ---- graph capture hooks (used by crbm::GraphCapture only) ----
   cudaStream_t stream() const { return ctx_.stream; }
@@ -98,15 +67,58 @@ class CudaBackend final : public Backend {
   }
   void clear_capture() noexcept;
   bool capturing() const { return capturing_; }
+  // True when allocations come from the stream-ordered pool (cudaMallocAsync);
+  // false on a device without memory pools (then deallocate synchronises).
+  bool stream_ordered_memory() const { return ctx_.pool != nullptr; }
+
+ protected:
+  float* allocate_impl(size_t count) override;
+  void deallocate_impl(float* ptr) noexcept override;
+  void upload_impl(const float* host, MatRef dst) override;
+  void download_impl(CMatRef src, float* host) override;
+  void copy_impl(CMatRef src, MatRef dst) override;
+  void fill_impl(MatRef dst, float value) override;
+  void synchronize_impl() override;
+
+  void gemm_impl(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b, float beta,
+                 MatRef c) override;
+  void axpby_impl(float alpha, CMatRef x, float beta, MatRef y) override;
+  void column_sums_impl(CMatRef x, float alpha, float beta, MatRef out) override;
+  void row_reduce_impl(CMatRef x, RowReduce op, MatRef out) override;
+
+  void scale_add_activate_impl(MatRef x, float scale, CMatRef col_scale, CMatRef bias,
+                               Activation act) override;
+  void momentum_update_impl(MatRef param, MatRef velocity, CMatRef grad, float lr, float momentum,
+                            float l2, float l1) override;
+
+  void sample_bernoulli_impl(CMatRef probs, MatRef out, RngKey key) override;
+  void sample_gaussian_impl(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) override;
+  void fill_uniform_impl(MatRef out, RngKey key) override;
+  void fill_normal_impl(MatRef out, float mean, float stddev, RngKey key) override;
+  void fill_binary_codes_impl(MatRef out, uint64_t first) override;
+
+  void softmax_groups_impl(MatRef x, int64_t group) override;
+  void sample_softmax_groups_impl(CMatRef probs, int64_t group, MatRef out, RngKey key) override;
+  void sample_multinomial_counts_impl(CMatRef probs, CMatRef totals, MatRef out,
+                                      RngKey key) override;
+  void multiply_impl(CMatRef a, MatRef y) override;
+  void sigmoid_backward_impl(CMatRef h, MatRef delta) override;
+
+  void gather_rows_impl(CMatRef src, const std::vector<int32_t>& index, MatRef dst) override;
+
+  double sum_squared_diff_impl(CMatRef a, CMatRef b) override;
+  bool all_finite_impl(CMatRef x) override;
 
  private:
   void require_not_capturing(const char* op) const;
   void release() noexcept;
+  void free_now(float* ptr) noexcept;
 
   DeviceContext ctx_;
   bool capturing_ = false;
   const uint64_t* step_offset_ = nullptr;
-  // Buffers released while a capture was open (cudaFree is illegal then).
+  // Buffers released while a capture was open (a free is not a capturable node
+  // of ours); freed when the capture ends.
   std::vector<float*> deferred_free_;
 };
 
