@@ -76,20 +76,21 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
   } catch (const CLI::FileError&) {
     CRBM_FAIL("cannot open config file '", path, "'");
   } catch (const CLI::ParseError& e) {
-    CRBM_FAIL(path, ": ", e.what());
+    CRBM_FAIL(path, ": ", printable(e.what()));
   }
   for (const CLI::ConfigItem& item : items) {
     if (item.name == "++" || item.name == "--") continue;  // section markers
     const bool ours =
         item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == cmd->get_name());
     if (!ours) {
-      CRBM_FAIL(path, ": key '", item.fullname(), "' is not an option of 'crbm ", cmd->get_name(),
-                "'");
+      CRBM_FAIL(path, ": key '", printable(item.fullname()), "' is not an option of 'crbm ",
+                cmd->get_name(), "'");
     }
     CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
     if (opt == nullptr || item.name == "config" || item.name == "help") {
-      CRBM_FAIL(path, ": unknown option '", item.name, "' (keys are the long options of 'crbm ",
-                cmd->get_name(), " --help' without the leading --)");
+      CRBM_FAIL(path, ": unknown option '", printable(item.name),
+                "' (keys are the long options of 'crbm ", cmd->get_name(),
+                " --help' without the leading --)");
     }
     if (opt->count() > 0) continue;  // the command line wins
     try {
@@ -101,7 +102,7 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
       }
       opt->run_callback();
     } catch (const CLI::Error& e) {
-      CRBM_FAIL(path, ": option '", item.name, "': ", e.what());
+      CRBM_FAIL(path, ": option '", item.name, "': ", printable(e.what()));
     }
   }
 }
@@ -258,7 +259,10 @@ Dataset load_data_like_training(const std::string& spec, const RbmParams& params
     auto it = m.find(meta::kBinarize);
     how = it == m.end() ? "none" : it->second;
   }
-  if (params.visible_type == VisibleType::bernoulli) opt.binarize = parse_binarize(how);
+  if (params.visible_type == VisibleType::bernoulli) {
+    opt.binarize = parse_binarize(how);
+    opt.unit_interval = true;
+  }
   Dataset d = load_dataset(spec, opt);
   if (d.dim() != params.visible()) {
     CRBM_FAIL(d.source, ": rows have ", d.dim(), " values but the model '", model_path, "' has ",
@@ -319,7 +323,7 @@ void unstandardize(HostTensor& rows, const std::optional<Standardization>& s) {
 }
 
 std::string checkpoint_model_kind(const std::string& path) {
-  const SafetensorsFile f = load_safetensors(path);
+  const SafetensorsFile f = load_checkpoint(path);
   const auto it = f.metadata.find("model");
   return it == f.metadata.end() ? "rbm" : it->second;
 }
@@ -362,22 +366,19 @@ std::optional<int64_t> metadata_int(const Metadata& m, const std::string& key,
 
 MetricsFile::MetricsFile(const std::string& path) : path_(path) {
   if (path.empty()) return;
-  file_ = std::fopen(path.c_str(), "w");
-  if (file_ == nullptr) {
-    CRBM_FAIL("cannot open metrics file '", path, "': ", std::strerror(errno));
-  }
+  out_ = std::make_unique<OutputFile>(path);
+  out_->commit();
 }
 
-MetricsFile::~MetricsFile() {
-  if (file_ != nullptr) std::fclose(file_);
-}
+MetricsFile::~MetricsFile() = default;
 
 void MetricsFile::write(const nlohmann::json& record) {
-  if (file_ == nullptr) return;
+  if (out_ == nullptr) return;
   const std::string line = record.dump() + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+  if (std::fwrite(line.data(), 1, line.size(), out_->stream()) != line.size()) {
     CRBM_FAIL("cannot write metrics file '", path_, "': ", std::strerror(errno));
   }
+  out_->commit();
 }
 
 }  // namespace crbm::tools
