@@ -5,6 +5,7 @@
 # prints what is missing and the apt-get command to run.
 #   --plots   also python3-matplotlib + python3-numpy (scripts/plot_metrics.py)
 #   --bench   also python3-numpy + python3-sklearn (the CPU peer benchmark)
+#   --fuzz    also clang + libFuzzer/sanitizer runtimes + OpenMP for clang (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev
@@ -13,8 +14,9 @@ for arg in "$@"; do
   case "$arg" in
     --plots) packages+=(python3-numpy python3-matplotlib) ;;
     --bench) packages+=(python3-numpy python3-matplotlib python3-sklearn) ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "install-deps.sh: unknown argument '$arg' (use --plots, --bench)" >&2; exit 2 ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev libomp-dev) ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (use --plots, --bench, --fuzz)" >&2; exit 2 ;;
   esac
 done
 

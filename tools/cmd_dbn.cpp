@@ -80,6 +80,7 @@ Dataset load_training(const CommonOptions& o) {
   const Binarize b = parse_binarize(o.binarize);
   // Stochastic binarization happens per minibatch in training (resample_binarization).
   load.binarize = b == Binarize::threshold ? Binarize::threshold : Binarize::none;
+  load.unit_interval = true;  // DBN and DBM visible units are Bernoulli
   Dataset d = load_dataset(o.data, load);
   if (d.size() == 0) CRBM_FAIL(d.source, ": no rows");
   return d;
@@ -475,6 +476,7 @@ Dataset load_binary_eval(const std::string& spec, int64_t limit, uint64_t seed) 
   l.limit = limit;
   l.seed = seed;
   l.binarize = Binarize::stochastic;  // one fixed draw, as in Salakhutdinov & Murray
+  l.unit_interval = true;
   Dataset d = load_dataset(spec, l);
   if (d.size() == 0) CRBM_FAIL(d.source, ": no rows to evaluate");
   return d;
@@ -489,7 +491,7 @@ int eval_deep_model(const std::string& model_path, const std::string& data_spec,
                     const std::string& device, int threads, const std::string& json_path,
                     bool quiet) {
   const auto start = std::chrono::steady_clock::now();
-  const SafetensorsFile file = load_safetensors(model_path);
+  const SafetensorsFile file = load_checkpoint(model_path);
   const std::string model = require_metadata(file, "model", model_path);
   auto backend = open_backend(device, threads);
   AisConfig ais_cfg;

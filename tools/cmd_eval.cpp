@@ -58,7 +58,7 @@ void run_eval(const EvalOptions& o) {
     // Default data: what the checkpoint was trained on.
     std::string spec = o.data;
     if (spec.empty()) {
-      const SafetensorsFile f = load_safetensors(o.model);
+      const SafetensorsFile f = load_checkpoint(o.model);
       const auto it = f.metadata.find(meta::kData);
       spec = it == f.metadata.end() ? "builtin:bars" : it->second;
     }

@@ -58,7 +58,7 @@ nlohmann::json metadata_json(const Metadata& m) {
 }
 
 void run_info(const InfoOptions& o) {
-  const SafetensorsFile file = load_safetensors(o.model);
+  const SafetensorsFile file = load_checkpoint(o.model);
   std::optional<RbmParams> rbm;
   auto model_kind = file.metadata.find("model");
   const bool is_rbm = file.tensors.count("weights") > 0 &&

@@ -89,6 +89,7 @@ void inpaint_dbn(const SampleOptions& o) {
   Dbn dbn(*backend, params);
   LoadOptions load;
   load.limit = o.chains;
+  load.unit_interval = true;
   const Dataset d = load_dataset(o.inpaint, load);
   const int64_t v = d.dim(), n = d.size();
   if (n == 0) CRBM_FAIL(d.source, ": no rows to inpaint");

@@ -409,18 +409,13 @@ void run_train(TrainOptions& o) {
   load.limit = o.limit;
   load.seed = o.train.seed;
   if (o.binarize == "threshold") load.binarize = Binarize::threshold;
+  load.unit_interval = !gaussian;
   Dataset train = load_dataset(o.data, load);
   apply_data_dependent_defaults(o, train);
   validate_options(o);
 
   std::string binarize = gaussian ? "none" : o.binarize;
   if (!gaussian) {
-    const auto [lo, hi] = std::minmax_element(train.x.data.begin(), train.x.data.end());
-    if (lo != train.x.data.end() && (*lo < 0.0f || *hi > 1.0f)) {
-      CRBM_FAIL(train.source, ": values range over [", *lo, ", ", *hi,
-                "], but bernoulli visible units need data in [0, 1] (use --visible gaussian "
-                "for real-valued data)");
-    }
     if (binarize == "auto") binarize = all_binary(train.x) ? "none" : "stochastic";
   }
   const bool resample = binarize == "stochastic";

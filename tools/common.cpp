@@ -206,7 +206,10 @@ Dataset load_data_like_training(const std::string& spec, const RbmParams& params
     auto it = m.find(meta::kBinarize);
     how = it == m.end() ? "none" : it->second;
   }
-  if (params.visible_type == VisibleType::bernoulli) opt.binarize = parse_binarize(how);
+  if (params.visible_type == VisibleType::bernoulli) {
+    opt.binarize = parse_binarize(how);
+    opt.unit_interval = true;
+  }
   Dataset d = load_dataset(spec, opt);
   if (d.dim() != params.visible()) {
     CRBM_FAIL(d.source, ": rows have ", d.dim(), " values but the model '", model_path, "' has ",
@@ -241,7 +244,7 @@ void unstandardize(HostTensor& rows, const std::optional<Standardization>& s) {
 }
 
 std::string checkpoint_model_kind(const std::string& path) {
-  const SafetensorsFile f = load_safetensors(path);
+  const SafetensorsFile f = load_checkpoint(path);
   const auto it = f.metadata.find("model");
   return it == f.metadata.end() ? "rbm" : it->second;
 }
@@ -284,22 +287,19 @@ std::optional<int64_t> metadata_int(const Metadata& m, const std::string& key,
 
 MetricsFile::MetricsFile(const std::string& path) : path_(path) {
   if (path.empty()) return;
-  file_ = std::fopen(path.c_str(), "w");
-  if (file_ == nullptr) {
-    CRBM_FAIL("cannot open metrics file '", path, "': ", std::strerror(errno));
-  }
+  out_ = std::make_unique<OutputFile>(path);
+  out_->commit();
 }
 
-MetricsFile::~MetricsFile() {
-  if (file_ != nullptr) std::fclose(file_);
-}
+MetricsFile::~MetricsFile() = default;
 
 void MetricsFile::write(const nlohmann::json& record) {
-  if (file_ == nullptr) return;
+  if (out_ == nullptr) return;
   const std::string line = record.dump() + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+  if (std::fwrite(line.data(), 1, line.size(), out_->stream()) != line.size()) {
     CRBM_FAIL("cannot write metrics file '", path_, "': ", std::strerror(errno));
   }
+  out_->commit();
 }
 
 }  // namespace crbm::tools

@@ -22,6 +22,10 @@
 #include "crbm/version.hpp"
 #include "options.hpp"
 
+namespace crbm {
+class OutputFile;
+}  // namespace crbm
+
 namespace crbm::tools {
 
 // Version string recorded in checkpoints.
@@ -59,21 +63,22 @@ void write_json_file(const std::string& path, const nlohmann::json& j);
 // x as a JSON number, or null when it is NaN or infinite (JSON has no such numbers).
 nlohmann::json finite_or_null(double x);
 
-// A JSONL metrics file (--metrics): truncated when opened, one compact JSON object per line,
-// flushed after every line so that a long run can be followed with `tail -f`. An empty path
-// opens nothing and write() does nothing. Errors name the file.
+// A JSONL metrics file (--metrics): replaced by an empty file when opened (through the library's
+// output routine, crbm::OutputFile: a symlink's target, a device or FIFO written in place), one
+// compact JSON object per line, flushed after every line so that a long run can be followed with
+// `tail -f`. An empty path opens nothing and write() does nothing. Errors name the file.
 class MetricsFile {
  public:
   explicit MetricsFile(const std::string& path);
   ~MetricsFile();
   MetricsFile(const MetricsFile&) = delete;
   MetricsFile& operator=(const MetricsFile&) = delete;
-  bool is_open() const { return file_ != nullptr; }
+  bool is_open() const { return out_ != nullptr; }
   void write(const nlohmann::json& record);
 
  private:
   std::string path_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<OutputFile> out_;
 };
 
 // "cpu" (threads <= 0: all cores; more than the cores this process may use: that many) or

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "common.hpp"
@@ -69,6 +70,13 @@ int main(int argc, char** argv) {
     return report(fmt::format("{} (run '{}')", e.what(), hint), 2);
   } catch (const crbm::DivergenceError& e) {
     return report(e.what(), 3);
+  } catch (const std::bad_alloc&) {
+    // Sizes set by options are checked before allocating (crbm/memory.hpp); this
+    // is the last resort for the rest.
+    return report(
+        "out of memory: a host allocation failed; lower the sizes the options set (--limit, "
+        "--batch-size, --hidden, --chains, --ais-runs, --ais-steps) or free memory",
+        1);
   } catch (const std::exception& e) {
     return report(e.what(), 1);
   }

@@ -319,19 +319,19 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
   } catch (const CLI::FileError&) {
     CRBM_FAIL("--config: cannot open config file '", path, "'");
   } catch (const CLI::ParseError& e) {
-    CRBM_FAIL(path, ": ", e.what());
+    CRBM_FAIL(path, ": ", printable(e.what()));
   }
   for (const CLI::ConfigItem& item : items) {
     if (item.name == "++" || item.name == "--") continue;  // section markers
     const bool ours =
         item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == cmd->get_name());
     if (!ours) {
-      CRBM_FAIL(path, ": key '", item.fullname(), "' is not an option of 'crbm ", cmd->get_name(),
+      CRBM_FAIL(path, ": key '", printable(item.fullname()), "' is not an option of 'crbm ", cmd->get_name(),
                 "'");
     }
     CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
     if (opt == nullptr || item.name == "config" || item.name == "help") {
-      CRBM_FAIL(path, ": unknown option '", item.name, "' (keys are the long options of 'crbm ",
+      CRBM_FAIL(path, ": unknown option '", printable(item.name), "' (keys are the long options of 'crbm ",
                 cmd->get_name(), " --help' without the leading --)");
     }
     if (opt->count() > 0) continue;  // the command line wins
@@ -344,7 +344,7 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
       }
       opt->run_callback();
     } catch (const CLI::Error& e) {
-      CRBM_FAIL(path, ": option '", item.name, "': ", e.what());
+      CRBM_FAIL(path, ": option '", printable(item.name), "': ", printable(e.what()));
     }
   }
 }

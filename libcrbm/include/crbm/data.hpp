@@ -81,6 +81,9 @@ struct LoadOptions {
   Binarize binarize = Binarize::none;
   uint64_t seed = 0;  // for Binarize::stochastic
   int64_t limit = 0;  // keep the first `limit` rows; 0 = all rows
+  // Bernoulli visible units: every value must lie in [0, 1] (after threshold
+  // binarization, before stochastic binarization, which draws with these values).
+  bool unit_interval = false;
 };
 
 // Loads a dataset from a spec:
@@ -102,8 +105,11 @@ struct LoadOptions {
 //                             (the 20 Newsgroups export of docs/formats-bow.md)
 //   FILE or DIR               an existing path without a prefix: the format is inferred
 //                             from the extension (a directory is read as mnist:DIR)
-// Order of processing: read, scale, keep the first `limit` rows, check that every
-// value is finite (Error "<source>: element i (row r, column c) is NaN"), binarize.
+// Order of processing: read, scale, keep the first `limit` rows, check that there is
+// at least one row (Error "<source>: no rows ...") and that every value is finite
+// (Error "<source>: element i (row r, column c) is NaN"), threshold binarization, the
+// [0, 1] check when opt.unit_interval (Error "<source>: values range over [lo, hi], but
+// bernoulli visible units need data in [0, 1] ..."), stochastic binarization.
 Dataset load_dataset(const std::string& spec, const LoadOptions& opt = {});
 
 // The names accepted by builtin:NAME.

@@ -31,15 +31,44 @@ std::string concat(const Args&... args) {
   return os.str();
 }
 
+// `bytes` (from a file) made safe for an error message: bytes outside printable
+// ASCII become \xNN (\n, \r, \t as such, a backslash as \\), and only the first
+// `max_bytes` are shown, then "...". Every parser quotes file contents through it.
+inline std::string printable(const std::string& bytes, size_t max_bytes = 160) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  const size_t n = bytes.size() < max_bytes ? bytes.size() : max_bytes;
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c > 0x7e) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (n < bytes.size()) out += "...";
+  return out;
+}
+
 }  // namespace crbm
 
 // Throws crbm::Error with the failing expression, the message and file:line.
-#define CRBM_CHECK_THROW(cond, ...)                                                      \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
+#define CRBM_CHECK_THROW(cond, ...)                                                       \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
       throw ::crbm::Error(::crbm::concat(__VA_ARGS__, " [check '", #cond, "' failed at ", \
-                                         __FILE__, ":", __LINE__, "]"));                 \
-    }                                                                                    \
+                                         __FILE__, ":", __LINE__, "]"));                  \
+    }                                                                                     \
   } while (0)
 
 // Throws crbm::Error with a user-facing message (no source location): use for

@@ -29,10 +29,25 @@ void save_safetensors(const std::string& path, const SafetensorsFile& f);
 
 // Reads and validates a safetensors file: header length sane (< file size, < 100 MB),
 // JSON well formed, each entry with dtype/shape/data_offsets, offsets inside the data
-// region and not overlapping, byte count == prod(shape) * itemsize. F32 loads as is;
+// region, not overlapping and covering it exactly (no holes, no bytes after the last
+// tensor), byte count == prod(shape) * itemsize. F32 loads as is;
 // F64, F16 and BF16 are converted to float; other dtypes throw. Every error message
 // starts with the path.
 SafetensorsFile load_safetensors(const std::string& path);
+
+// The model kinds a libcrbm checkpoint can hold (metadata "model").
+const std::vector<std::string>& checkpoint_model_kinds();
+
+// Validates `f` as a libcrbm checkpoint of the kind its metadata "model" names
+// ("rbm" when absent): every tensor the kind needs is present, shapes chain from
+// layer to layer and agree with the size metadata (visible, hidden, layers, sizes,
+// channels, ...), there is no tensor the kind does not have, and every value is
+// finite. Throws crbm::Error "<path>: ..." naming the tensor or metadata key.
+void validate_checkpoint(const SafetensorsFile& f, const std::string& path_for_messages);
+
+// load_safetensors + validate_checkpoint: how every command and load_*() reads a
+// checkpoint, so that they all accept and reject the same files.
+SafetensorsFile load_checkpoint(const std::string& path);
 
 // The tensor `name` with the expected shape (a dim of -1 matches anything); throws
 // "<path>: missing tensor 'weights' (has: a, b, c)" or

@@ -17,6 +17,7 @@
 #include <limits>
 
 #include "crbm/mathutil.hpp"
+#include "crbm/memory.hpp"
 #include "crbm_hd.cuh"
 
 namespace crbm {
@@ -74,6 +75,10 @@ std::vector<double> ais_schedule(const AisConfig& config) {
       n3 = 1;
     }
   }
+  // The schedule is held as double here and as float by the samplers.
+  check_host_allocation("the AIS schedule (one inverse temperature per step)",
+                        static_cast<uint64_t>(n1 + n2 + n3) + 1, sizeof(double) + sizeof(float),
+                        "the number of AIS steps, AisConfig::steps / --ais-steps");
   std::vector<double> betas;
   betas.reserve(static_cast<size_t>(n1 + n2 + n3 + 1));
   append_segment(betas, 0.0, 0.5, n1);

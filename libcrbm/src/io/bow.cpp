@@ -81,7 +81,7 @@ HostTensor read_docword(const std::string& path, const BowReadOptions& options) 
     } while (blank(line));
     if (!parse_integers(line, f) || f.size() != 1) {
       CRBM_FAIL(path, ":", lines.number(), ": expected the ", names[k], " as one integer, got '",
-                line, "'");
+                printable(line), "'");
     }
     header[k] = f[0];
   }
@@ -101,8 +101,8 @@ HostTensor read_docword(const std::string& path, const BowReadOptions& options) 
     const int64_t ln = lines.number();
     if (!parse_integers(line, f) || f.size() != 3) {
       CRBM_FAIL(path, ":", ln,
-                ": expected \"docID wordID count\" (three non-negative integers), got '", line,
-                "'");
+                ": expected \"docID wordID count\" (three non-negative integers), got '",
+                printable(line), "'");
     }
     if (++entries > nnz) {
       CRBM_FAIL(path, ":", ln, ": more entries than the header's NNZ = ", nnz);
@@ -135,8 +135,8 @@ std::vector<int32_t> read_label_lines(const std::string& path, int base) {
   while (lines.next(line)) {
     if (blank(line)) continue;
     if (!parse_integers(line, f) || f.size() != 1 || f[0] < base || f[0] > INT32_MAX) {
-      CRBM_FAIL(path, ":", lines.number(), ": expected one class number >= ", base, ", got '", line,
-                "'");
+      CRBM_FAIL(path, ":", lines.number(), ": expected one class number >= ", base, ", got '",
+                printable(line), "'");
     }
     out.push_back(static_cast<int32_t>(f[0] - base));
   }

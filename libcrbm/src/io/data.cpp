@@ -302,7 +302,7 @@ Dataset load_amat(const std::string& path, const std::string& source) {
         const float v = std::strtof(p, &after);
         if (after == p) {
           CRBM_FAIL(path, ": line ", line, ": cannot parse '",
-                    std::string(p, std::min<size_t>(12, end - p)), "' as a number");
+                    printable(std::string(p, std::min<size_t>(12, end - p))), "' as a number");
         }
         values.push_back(v);
         p = after;
@@ -570,8 +570,20 @@ Dataset load_dataset(const std::string& spec, const LoadOptions& opt) {
     d.x.data.resize(static_cast<size_t>(opt.limit * cols));
     if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(opt.limit));
   }
+  if (d.size() < 1 || d.dim() < 1) {
+    CRBM_FAIL(d.source, ": no rows (the data set is empty: ", d.size(), " rows of ", d.dim(),
+              " values)");
+  }
   check_finite(d);
   if (opt.binarize == Binarize::threshold) binarize_threshold(d.x);
+  if (opt.unit_interval) {
+    const auto [lo, hi] = std::minmax_element(d.x.data.begin(), d.x.data.end());
+    if (*lo < 0.0f || *hi > 1.0f) {
+      CRBM_FAIL(d.source, ": values range over [", *lo, ", ", *hi,
+                "], but bernoulli visible units need data in [0, 1] (use --visible gaussian "
+                "for real-valued data, or binarize it with --binarize threshold)");
+    }
+  }
   if (opt.binarize == Binarize::stochastic) binarize_stochastic(d.x, opt.seed);
   return d;
 }

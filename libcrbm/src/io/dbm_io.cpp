@@ -26,7 +26,7 @@ void save_dbm(const std::string& path, const DbmParams& p,
 }
 
 DbmParams load_dbm_params(const std::string& path, std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile file = load_safetensors(path);
+  const SafetensorsFile file = load_checkpoint(path);
   const std::string& model = require_metadata(file, "model", path);
   if (model != "dbm") CRBM_FAIL(path, ": holds a '", model, "' model, not a DBM");
   int64_t n = 0;

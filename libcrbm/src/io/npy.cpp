@@ -34,7 +34,7 @@ size_t find_key(const std::string& header, const std::string& key, const std::st
       return pos;
     }
   }
-  CRBM_FAIL(path, ": malformed .npy header (no '", key, "' entry): ", header);
+  CRBM_FAIL(path, ": malformed .npy header (no '", key, "' entry): ", printable(header));
 }
 
 NpyHeader parse_header(const std::string& header, const std::string& path) {
@@ -44,24 +44,24 @@ NpyHeader parse_header(const std::string& header, const std::string& path) {
     CRBM_FAIL(path,
               ": malformed .npy header ('descr' is not a string; structured dtypes are "
               "not supported): ",
-              header);
+              printable(header));
   }
   const char quote = header[pos];
   const size_t end = header.find(quote, pos + 1);
-  if (end == std::string::npos) CRBM_FAIL(path, ": malformed .npy header: ", header);
+  if (end == std::string::npos) CRBM_FAIL(path, ": malformed .npy header: ", printable(header));
   h.descr = header.substr(pos + 1, end - pos - 1);
 
   pos = find_key(header, "fortran_order", path);
   if (header.compare(pos, 4, "True") == 0) {
     h.fortran_order = true;
   } else if (header.compare(pos, 5, "False") != 0) {
-    CRBM_FAIL(path,
-              ": malformed .npy header ('fortran_order' is neither True nor False): ", header);
+    CRBM_FAIL(path, ": malformed .npy header ('fortran_order' is neither True nor False): ",
+              printable(header));
   }
 
   pos = find_key(header, "shape", path);
   if (pos >= header.size() || header[pos] != '(') {
-    CRBM_FAIL(path, ": malformed .npy header ('shape' is not a tuple): ", header);
+    CRBM_FAIL(path, ": malformed .npy header ('shape' is not a tuple): ", printable(header));
   }
   ++pos;
   for (;;) {
@@ -69,15 +69,16 @@ NpyHeader parse_header(const std::string& header, const std::string& path) {
            (std::isspace(static_cast<unsigned char>(header[pos])) || header[pos] == ',')) {
       ++pos;
     }
-    if (pos >= header.size()) CRBM_FAIL(path, ": malformed .npy header: ", header);
+    if (pos >= header.size()) CRBM_FAIL(path, ": malformed .npy header: ", printable(header));
     if (header[pos] == ')') break;
     if (!std::isdigit(static_cast<unsigned char>(header[pos]))) {
-      CRBM_FAIL(path, ": malformed .npy header (bad 'shape' entry): ", header);
+      CRBM_FAIL(path, ": malformed .npy header (bad 'shape' entry): ", printable(header));
     }
     uint64_t value = 0;
     while (pos < header.size() && std::isdigit(static_cast<unsigned char>(header[pos]))) {
       value = value * 10 + static_cast<uint64_t>(header[pos] - '0');
-      if (value > (uint64_t{1} << 48)) CRBM_FAIL(path, ": .npy dimension too large: ", header);
+      if (value > (uint64_t{1} << 48))
+        CRBM_FAIL(path, ": .npy dimension too large: ", printable(header));
       ++pos;
     }
     while (pos < header.size() && (header[pos] == 'L')) ++pos;  // Python 2 longs
@@ -198,7 +199,7 @@ HostTensor read_npy(const std::string& path, std::string* stored_dtype) {
     }
   }
   if (type == nullptr) {
-    CRBM_FAIL(path, ": unsupported .npy dtype '", h.descr,
+    CRBM_FAIL(path, ": unsupported .npy dtype '", printable(h.descr),
               "' (supported: '<f4', '<f8', '|u1', '|i1', '|b1', '<i4', '<i8'; little-endian)");
   }
   const uint64_t payload = bytes.size() - prefix - header_len;

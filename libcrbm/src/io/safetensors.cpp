@@ -82,7 +82,7 @@ uint64_t json_index(const json& v, const std::string& path, const std::string& w
   if (v.is_number_unsigned()) return v.get<uint64_t>();
   if (v.is_number_integer() && v.get<int64_t>() >= 0)
     return static_cast<uint64_t>(v.get<int64_t>());
-  CRBM_FAIL(path, ": ", what, " must be a non-negative integer, got ", v.dump());
+  CRBM_FAIL(path, ": ", what, " must be a non-negative integer, got ", printable(v.dump()));
 }
 
 struct Entry {
@@ -181,7 +181,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   try {
     header = json::parse(text);
   } catch (const json::exception& e) {
-    CRBM_FAIL(path, ": header is not valid JSON: ", e.what());
+    CRBM_FAIL(path, ": header is not valid JSON: ", printable(e.what()));
   }
   if (!header.is_object()) CRBM_FAIL(path, ": header is not a JSON object");
 
@@ -194,31 +194,37 @@ SafetensorsFile load_safetensors(const std::string& path) {
       if (!value.is_object()) CRBM_FAIL(path, ": __metadata__ is not a JSON object");
       for (const auto& [key, v] : value.items()) {
         if (!v.is_string()) {
-          CRBM_FAIL(path, ": __metadata__ value for '", key, "' is not a string: ", v.dump());
+          CRBM_FAIL(path, ": __metadata__ value for '", printable(key),
+                    "' is not a string: ", printable(v.dump()));
         }
         out.metadata[key] = v.get<std::string>();
       }
       continue;
     }
-    const std::string what = "tensor '" + name + "'";
+    const std::string what = "tensor '" + printable(name) + "'";
     if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
         !value.contains("data_offsets")) {
       CRBM_FAIL(path, ": ", what, " needs \"dtype\", \"shape\" and \"data_offsets\", got ",
-                value.dump());
+                printable(value.dump()));
     }
     Entry e;
     e.name = name;
     const json& dtype = value["dtype"];
-    if (!dtype.is_string()) CRBM_FAIL(path, ": ", what, " has a non-string dtype ", dtype.dump());
+    if (!dtype.is_string()) {
+      CRBM_FAIL(path, ": ", what, " has a non-string dtype ", printable(dtype.dump()));
+    }
     e.dtype = find_dtype(dtype.get<std::string>());
     if (e.dtype == nullptr) {
-      CRBM_FAIL(path, ": ", what, " has unknown dtype '", dtype.get<std::string>(), "'");
+      CRBM_FAIL(path, ": ", what, " has unknown dtype '", printable(dtype.get<std::string>()), "'");
     }
     const json& shape = value["shape"];
     const json& offsets = value["data_offsets"];
-    if (!shape.is_array()) CRBM_FAIL(path, ": ", what, " shape is not an array: ", shape.dump());
+    if (!shape.is_array()) {
+      CRBM_FAIL(path, ": ", what, " shape is not an array: ", printable(shape.dump()));
+    }
     if (!offsets.is_array() || offsets.size() != 2) {
-      CRBM_FAIL(path, ": ", what, " data_offsets must be [begin, end], got ", offsets.dump());
+      CRBM_FAIL(path, ": ", what, " data_offsets must be [begin, end], got ",
+                printable(offsets.dump()));
     }
     e.begin = json_index(offsets[0], path, what + " data_offsets");
     e.end = json_index(offsets[1], path, what + " data_offsets");
@@ -231,8 +237,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
     for (const json& d : shape) {
       const uint64_t n = json_index(d, path, what + " shape entry");
       if (n != 0 && count > nbytes / n) {
-        CRBM_FAIL(path, ": ", what, " shape ", shape.dump(), " does not fit its ", nbytes,
-                  " bytes");
+        CRBM_FAIL(path, ": ", what, " shape ", printable(shape.dump()), " does not fit its ",
+                  nbytes, " bytes");
       }
       count *= n;
       e.shape.push_back(static_cast<int64_t>(n));
@@ -252,13 +258,29 @@ SafetensorsFile load_safetensors(const std::string& path) {
     const Entry& prev = *by_offset[i - 1];
     const Entry& cur = *by_offset[i];
     if (cur.begin < prev.end && cur.begin != cur.end) {
-      CRBM_FAIL(path, ": tensors '", prev.name, "' [", prev.begin, ", ", prev.end, "] and '",
-                cur.name, "' [", cur.begin, ", ", cur.end, "] overlap");
+      CRBM_FAIL(path, ": tensors '", printable(prev.name), "' [", prev.begin, ", ", prev.end,
+                "] and '", printable(cur.name), "' [", cur.begin, ", ", cur.end, "] overlap");
     }
+  }
+  // The spec: the data region is entirely indexed, without holes; bytes after the
+  // last tensor mean a torn or tampered file.
+  uint64_t covered = 0;
+  for (const Entry* e : by_offset) {
+    if (e->begin == e->end) continue;
+    if (e->begin != covered) {
+      CRBM_FAIL(path, ": bytes ", covered, "..", e->begin,
+                " of the data region belong to no tensor", " (before tensor '", printable(e->name),
+                "')");
+    }
+    covered = e->end;
+  }
+  if (covered != data_size) {
+    CRBM_FAIL(path, ": ", data_size - covered, " bytes after the last tensor (the data region has ",
+              data_size, " bytes, the tensors ", covered, ")");
   }
   for (const Entry& e : entries) {
     if (!e.dtype->loadable) {
-      CRBM_FAIL(path, ": tensor '", e.name, "' has dtype ", e.dtype->name,
+      CRBM_FAIL(path, ": tensor '", printable(e.name), "' has dtype ", e.dtype->name,
                 "; only F32, F64, F16 and BF16 tensors can be loaded");
     }
     HostTensor t(e.shape);
@@ -293,7 +315,7 @@ const HostTensor& require_tensor(const SafetensorsFile& f, const std::string& na
     std::string names;
     for (const auto& entry : f.tensors) names += (names.empty() ? "" : ", ") + entry.first;
     CRBM_FAIL(path_for_messages, ": missing tensor '", name,
-              "' (has: ", names.empty() ? "no tensors" : names, ")");
+              "' (has: ", names.empty() ? "no tensors" : printable(names), ")");
   }
   const std::vector<int64_t>& shape = it->second.shape;
   bool match = shape.size() == expected_shape.size();

@@ -195,7 +195,7 @@ void save_cdbn(const std::string& path, const Cdbn& cdbn,
 
 Cdbn load_cdbn(const std::string& path, Backend& backend, ConvAlgo algo,
                std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile file = load_safetensors(path);
+  const SafetensorsFile file = load_checkpoint(path);
   const std::string& model = require_metadata(file, "model", path);
   std::vector<ConvRbmParams> layers;
   if (model == "conv_rbm") {

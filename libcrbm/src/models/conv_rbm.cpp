@@ -326,7 +326,7 @@ void save_conv_rbm(const std::string& path, const ConvRbm& rbm,
 
 ConvRbmParams load_conv_rbm_params(const std::string& path,
                                    std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile file = load_safetensors(path);
+  const SafetensorsFile file = load_checkpoint(path);
   auto model = file.metadata.find("model");
   if (model == file.metadata.end() || model->second != "conv_rbm") {
     CRBM_FAIL(path, ": holds a '", model == file.metadata.end() ? "?" : model->second,

@@ -297,7 +297,7 @@ void save_mlp(const std::string& path, const MlpParams& params,
 }
 
 MlpParams load_mlp_params(const std::string& path, std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile file = load_safetensors(path);
+  const SafetensorsFile file = load_checkpoint(path);
   const std::string& model = require_metadata(file, "model", path);
   if (model != "mlp") CRBM_FAIL(path, ": holds a '", model, "' model, not an MLP");
   int64_t n = 0;

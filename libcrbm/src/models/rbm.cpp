@@ -253,7 +253,7 @@ void save_rbm(const std::string& path, const Rbm& rbm,
 }
 
 RbmParams load_rbm_params(const std::string& path, std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile file = load_safetensors(path);
+  const SafetensorsFile file = load_checkpoint(path);
   auto model = file.metadata.find("model");
   if (model != file.metadata.end() && model->second != "rbm") {
     CRBM_FAIL(path, ": holds a '", model->second, "' model, not a dense RBM");

@@ -388,7 +388,7 @@ void save_softmax_rbm(const std::string& path, const SoftmaxRbm& model,
 
 SoftmaxRbm load_softmax_rbm(Backend& backend, const std::string& path,
                             std::map<std::string, std::string>* metadata) {
-  SafetensorsFile file = load_safetensors(path);
+  SafetensorsFile file = load_checkpoint(path);
   const std::string& model = require_metadata(file, "model", path);
   if (model != "softmax_rbm") CRBM_FAIL(path, ": holds a '", model, "' model, not a softmax RBM");
   const std::string kind = require_metadata(file, "softmax_kind", path);
