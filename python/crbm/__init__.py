@@ -6,6 +6,8 @@ Estimators in scikit-learn's conventions over the C++/CUDA library:
   exact or AIS log-likelihood, Gibbs sampling, the CLI's safetensors checkpoints.
 - :class:`ConvRBM` -- convolutional RBM with probabilistic max-pooling; transform
   gives (N, K, rows, cols) maps.
+- :class:`DBN` -- deep belief network: greedy pretraining, fit_finetune (backprop)
+  and predict.
 
 The extension module :mod:`crbm._crbm` binds the library's classes themselves
 (``Rbm``, ``CdTrainer``, ``TrainConfig``, ``exact_log_partition``,
@@ -14,9 +16,10 @@ The extension module :mod:`crbm._crbm` binds the library's classes themselves
 from ._crbm import (DivergenceError, Error, __version__, cuda_available, cuda_compiled,
                     load_dataset)
 from .conv import ConvRBM
+from .dbn import DBN
 from .rbm import RBM
 
-__all__ = ["RBM", "ConvRBM", "Error", "DivergenceError", "__version__", "cuda_available",
+__all__ = ["RBM", "ConvRBM", "DBN", "Error", "DivergenceError", "__version__", "cuda_available",
            "cuda_compiled", "load_dataset", "load"]
 
 
@@ -26,10 +29,12 @@ def load(path, device="cpu", **params):
     model = meta.get("model", "rbm")
     if model == "rbm":
         return RBM.load(path, device=device, **params)
+    if model == "dbn":
+        return DBN.load(path, device=device, **params)
     if model in ("conv_rbm", "cdbn"):
         return ConvRBM.load(path, device=device, **params)
     raise ValueError(f"{path}: model {model!r} has no Python estimator here "
-                     "(have: rbm, conv_rbm, cdbn layers)")
+                     "(have: rbm, conv_rbm, cdbn layers, dbn)")
 
 
 from . import _crbm  # noqa: E402  (the extension, for direct use)

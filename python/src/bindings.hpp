@@ -15,6 +15,7 @@ namespace nb = nanobind;
 void bind_config(nb::module_& m);  // TrainConfig, EpochStats, AisConfig, ...
 void bind_rbm(nb::module_& m);     // RbmParams, Rbm, CdTrainer, exact log Z, AIS, checkpoints
 void bind_conv(nb::module_& m);    // ConvRbmParams, ConvRbm, ConvTrainer
+void bind_dbn(nb::module_& m);     // DbnConfig, Dbn, MlpConfig, MlpTrainer
 
 // The SgdConfig and CdConfig fields of a trainer's config class, read-write under
 // their C++ names (nanobind has no multiple inheritance, so each config lists them).

@@ -89,4 +89,5 @@ NB_MODULE(_crbm, m) {
   crbm::python::bind_config(m);
   crbm::python::bind_rbm(m);
   crbm::python::bind_conv(m);
+  crbm::python::bind_dbn(m);
 }
