@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages libcrbm needs to build and test
 # (CMake, g++, OpenBLAS, CLI11, nlohmann-json, fmt, libpng, zlib, liblinear,
-# GoogleTest, Google Benchmark). Does nothing when everything is present; when not root,
-# prints what is missing and the apt-get command to run.
+# GoogleTest, Google Benchmark; python3-dev + python3-venv for the Python package that
+# scripts/test.sh builds in a virtual environment). Does nothing when everything
+# is present; when not root, prints what is missing and the apt-get command to run.
 #   --plots   also python3-matplotlib + python3-numpy (scripts/plot_metrics.py)
 #   --bench   also python3-numpy + python3-sklearn (the CPU peer benchmark)
 #   --fuzz    also clang + libFuzzer/sanitizer runtimes + OpenMP for clang (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev
-  libfmt-dev libpng-dev zlib1g-dev liblinear-dev libgtest-dev libbenchmark-dev)
+  libfmt-dev libpng-dev zlib1g-dev liblinear-dev libgtest-dev libbenchmark-dev python3-dev
+  python3-venv)
 for arg in "$@"; do
   case "$arg" in
     --plots) packages+=(python3-numpy python3-matplotlib) ;;
     --bench) packages+=(python3-numpy python3-matplotlib python3-sklearn) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-dev) ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (use --plots, --bench, --fuzz)" >&2; exit 2 ;;
   esac
 done

@@ -1,0 +1,198 @@
+"""Shared pieces of the estimators: input checks, seeds, progress, pickling."""
+from __future__ import annotations
+
+import numbers
+import sys
+
+import numpy as np
+
+from . import _crbm
+
+try:  # scikit-learn is optional: the estimators follow its conventions either way
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils import check_random_state as _check_random_state
+    from sklearn.utils.validation import check_is_fitted as _check_is_fitted
+
+    try:
+        from sklearn.utils.validation import validate_data as _validate_data
+    except ImportError:  # scikit-learn < 1.6
+        def _validate_data(est, X, reset=True, **kw):
+            return est._validate_data(X, reset=reset, **kw)
+
+    HAVE_SKLEARN = True
+except ImportError:  # pragma: no cover - exercised only without scikit-learn
+    HAVE_SKLEARN = False
+
+    class BaseEstimator:  # minimal get_params/set_params over the __init__ arguments
+        def get_params(self, deep=True):
+            import inspect
+
+            names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+            return {n: getattr(self, n) for n in names}
+
+        def set_params(self, **params):
+            for k, v in params.items():
+                if k not in self.get_params():
+                    raise ValueError(f"invalid parameter {k!r} for {type(self).__name__}")
+                setattr(self, k, v)
+            return self
+
+    class TransformerMixin:
+        def fit_transform(self, X, y=None, **kw):
+            return self.fit(X, y, **kw).transform(X)
+
+    def _check_random_state(seed):
+        if seed is None or seed is np.random:
+            return np.random.mtrand._rand
+        if isinstance(seed, numbers.Integral):
+            return np.random.RandomState(seed)
+        if isinstance(seed, np.random.RandomState):
+            return seed
+        raise ValueError(f"random_state: {seed!r} cannot seed a numpy.random.RandomState")
+
+    def _check_is_fitted(est, attributes=None):
+        if not any(k.endswith("_") and not k.startswith("_") for k in vars(est)):
+            raise AttributeError(f"This {type(est).__name__} instance is not fitted yet")
+
+    def _validate_data(est, X, reset=True, dtype=np.float32, **kw):
+        X = np.ascontiguousarray(np.asarray(X), dtype=dtype)
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-D array, got shape {X.shape}")
+        if reset:
+            est.n_features_in_ = X.shape[1]
+        elif X.shape[1] != est.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(est).__name__} "
+                f"is expecting {est.n_features_in_} features as input")
+        return X
+
+
+def is_dlpack_tensor(X) -> bool:
+    """An array that is not NumPy but speaks DLPack (PyTorch, CuPy, JAX, ...)."""
+    return not isinstance(X, np.ndarray) and hasattr(X, "__dlpack__")
+
+
+def check_X(est, X, reset: bool):
+    """X as the library takes it. NumPy-like input goes through scikit-learn's checks
+    (converted to float32 C order only when it is not already: no copy otherwise);
+    DLPack tensors (PyTorch, CuPy) go to the library as they are, which requires
+    float32, 2-D and C-contiguous and raises a TypeError/ValueError naming X."""
+    if is_dlpack_tensor(X):
+        shape = tuple(X.shape)
+        if len(shape) != 2:
+            raise ValueError(f"X: expected a 2-D array, got shape {shape}")
+        if reset:
+            est.n_features_in_ = shape[1]
+        elif shape[1] != est.n_features_in_:
+            raise ValueError(
+                f"X has {shape[1]} features, but {type(est).__name__} is expecting "
+                f"{est.n_features_in_} features as input")
+        return X
+    return _validate_data(est, X, reset=reset, dtype=np.float32, order="C")
+
+
+def seed_from(random_state) -> int:
+    """A 63-bit library seed from an int, a RandomState or None (fresh entropy)."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state: must be >= 0, got {random_state}")
+        return int(random_state)
+    rng = _check_random_state(random_state)
+    return int(rng.randint(0, 2**31 - 1))
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_positive(name, value, integer=False, allow_zero=False):
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if isinstance(value, bool) or not ok_type or value < 0 or (value == 0 and not allow_zero):
+        kind = "an integer" if integer else "a number"
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: expected {kind} {bound}, got {value!r}")
+    return value
+
+
+class Progress:
+    """Per-epoch progress: a tqdm bar when tqdm is installed, else one line per epoch
+    on stderr; silent unless verbose."""
+
+    def __init__(self, verbose, total, desc):
+        self.verbose = bool(verbose)
+        self.bar = None
+        if self.verbose:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, desc=desc, unit="epoch")
+            except ImportError:
+                self.bar = None
+        self.desc = desc
+        self.total = total
+
+    def update(self, stats: dict):
+        if not self.verbose:
+            return
+        keys = ("reconstruction_error", "free_energy", "free_energy_train", "samples_per_second")
+        shown = {k: stats[k] for k in keys if k in stats}
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()})
+            self.bar.update(1)
+        else:
+            text = ", ".join(f"{k} {v:.4g}" for k, v in shown.items())
+            print(f"[{self.desc}] epoch {stats.get('epoch')}/{self.total}: {text}",
+                  file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_epochs(est, X, epochs):
+    """`epochs` epochs of est._trainer over X: history_, n_iter_, progress, callback
+    (returning True stops), then est._publish() (the fitted attributes), also on error."""
+    progress = Progress(est.verbose, epochs, type(est).__name__)
+    try:
+        for _ in range(epochs):
+            stats = stats_dict(est._trainer.train_epoch(X))
+            est.history_.append(stats)
+            est.n_iter_ += 1
+            progress.update(stats)
+            if est.callback is not None and est.callback(est, stats) is True:
+                break
+    finally:
+        progress.close()
+        est._publish()
+
+
+def set_sgd_fields(config, est):
+    """The estimator's CD and SGD hyperparameters into a library config (TrainConfig,
+    ConvTrainConfig), each checked; cd_k/persistent from cd or pcd."""
+    if est.pcd is not None:
+        config.cd_k = check_positive("pcd", est.pcd, integer=True)
+        config.persistent = True
+    else:
+        config.cd_k = check_positive("cd", est.cd, integer=True)
+    config.epochs = max(int(check_positive("n_epochs", est.n_epochs, integer=True,
+                                           allow_zero=True)), 1)
+    config.batch_size = int(check_positive("batch_size", est.batch_size, integer=True))
+    config.learning_rate = float(check_positive("learning_rate", est.learning_rate))
+    config.momentum = float(est.momentum)
+    config.final_momentum = float(est.final_momentum)
+    config.momentum_switch_epoch = int(est.momentum_switch_epoch)
+    config.weight_decay = float(est.weight_decay)
+    return config
+
+
+def stats_dict(stats) -> dict:
+    """A bound statistics struct (EpochStats, ConvEpochStats, ...) as a dict."""
+    return {k: getattr(stats, k) for k in dir(stats) if not k.startswith("_")}
+
+
+def make_backend(device, n_threads):
+    if not isinstance(device, str):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    return _crbm.make_backend(device, int(n_threads))

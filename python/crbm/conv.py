@@ -1,0 +1,196 @@
+"""crbm.ConvRBM: a convolutional RBM with probabilistic max-pooling (Lee et al. 2009)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _crbm
+from ._base import (BaseEstimator, TransformerMixin, _check_is_fitted, check_choice,
+                    check_positive, is_dlpack_tensor, make_backend, run_epochs, seed_from,
+                    set_sgd_fields)
+
+
+def _images(est, X, reset):
+    """X as (N, C*H*W) float32 rows plus its (C, H, W): NumPy (N, H, W) / (N, C, H, W)
+    (converted to float32 C order only when needed), or a DLPack tensor of that shape."""
+    if not is_dlpack_tensor(X):
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"X: expected a numeric array, got dtype {X.dtype}")
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    shape = tuple(X.shape)
+    if len(shape) == 3:
+        geometry = (1,) + shape[1:]
+    elif len(shape) == 4:
+        geometry = shape[1:]
+    else:
+        raise ValueError(f"X: expected images (N, H, W) or (N, C, H, W), got shape {shape}")
+    if shape[0] == 0:
+        raise ValueError("X: no images (0 rows)")
+    if isinstance(X, np.ndarray) and not np.all(np.isfinite(X)):
+        raise ValueError("X: contains NaN or infinity")
+    if reset:
+        est.image_shape_ = tuple(int(g) for g in geometry)
+        est.n_features_in_ = int(np.prod(geometry))
+    elif tuple(geometry) != est.image_shape_:
+        raise ValueError(f"X: images of shape {tuple(geometry)}, but {type(est).__name__} "
+                         f"was fitted on {est.image_shape_}")
+    return X.reshape(shape[0], -1)
+
+
+class ConvRBM(TransformerMixin, BaseEstimator):
+    """Convolutional RBM with probabilistic max-pooling, trained by CD-k / PCD-k
+    (libcrbm's ConvTrainer; Lee et al., ICML 2009).
+
+    Parameters
+    ----------
+    n_filters, filter_size, pool : int
+        K filters of F x F (per channel), max-pooling blocks of P x P.
+    visible : {"bernoulli", "gaussian"}; sigma : float (Gaussian visible std).
+    cd, pcd, learning_rate, momentum, final_momentum, momentum_switch_epoch,
+    weight_decay, batch_size, n_epochs, device, random_state, verbose, callback,
+    n_threads : as :class:`crbm.RBM` (the convolutional defaults: lr 0.02, L2 0.01,
+        batch 20).
+    sparsity_target, sparsity_cost : float
+        Target mean activation of each filter's hidden units (0: off) and its weight.
+
+    fit(X) takes images (N, H, W) or (N, C, H, W); transform(X) returns the pooled
+    probabilities P(pool on | v) as (N, K, rows, cols) (output="hidden": the
+    hidden-unit probabilities before pooling).
+
+    Attributes: filters_ (K, C, F, F), intercept_hidden_ (K,), intercept_visible_ (C,),
+    image_shape_ (C, H, W), n_features_in_, n_iter_, history_.
+    """
+
+    def __init__(self, n_filters=24, filter_size=7, pool=2, *, visible="bernoulli", sigma=1.0,
+                 cd=1, pcd=None, learning_rate=0.02, momentum=0.5, final_momentum=0.9,
+                 momentum_switch_epoch=5, weight_decay=0.01, sparsity_target=0.0,
+                 sparsity_cost=5.0, batch_size=20, n_epochs=10, output="pooled", device="cpu",
+                 random_state=None, verbose=False, callback=None, n_threads=0):
+        self.n_filters = n_filters
+        self.filter_size = filter_size
+        self.pool = pool
+        self.visible = visible
+        self.sigma = sigma
+        self.cd = cd
+        self.pcd = pcd
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch_epoch = momentum_switch_epoch
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.output = output
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callback = callback
+        self.n_threads = n_threads
+
+    def _config(self, seed):
+        check_choice("visible", self.visible, ("bernoulli", "gaussian"))
+        check_choice("output", self.output, ("pooled", "hidden"))
+        c = set_sgd_fields(_crbm.ConvTrainConfig(), self)
+        c.sparsity_target = float(self.sparsity_target)
+        c.sparsity_cost = float(self.sparsity_cost)
+        c.seed = seed
+        c.validate()
+        return c
+
+    def _shape(self):
+        s = _crbm.ConvShape()
+        s.channels, s.height, s.width = self.image_shape_
+        s.filters = int(check_positive("n_filters", self.n_filters, integer=True))
+        s.filter_size = int(check_positive("filter_size", self.filter_size, integer=True))
+        s.pool = int(check_positive("pool", self.pool, integer=True))
+        s.validate()  # crbm.Error naming the field (e.g. filter_size > height)
+        return s
+
+    def _attach(self, rbm):
+        self._seed = getattr(self, "_seed", None)
+        if self._seed is None:
+            self._seed = seed_from(self.random_state)
+        self._rbm = rbm
+        self._trainer = _crbm.ConvTrainer(rbm, self._config(self._seed))
+
+    def fit(self, X, y=None):
+        """Trains n_epochs epochs from a fresh initialization; returns self."""
+        X = _images(self, X, reset=True)
+        self._seed = seed_from(self.random_state)
+        config = self._config(self._seed)
+        self._backend = make_backend(self.device, self.n_threads)
+        rbm = _crbm.ConvRbm(self._backend, self._shape(), self.visible)
+        rbm.init_random(self._seed, 0.01, None if is_dlpack_tensor(X) else X)
+        self._rbm = rbm
+        self._trainer = _crbm.ConvTrainer(rbm, config)
+        self.history_, self.n_iter_ = [], 0
+        self._run_epochs(X, int(self.n_epochs))
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One more epoch over X, initializing on the first call."""
+        if not hasattr(self, "_rbm"):
+            self.n_epochs, n = 0, self.n_epochs
+            try:
+                self.fit(X)
+            finally:
+                self.n_epochs = n
+        self._run_epochs(_images(self, X, reset=False), 1)
+        return self
+
+    def _run_epochs(self, X, epochs):
+        run_epochs(self, X, epochs)
+
+    def _publish(self):
+        p = self._rbm.to_host()
+        self.filters_ = p.filters
+        self.intercept_hidden_ = p.hidden_bias
+        self.intercept_visible_ = p.visible_bias
+        self.sigma_ = p.sigma
+
+    def transform(self, X):
+        """P(pool on | v) as (N, K, rows, cols) (output="hidden": P(h=1 | v) maps)."""
+        _check_is_fitted(self)
+        return self._rbm.hidden_given_visible(_images(self, X, reset=False),
+                                              self.output == "pooled")
+
+    def free_energy(self, X):
+        """F(v) per image (n_samples,)."""
+        _check_is_fitted(self)
+        return self._rbm.free_energy(_images(self, X, reset=False))
+
+    def score_samples(self, X):
+        """Exact log P(v) = -F(v) - log Z for small Bernoulli models (C*H*W <= 24);
+        larger models raise crbm.Error (no AIS for conv RBMs in libcrbm yet)."""
+        _check_is_fitted(self)
+        self.log_z_ = _crbm.conv_exact_log_partition(self._rbm)
+        self.score_method_ = "exact"
+        return -np.asarray(self.free_energy(X), dtype=np.float64) - self.log_z_
+
+    def save(self, path, metadata=None):
+        """Writes a conv_rbm checkpoint (read by `crbm conv transform/sample` and load())."""
+        _check_is_fitted(self)
+        meta = {"train_config": self._trainer.config.to_json(), "created_by": "crbm python",
+                "epochs_done": str(self.n_iter_)}
+        meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
+        _crbm.save_conv_rbm(str(path), self._rbm, meta)
+
+    @classmethod
+    def load(cls, path, device="cpu", layer=0, **params):
+        """An estimator from a conv_rbm checkpoint or one layer of a CLI cdbn checkpoint."""
+        p, meta = _crbm.load_conv_rbm_params(str(path), int(layer))
+        k, c, f, _ = p.filters.shape
+        kwargs = {"n_filters": int(k), "filter_size": int(f), "pool": int(p.pool),
+                  "visible": p.visible_type, "sigma": float(p.sigma), "device": device}
+        kwargs.update(params)
+        est = cls(**kwargs)
+        est.image_shape_ = (int(c), int(p.height), int(p.width))
+        est.n_features_in_ = int(np.prod(est.image_shape_))
+        est.metadata_ = dict(meta)
+        est.history_, est.n_iter_ = [], int(meta.get("epochs_done", "0") or 0)
+        est._backend = make_backend(device, est.n_threads)
+        est._attach(_crbm.ConvRbm(est._backend, p))
+        est._publish()
+        return est

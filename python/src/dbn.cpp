@@ -1,0 +1,147 @@
+// Deep belief networks and their fine-tuned classifiers: LayerConfig, DbnConfig,
+// Dbn (greedy pretraining, up pass, generative classification, sampling, checkpoints)
+// and Mlp / MlpTrainer (backpropagation from a DBN) (crbm/dbn.hpp, mlp.hpp).
+#include "crbm/dbn.hpp"
+
+#include <nanobind/stl/function.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "crbm/mlp.hpp"
+
+namespace crbm::python {
+namespace {
+
+using Metadata = std::map<std::string, std::string>;
+
+// An MlpTrainer with the Mlp it trains.
+struct MlpWithTrainer {
+  MlpWithTrainer(Mlp m, const MlpConfig& c) : mlp(std::move(m)), trainer(mlp, c) {}
+  Mlp mlp;
+  MlpTrainer trainer;
+};
+
+}  // namespace
+
+void bind_dbn(nb::module_& m) {
+  nb::class_<LayerConfig>(m, "LayerConfig", "One layer of a DBN: hidden size and training.")
+      .def(nb::init<>())
+      .def_rw("hidden", &LayerConfig::hidden)
+      .def_prop_rw(
+          "visible_type",
+          [](const LayerConfig& l) { return std::string(to_string(l.visible_type)); },
+          [](LayerConfig& l, const std::string& s) { l.visible_type = parse_visible_type(s); })
+      .def_rw("train", &LayerConfig::train);
+  nb::class_<DbnConfig>(m, "DbnConfig", "Architecture and greedy training of a DBN.")
+      .def(nb::init<>())
+      .def_rw("layers", &DbnConfig::layers)
+      .def_rw("num_classes", &DbnConfig::num_classes)
+      .def_rw("init_stddev", &DbnConfig::init_stddev)
+      .def("validate", &DbnConfig::validate);
+  nb::class_<DbnParams>(m, "DbnParams", "Host copy of a DBN (a checkpoint).")
+      .def_ro("layers", &DbnParams::layers)
+      .def_ro("num_classes", &DbnParams::num_classes);
+
+  nb::class_<Dbn>(m, "Dbn", "A deep belief network on a backend (crbm/dbn.hpp).")
+      .def(nb::init<Backend&, int64_t, const DbnConfig&>(), nb::arg("backend"), nb::arg("visible"),
+           nb::arg("config"), nb::keep_alive<1, 2>())
+      .def(nb::init<Backend&, const DbnParams&>(), nb::arg("backend"), nb::arg("params"),
+           nb::keep_alive<1, 2>())
+      .def_prop_ro("depth", &Dbn::depth)
+      .def_prop_ro("visible", &Dbn::visible)
+      .def_prop_ro("num_classes", &Dbn::num_classes)
+      .def("layer_size", &Dbn::layer_size, nb::arg("l"))
+      .def(
+          "pretrain",
+          [](Dbn& d, const AnyArray& x, const std::vector<int32_t>& labels, const DbnConfig& config,
+             const Dbn::EpochCallback& on_epoch) {
+            Input in(d.backend(), x, "X", d.layer_size(0));
+            d.pretrain(in, labels, config, on_epoch);
+          },
+          nb::arg("data"), nb::arg("labels"), nb::arg("config"), nb::arg("on_epoch") = nb::none(),
+          "Greedy layer-wise training; on_epoch(layer, EpochStats) after each epoch.")
+      .def(
+          "up_pass",
+          [](const Dbn& d, const AnyArray& x, size_t upto) {
+            Input in(d.backend(), x, "X", d.layer_size(0));
+            Output out(d.backend(), in.ref().rows, d.layer_size(upto), in.on_device());
+            {
+              nb::gil_scoped_release release;
+              d.up_pass(in, upto, out);
+            }
+            return out.finish();
+          },
+          nb::arg("data"), nb::arg("upto"))
+      .def(
+          "classify",
+          [](const Dbn& d, const AnyArray& x) {
+            Input in(d.backend(), x, "X", d.layer_size(0));
+            return d.classify(in);
+          },
+          nb::arg("data"))
+      .def(
+          "class_free_energies",
+          [](const Dbn& d, const AnyArray& x) {
+            Input in(d.backend(), x, "X", d.layer_size(0));
+            return to_numpy(d.class_free_energies(in));
+          },
+          nb::arg("data"))
+      .def("to_host", &Dbn::to_host);
+
+  nb::class_<MlpConfig> mlp_config(m, "MlpConfig", "Backpropagation settings (crbm/mlp.hpp).");
+  mlp_config.def(nb::init<>());
+  add_sgd_fields(mlp_config);
+  mlp_config.def("validate", &MlpConfig::validate).def("to_json", &MlpConfig::to_json);
+  nb::class_<MlpEpochStats>(m, "MlpEpochStats")
+      .def_ro("epoch", &MlpEpochStats::epoch)
+      .def_ro("train_loss", &MlpEpochStats::train_loss)
+      .def_ro("train_error", &MlpEpochStats::train_error)
+      .def_ro("seconds", &MlpEpochStats::seconds)
+      .def_ro("learning_rate", &MlpEpochStats::learning_rate);
+
+  nb::class_<MlpWithTrainer>(m, "MlpTrainer",
+                             "A classifier initialised from a DBN and its backpropagation.")
+      .def(
+          "__init__",
+          [](MlpWithTrainer* self, const Dbn& dbn, int classes, uint64_t seed,
+             const MlpConfig& config) {
+            new (self) MlpWithTrainer(Mlp::from_dbn(dbn, classes, seed), config);
+          },
+          nb::arg("dbn"), nb::arg("classes"), nb::arg("seed"), nb::arg("config"),
+          nb::keep_alive<1, 2>())
+      .def(
+          "train_epoch",
+          [](MlpWithTrainer& t, const AnyArray& x, const std::vector<int32_t>& labels) {
+            Input in(t.mlp.backend(), x, "X", t.mlp.sizes().front());
+            nb::gil_scoped_release release;
+            return t.trainer.train_epoch(in, labels);
+          },
+          nb::arg("data"), nb::arg("labels"))
+      .def(
+          "predict",
+          [](MlpWithTrainer& t, const AnyArray& x) {
+            Input in(t.mlp.backend(), x, "X", t.mlp.sizes().front());
+            return t.mlp.predict(in);
+          },
+          nb::arg("data"))
+      .def("save", [](const MlpWithTrainer& t, const std::string& path, const Metadata& extra) {
+        save_mlp(path, t.mlp.to_host(), extra);
+      });
+
+  m.def("save_dbn", &save_dbn, nb::arg("path"), nb::arg("params"),
+        nb::arg("metadata") = Metadata{});
+  m.def(
+      "load_dbn_params",
+      [](const std::string& path) {
+        Metadata meta;
+        DbnParams p = load_dbn_params(path, &meta);
+        return std::make_pair(std::move(p), meta);
+      },
+      nb::arg("path"));
+}
+
+}  // namespace crbm::python
