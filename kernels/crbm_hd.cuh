@@ -44,10 +44,14 @@ CRBM_HD float bernoulli_from_uniform(float p, float u) {
   return u < p ? 1.0f : 0.0f;
 }
 
-// 32 random bits -> float uniform in the open interval (0, 1):
-// the top 24 bits give k/2^24, shifted by half a step so 0 and 1 never occur.
+// 32 random bits -> float uniform in the open interval (0, 1): the top 24 bits give
+// (k + 0.5) / 2^24. For k = 2^24 - 1 that is 1 - 2^-25, which float rounds (to even) to
+// exactly 1 (once in 2^24 draws: a unit of probability 1 would stay off), so that one value
+// is clamped to the largest float below 1; every other draw is unchanged. A comparison, not
+// fminf (an out-of-line call on the host).
 CRBM_HD float uniform_from_bits(uint32_t bits) {
-  return (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  const float u = (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  return u < 1.0f ? u : 0.99999994f;
 }
 
 // Box-Muller (cosine branch): two open uniforms -> one standard normal.

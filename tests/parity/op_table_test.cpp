@@ -898,9 +898,6 @@ INSTANTIATE_TEST_SUITE_P(Table, OpTableCpu, ::testing::ValuesIn(all_cases()), ca
 // The benchmark-sized cases: billions of plain-loop multiply-adds, so not run by default
 // (run by hand with --gtest_also_run_disabled_tests --gtest_filter='DISABLED_Perf/*').
 INSTANTIATE_TEST_SUITE_P(DISABLED_Perf, OpTableCpu, ::testing::ValuesIn(bench_cases()), case_name);
-// Known disagreements with the specification, for the lead to decide (see op_cases.cpp).
-INSTANTIATE_TEST_SUITE_P(DISABLED_KnownBugs, OpTableCpu, ::testing::ValuesIn(known_failure_cases()),
-                         case_name);
 
 // ---- (b) every other backend against the CPU ----
 
@@ -958,9 +955,6 @@ TEST_P(OpTableBackends, MatchesCpu) {
 
 INSTANTIATE_TEST_SUITE_P(Table, OpTableBackends, ::testing::ValuesIn(all_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Perf, OpTableBackends, ::testing::ValuesIn(bench_cases()), case_name);
-// The CUDA backend shares the known CPU failures (the same checks, the same uniform).
-INSTANTIATE_TEST_SUITE_P(DISABLED_KnownBugs, OpTableBackends,
-                         ::testing::ValuesIn(known_failure_cases()), case_name);
 
 // ---- the table itself ----
 
