@@ -326,13 +326,14 @@ void apply_config_file(CLI::App* cmd, const std::string& path) {
     const bool ours =
         item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == cmd->get_name());
     if (!ours) {
-      CRBM_FAIL(path, ": key '", printable(item.fullname()), "' is not an option of 'crbm ", cmd->get_name(),
-                "'");
+      CRBM_FAIL(path, ": key '", printable(item.fullname()), "' is not an option of 'crbm ",
+                cmd->get_name(), "'");
     }
     CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
     if (opt == nullptr || item.name == "config" || item.name == "help") {
-      CRBM_FAIL(path, ": unknown option '", printable(item.name), "' (keys are the long options of 'crbm ",
-                cmd->get_name(), " --help' without the leading --)");
+      CRBM_FAIL(path, ": unknown option '", printable(item.name),
+                "' (keys are the long options of 'crbm ", cmd->get_name(),
+                " --help' without the leading --)");
     }
     if (opt->count() > 0) continue;  // the command line wins
     try {

@@ -1,10 +1,10 @@
 // Philox4x32-10 against the Random123 known-answer vectors (kat_vectors,
 // philox4x32 with 10 rounds), and the uniform/normal conventions built on it.
+#include "philox.cuh"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "philox.cuh"
 
 namespace {
 

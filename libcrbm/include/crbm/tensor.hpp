@@ -18,7 +18,9 @@ namespace crbm {
 
 enum class Device { cpu, cuda };
 
-inline const char* to_string(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
+inline const char* to_string(Device d) {
+  return d == Device::cpu ? "cpu" : "cuda";
+}
 
 struct HostTensor {
   std::vector<int64_t> shape;
@@ -70,8 +72,10 @@ struct CMatRef {
   Device device = Device::cpu;
 
   CMatRef() = default;
-  CMatRef(const float* d, int64_t r, int64_t c, Device dev) : data(d), rows(r), cols(c), device(dev) {}
-  CMatRef(const MatRef& m) : data(m.data), rows(m.rows), cols(m.cols), device(m.device) {}  // NOLINT
+  CMatRef(const float* d, int64_t r, int64_t c, Device dev)
+      : data(d), rows(r), cols(c), device(dev) {}
+  CMatRef(const MatRef& m)
+      : data(m.data), rows(m.rows), cols(m.cols), device(m.device) {}  // NOLINT
 
   int64_t size() const { return rows * cols; }
   CMatRef row_range(int64_t first, int64_t count) const {
@@ -82,7 +86,9 @@ struct CMatRef {
 };
 
 // Views of host memory.
-inline MatRef host_ref(HostTensor& t) { return MatRef{t.data.data(), t.rows(), t.cols(), Device::cpu}; }
+inline MatRef host_ref(HostTensor& t) {
+  return MatRef{t.data.data(), t.rows(), t.cols(), Device::cpu};
+}
 inline CMatRef host_ref(const HostTensor& t) {
   return CMatRef{t.data.data(), t.rows(), t.cols(), Device::cpu};
 }
