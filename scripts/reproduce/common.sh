@@ -13,7 +13,8 @@
 # Environment: CRBM (the crbm binary, default build/tools/crbm).
 #
 # The scripts use `--recipe NAME` on the training commands (crbm/recipes.hpp, docs/recipes.md),
-# which lands with the tools wiring: until then they stop at the first training command.
+# wired on `crbm train` so far (rbm-cd25.sh runs); the others stop at their first training
+# command until dbm-train, dbn-train, finetune and conv train/classify take it.
 
 repro_usage() {
   sed -n '2,/^set -euo/p' "scripts/reproduce/$row.sh" | sed '$d' | sed 's/^# \{0,1\}//'

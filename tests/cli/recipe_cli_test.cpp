@@ -1,0 +1,145 @@
+// `--recipe NAME` on the training commands end to end (crbm/recipes.hpp, docs/recipes.md):
+// the recipe's settings become the defaults, explicit flags override them, unknown and
+// mismatched recipes fail clearly, and the checkpoint records the recipe. Tiny data and one
+// epoch, so that each test runs in a second or two.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "crbm/recipes.hpp"
+#include "crbm/safetensors.hpp"
+
+#ifndef CRBM_CLI_PATH
+#error "CRBM_CLI_PATH must name the built crbm binary"
+#endif
+
+namespace crbm {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class RecipeCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("crbm_recipe_cli_") + info->name() + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  fs::path path(const std::string& name) const { return dir_ / name; }
+
+  Result run(const std::string& args) const {
+    const std::string cmd = "cd '" + dir_.string() + "' && '" + CRBM_CLI_PATH + "' " + args +
+                            " > stdout.txt 2> stderr.txt";
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_text(path("stdout.txt"));
+    r.err = read_text(path("stderr.txt"));
+    return r;
+  }
+
+  // The checkpoint's metadata and its training configuration.
+  std::map<std::string, std::string> metadata(const std::string& name) const {
+    return load_safetensors(path(name).string()).metadata;
+  }
+
+  fs::path dir_;
+};
+
+// A tiny `crbm train` run with the recipe sm08-cd25.
+const char* kTinyTrain = "train --recipe sm08-cd25 --data builtin:bars --limit 20 --epochs 1 -q";
+
+TEST_F(RecipeCliTest, TrainRecipeSetsItsValuesAndIsRecorded) {
+  const Result r = run(std::string(kTinyTrain) + " --out m.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto m = metadata("m.safetensors");
+  ASSERT_TRUE(m.count(kRecipeMetadataKey)) << "the checkpoint records the recipe";
+  EXPECT_EQ(m.at(kRecipeMetadataKey), "sm08-cd25");
+  const auto config = nlohmann::json::parse(m.at("train_config"));
+  EXPECT_EQ(config["k"], 25);  // the recipe's CD-25
+  EXPECT_FLOAT_EQ(config["learning_rate"].get<float>(), 0.05f);
+  EXPECT_EQ(config["batch_size"], 100);  // not the builtin data's default of 20
+  EXPECT_EQ(config["resample_binarization"], true);
+  EXPECT_EQ(config["epochs"], 1);                                   // the explicit --epochs wins
+  EXPECT_NE(r.out.find("16-500 RBM"), std::string::npos) << r.out;  // the recipe's 500 hidden
+}
+
+TEST_F(RecipeCliTest, ExplicitFlagsOverrideTheRecipe) {
+  const Result r =
+      run(std::string(kTinyTrain) + " --cd 2 --lr 0.01 --hidden 8 --batch 10 --out m.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto config = nlohmann::json::parse(metadata("m.safetensors").at("train_config"));
+  EXPECT_EQ(config["k"], 2);
+  EXPECT_FLOAT_EQ(config["learning_rate"].get<float>(), 0.01f);
+  EXPECT_EQ(config["batch_size"], 10);
+  EXPECT_NE(r.out.find("16-8 RBM"), std::string::npos) << r.out;
+}
+
+TEST_F(RecipeCliTest, ConfigFileValuesOverrideTheRecipeToo) {
+  std::ofstream(path("c.toml")) << "cd = 3\n";
+  const Result r = run(std::string(kTinyTrain) + " --config c.toml --out m.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto config = nlohmann::json::parse(metadata("m.safetensors").at("train_config"));
+  EXPECT_EQ(config["k"], 3);
+}
+
+TEST_F(RecipeCliTest, NoRecipeNoMetadataKey) {
+  const Result r = run("train --data builtin:bars --limit 20 --epochs 1 -q --out m.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(metadata("m.safetensors").count(kRecipeMetadataKey), 0u);
+}
+
+TEST_F(RecipeCliTest, UnknownRecipeFailsListingTheKnownOnes) {
+  const Result r = run("train --recipe sm08-cd26 --epochs 1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("unknown recipe 'sm08-cd26'"), std::string::npos) << r.err;
+  for (const std::string& name : recipe_names()) {
+    EXPECT_NE(r.err.find(name), std::string::npos) << name << " in: " << r.err;
+  }
+  EXPECT_FALSE(fs::exists(path("crbm-model.safetensors")));
+}
+
+TEST_F(RecipeCliTest, RecipeForAnotherModelFails) {
+  const Result r = run("train --recipe sh09-dbm --epochs 1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("sh09-dbm"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("dbm model"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sm08-cd25"), std::string::npos) << "names the recipes that fit: " << r.err;
+}
+
+TEST_F(RecipeCliTest, HelpListsTheRecipes) {
+  const Result r = run("train --help");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("--recipe"), std::string::npos);
+  EXPECT_NE(r.out.find("sm08-cd25: "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("sh09-dbm: "), std::string::npos) << "only this command's recipes";
+}
+
+}  // namespace
+}  // namespace crbm
