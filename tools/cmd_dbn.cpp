@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "crbm/dbn.hpp"
 #include "crbm/exact.hpp"
 #include "crbm/mlp.hpp"
+#include "crbm/recipes.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm::tools {
@@ -47,6 +49,7 @@ std::vector<int64_t> parse_sizes(const std::string& s, const char* flag) {
 
 struct CommonOptions {
   std::string config;
+  std::string recipe;  // --recipe NAME (crbm/recipes.hpp): its settings as the defaults
   std::string data = "builtin:bars";
   int64_t limit = 0;
   std::string binarize = "stochastic";  // stochastic: resampled per minibatch in training
@@ -92,6 +95,11 @@ struct DbnTrainOptions {
   std::string layers = "500,500,2000";
   bool labels = false;
   TrainConfig layer;  // every layer's training (seed: --seed + the layer's index)
+  // --recipe: each layer's training as the recipe sets it (the options given override it)
+  std::vector<TrainConfig> recipe_layers;
+  float init_stddev = DbnConfig{}.init_stddev;
+  SgdOptions sgd;
+  CdOptions cd;
   bool pcd_top = false;
   std::string samples_png;
   std::string eval_data;
@@ -105,10 +113,17 @@ void run_dbn_train(const DbnTrainOptions& o) {
   auto backend = open_backend(o.common.device, o.common.threads);
   const Dataset data = load_training(o.common);
   DbnConfig cfg;
+  cfg.init_stddev = o.init_stddev;
   for (int64_t h : parse_sizes(o.layers, "--hidden")) {
     LayerConfig lc;
     lc.hidden = h;
     lc.train = o.layer;
+    if (!o.recipe_layers.empty()) {  // the recipe's layer, then the options given
+      const size_t l = std::min(cfg.layers.size(), o.recipe_layers.size() - 1);
+      lc.train = o.recipe_layers[l];
+      o.sgd.copy_given(o.layer, lc.train);
+      if (o.cd.cd->count() > 0) lc.train.cd_k = o.layer.cd_k;
+    }
     lc.train.seed = o.common.seed + cfg.layers.size();
     cfg.layers.push_back(lc);
   }
@@ -146,6 +161,7 @@ void run_dbn_train(const DbnTrainOptions& o) {
   m[meta::kBinarize] = o.common.binarize;
   m[meta::kVersion] = kVersion;
   m[meta::kCreatedBy] = "crbm dbn-train";
+  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   write_geometry(m, data);
   for (size_t l = 0; l < cfg.layers.size(); ++l) {
     m["layer" + std::to_string(l) + "." + meta::kTrainConfig] = cfg.layers[l].train.to_json();
@@ -166,6 +182,7 @@ void run_dbn_train(const DbnTrainOptions& o) {
                       {"labels", cfg.num_classes},      {"rows", data.size()},
                       {"train_seconds", train_seconds}, {"epochs", epochs},
                       {"device", backend->describe()}};
+  if (!o.common.recipe.empty()) j["recipe"] = o.common.recipe;
   write_json_file(o.common.json, j);
   if (!o.eval_data.empty()) {
     eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, o.bound_samples,
@@ -252,6 +269,7 @@ void run_finetune(const FinetuneOptions& o) {
   m[meta::kData] = train.source;
   m[meta::kVersion] = kVersion;
   m[meta::kCreatedBy] = "crbm finetune";
+  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   m["init"] = o.dbn.empty() ? "random" : "dbn:" + o.dbn;
   m["finetune_config"] = cfg.to_json();
   save_mlp(o.common.out, mlp->to_host(), m);
@@ -264,6 +282,8 @@ void run_finetune(const FinetuneOptions& o) {
   }
   write_json_file(o.common.json,
                   {{"command", "finetune"},
+                   {"recipe", o.common.recipe.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(o.common.recipe)},
                    {"init", o.dbn.empty() ? "random" : o.dbn},
                    {"train_error", train_error},
                    {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
@@ -625,10 +645,12 @@ void register_deep(CLI::App& app) {
     cmd->add_flag("--labels", o->labels,
                   "Model the class labels jointly in the top RBM (a softmax group)")
         ->group(kGroupModel);
-    add_cd_options(cmd, o->layer, kCdSteps);
+    add_recipe_option(cmd, o->common.recipe, RecipeModel::dbn);
+    o->cd = add_cd_options(cmd, o->layer, kCdSteps);
     cmd->add_flag("--pcd-top", o->pcd_top, "Train the top RBM with persistent chains (lr <= 0.01)")
         ->group(kGroupTraining);
-    add_sgd_options(cmd, o->layer, kSgdMomentum | kSgdL1).epochs->description("Epochs per layer");
+    o->sgd = add_sgd_options(cmd, o->layer, kSgdMomentum | kSgdL1);
+    o->sgd.epochs->description("Epochs per layer");
     cmd->add_option("--samples,--samples-png", o->samples_png, "Write 100 generated digits here")
         ->type_name("FILE.png")
         ->group(kGroupOutput);
@@ -642,6 +664,22 @@ void register_deep(CLI::App& app) {
         ->group(kGroupOutput);
     cmd->callback([o, cmd] {
       apply_config_file(cmd, o->common.config);
+      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbn)) {
+        DbnPlan plan;
+        apply_recipe(*r, plan);
+        std::string sizes;
+        for (const LayerConfig& lc : plan.dbn.layers) {
+          sizes += (sizes.empty() ? "" : ",") + std::to_string(lc.hidden);
+        }
+        o->layers = sizes;
+        o->labels = plan.dbn.num_classes > 0;
+        o->init_stddev = plan.dbn.init_stddev;
+        for (const LayerConfig& lc : plan.dbn.layers) o->recipe_layers.push_back(lc.train);
+        o->layer = o->recipe_layers.front();
+        const bool resample = o->layer.resample_binarization;
+        o->common.binarize = resample ? "stochastic" : to_string(plan.binarize);
+        reapply_given_options(cmd);
+      }
       run_dbn_train(*o);
     });
   }
@@ -662,9 +700,17 @@ void register_deep(CLI::App& app) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str()
         ->group(kGroupData);
+    add_recipe_option(cmd, o->common.recipe, RecipeModel::dbn);
     add_sgd_options(cmd, o->train, kSgdMomentum);
     cmd->callback([o, cmd] {
       apply_config_file(cmd, o->common.config);
+      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbn)) {
+        DbnPlan plan;
+        apply_recipe(*r, plan);
+        o->train = plan.finetune;
+        o->common.binarize = to_string(plan.binarize);
+        reapply_given_options(cmd);
+      }
       run_finetune(*o);
     });
   }

@@ -270,7 +270,7 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
 // that explicit flags win (the recipe's hidden, epochs, batch and learning rate replace the
 // data-dependent defaults).
 void apply_recipe_options(CLI::App* cmd, TrainOptions& o) {
-  const Recipe* recipe = use_recipe(o.recipe, RecipeModel::rbm, o.quiet);
+  const Recipe* recipe = use_recipe(o.recipe, RecipeModel::rbm);
   if (recipe == nullptr) return;
   if (o.model == "conv") {
     CRBM_FAIL("--recipe ", o.recipe,

@@ -305,7 +305,7 @@ CLI::Option* add_recipe_option(CLI::App* cmd, std::string& name, RecipeModel mod
   return cmd->add_option("--recipe", name, help)->type_name("NAME")->group(kGroupTraining);
 }
 
-const Recipe* use_recipe(const std::string& name, RecipeModel model, bool quiet) {
+const Recipe* use_recipe(const std::string& name, RecipeModel model) {
   if (name.empty()) return nullptr;
   const Recipe& r = find_recipe(name);  // unknown: "unknown recipe 'X' (known: ...)"
   if (r.model != model) {
@@ -319,11 +319,7 @@ const Recipe* use_recipe(const std::string& name, RecipeModel model, bool quiet)
                            : "its recipes: " + CLI::detail::join(same, ", "),
               ")");
   }
-  if (!quiet) {
-    for (const std::string& line : recipe_gap_messages(r)) {
-      fmt::print(stderr, "warning: {}\n", line);
-    }
-  }
+  for (const std::string& line : recipe_gap_messages(r)) fmt::print(stderr, "warning: {}\n", line);
   return &r;
 }
 

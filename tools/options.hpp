@@ -122,9 +122,10 @@ CLI::Option* add_recipe_option(CLI::App* cmd, std::string& name, RecipeModel mod
 
 // The recipe named by --recipe, checked against the command's model (an unknown name fails
 // listing the known ones; a recipe for another model fails naming both), with its gaps
-// printed to stderr as warnings ("warning: recipe NAME: ... is not supported yet; ...").
+// printed to stderr as warnings ("warning: recipe NAME: ... is not supported yet; ..."),
+// also with --quiet.
 // Returns nullptr when `name` is empty.
-const Recipe* use_recipe(const std::string& name, RecipeModel model, bool quiet = false);
+const Recipe* use_recipe(const std::string& name, RecipeModel model);
 
 // After a recipe has overwritten the option-bound fields: runs again the callback of every
 // option given (on the command line or in a config file; count() > 0) except those in

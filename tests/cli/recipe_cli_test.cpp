@@ -141,5 +141,57 @@ TEST_F(RecipeCliTest, HelpListsTheRecipes) {
   EXPECT_EQ(r.out.find("sh09-dbm: "), std::string::npos) << "only this command's recipes";
 }
 
+TEST_F(RecipeCliTest, GapsAreWarnedOnStderrEvenWhenQuiet) {
+  const Recipe& hs06 = find_recipe("hs06-dbn");
+  ASSERT_FALSE(recipe_gap_messages(hs06).empty());
+  const Result r =
+      run("dbn-train --recipe hs06-dbn --data builtin:bars --limit 20 --epochs 1 --hidden 8,6 -q "
+          "--out d.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string& line : recipe_gap_messages(hs06)) {
+    EXPECT_NE(r.err.find("warning: " + line), std::string::npos) << line << " in: " << r.err;
+  }
+}
+
+TEST_F(RecipeCliTest, DbnTrainRecipeSetsEveryLayerAndFlagsOverride) {
+  const Result r =
+      run("dbn-train --recipe hs06-dbn --data builtin:bars --limit 20 --epochs 1 --hidden 8,6 "
+          "--lr 0.02 -q --json d.json --out d.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto m = metadata("d.safetensors");
+  EXPECT_EQ(m.at(kRecipeMetadataKey), "hs06-dbn");
+  EXPECT_EQ(m.at("binarize"), "none");  // the recipe's grey levels, not the default stochastic
+  for (const char* key : {"layer0.train_config", "layer1.train_config"}) {
+    const auto config = nlohmann::json::parse(m.at(key));
+    EXPECT_FLOAT_EQ(config["learning_rate"].get<float>(), 0.02f) << key;   // the flag
+    EXPECT_FLOAT_EQ(config["weight_decay"].get<float>(), 0.0002f) << key;  // the recipe
+    EXPECT_EQ(config["batch_size"], 100) << key;
+    EXPECT_EQ(config["epochs"], 1) << key;
+  }
+  const auto j = nlohmann::json::parse(read_text(path("d.json")));
+  EXPECT_EQ(j["recipe"], "hs06-dbn");
+  EXPECT_EQ(j["layers"], "8,6");
+}
+
+TEST_F(RecipeCliTest, DbnTrainRejectsAnRbmRecipe) {
+  const Result r = run("dbn-train --recipe sm08-cd25 --epochs 1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("rbm model"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hs06-dbn"), std::string::npos) << r.err;
+}
+
+TEST_F(RecipeCliTest, FinetuneRecipeInJsonAndMetadata) {
+  const Result r =
+      run("finetune --recipe hs06-dbn --random-layers 4 --data builtin:blobs --limit 40 --epochs 1 "
+          "-q --json f.json --out f.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(metadata("f.safetensors").at(kRecipeMetadataKey), "hs06-dbn");
+  const auto j = nlohmann::json::parse(read_text(path("f.json")));
+  EXPECT_EQ(j["recipe"], "hs06-dbn");
+  EXPECT_EQ(j["config"]["epochs"], 1);                              // the flag
+  EXPECT_FLOAT_EQ(j["config"]["weight_decay"].get<float>(), 0.0f);  // the recipe
+  EXPECT_EQ(j["config"]["batch_size"], 100);
+}
+
 }  // namespace
 }  // namespace crbm
