@@ -301,6 +301,11 @@ struct DbmTrainOptions {
   int pretrain_epochs = 10;
   float pretrain_lr = 0.05f;
   DbmTrainConfig train;  // joint training (seed: --seed); --batch also for pretraining
+  // --recipe: each layer's pretraining and the initial weights' std as the recipe sets them
+  // (--pretrain-epochs, --pretrain-lr and --batch given override them)
+  std::vector<TrainConfig> recipe_pretrain;
+  float init_stddev = 0.01f;
+  CLI::Option *pretrain_epochs_opt = nullptr, *pretrain_lr_opt = nullptr, *batch_opt = nullptr;
   int save_every = 0;
   std::string resume;         // a dbm-train checkpoint to continue joint training from
   bool hidden_given = false;  // --hidden on the command line (checked against --resume)
@@ -364,9 +369,16 @@ void run_dbm_train(const DbmTrainOptions& o) {
   const bool resample = o.common.binarize == "stochastic";
   std::vector<TrainConfig> pre(hidden.size());
   for (size_t l = 0; l < pre.size(); ++l) {
-    pre[l].epochs = o.pretrain_epochs;
-    pre[l].batch_size = o.train.batch_size;
-    pre[l].learning_rate = o.pretrain_lr;
+    if (o.recipe_pretrain.empty()) {
+      pre[l].epochs = o.pretrain_epochs;
+      pre[l].batch_size = o.train.batch_size;
+      pre[l].learning_rate = o.pretrain_lr;
+    } else {  // the recipe's layer (its last one for extra layers), then the options given
+      pre[l] = o.recipe_pretrain[std::min(l, o.recipe_pretrain.size() - 1)];
+      if (o.pretrain_epochs_opt->count() > 0) pre[l].epochs = o.pretrain_epochs;
+      if (o.pretrain_lr_opt->count() > 0) pre[l].learning_rate = o.pretrain_lr;
+      if (o.batch_opt->count() > 0) pre[l].batch_size = o.train.batch_size;
+    }
     pre[l].seed = o.common.seed + l;
     pre[l].resample_binarization = l == 0 && resample;
   }
@@ -383,7 +395,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   nlohmann::json log = nlohmann::json::array();
   MetricsFile metrics(o.metrics);
   if (!start_params) {
-    dbm.pretrain(x, pre, 0.01f, [&](size_t layer, const EpochStats& s) {
+    dbm.pretrain(x, pre, o.init_stddev, [&](size_t layer, const EpochStats& s) {
       const nlohmann::json j = {{"phase", "pretrain"},
                                 {"layer", layer},
                                 {"epoch", s.epoch},
@@ -410,6 +422,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   m[meta::kBinarize] = o.common.binarize;
   m[meta::kVersion] = kVersion;
   m[meta::kCreatedBy] = "crbm dbm-train";
+  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   m["dbm_train_config"] = jc.to_json();
   write_geometry(m, data);
   if (start_params) {
@@ -419,8 +432,8 @@ void run_dbm_train(const DbmTrainOptions& o) {
       if (resumed.count(key) != 0) m[key] = resumed.at(key);
     }
   } else {
-    m["pretrain_epochs"] = std::to_string(o.pretrain_epochs);
-    m["pretrain_lr"] = fmt::format("{}", o.pretrain_lr);
+    m["pretrain_epochs"] = std::to_string(pre.front().epochs);
+    m["pretrain_lr"] = fmt::format("{}", pre.front().learning_rate);
   }
   auto save = [&](int joint_epochs) {
     m[meta::kEpochs] = std::to_string(joint_epochs);
@@ -472,17 +485,20 @@ void run_dbm_train(const DbmTrainOptions& o) {
       fmt::print("wrote {} (100 chains, {} Gibbs steps)\n", o.samples_png, o.sample_steps);
     }
   }
-  write_json_file(o.common.json, {{"command", "dbm-train"},
-                                  {"hidden", fmt::format("{}", fmt::join(hidden, ","))},
-                                  {"resumed_from", o.resume},
-                                  {"epochs_before", epochs_done},
-                                  {"rows", data.size()},
-                                  {"pretrain_seconds", pretrain_seconds},
-                                  {"seconds", seconds},
-                                  {"config", nlohmann::json::parse(jc.to_json())},
-                                  {"device", backend->describe()},
-                                  {"warnings", warnings},
-                                  {"log", log}});
+  write_json_file(o.common.json,
+                  {{"command", "dbm-train"},
+                   {"recipe", o.common.recipe.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(o.common.recipe)},
+                   {"hidden", fmt::format("{}", fmt::join(hidden, ","))},
+                   {"resumed_from", o.resume},
+                   {"epochs_before", epochs_done},
+                   {"rows", data.size()},
+                   {"pretrain_seconds", pretrain_seconds},
+                   {"seconds", seconds},
+                   {"config", nlohmann::json::parse(jc.to_json())},
+                   {"device", backend->describe()},
+                   {"warnings", warnings},
+                   {"log", log}});
   if (!o.eval_data.empty()) {
     eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, 0, o.common.seed,
                     o.common.device, o.common.threads,
@@ -727,15 +743,19 @@ void register_deep(CLI::App& app) {
             ->type_name("N,N[,N]")
             ->capture_default_str()
             ->group(kGroupModel);
-    cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
-        ->capture_default_str()
-        ->group(kGroupTraining);
+    add_recipe_option(cmd, o->common.recipe, RecipeModel::dbm);
+    o->pretrain_epochs_opt =
+        cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
+            ->capture_default_str()
+            ->group(kGroupTraining);
+    o->pretrain_lr_opt =
+        cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
+            ->capture_default_str()
+            ->group(kGroupTraining);
     const SgdOptions sgd = add_sgd_options(cmd, o->train, kSgdMomentum);
     sgd.epochs->description("Joint-training epochs (the total, with --resume)");
     sgd.batch->description("Minibatch size (pretraining and joint training)");
+    o->batch_opt = sgd.batch;
     sgd.lr->description("Joint learning rate");
     sgd.momentum->description("Joint momentum up to --momentum-switch-epoch");
     sgd.momentum->check(CLI::Range(0.0f, 0.999f));
@@ -779,6 +799,19 @@ void register_deep(CLI::App& app) {
         ->group(kGroupOutput);
     cmd->callback([o, cmd, hidden_opt] {
       apply_config_file(cmd, o->common.config);
+      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbm)) {
+        DbmPlan plan;
+        apply_recipe(*r, plan);
+        o->hidden = fmt::format("{}", fmt::join(plan.hidden, ","));
+        o->init_stddev = plan.init_stddev;
+        o->recipe_pretrain = plan.pretrain;
+        o->pretrain_epochs = plan.pretrain.front().epochs;
+        o->pretrain_lr = plan.pretrain.front().learning_rate;
+        o->train = plan.joint;
+        o->common.binarize =
+            plan.joint.resample_binarization ? "stochastic" : to_string(plan.binarize);
+        reapply_given_options(cmd);
+      }
       o->hidden_given = hidden_opt->count() > 0;
       run_dbm_train(*o);
     });

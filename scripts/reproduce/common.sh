@@ -13,9 +13,8 @@
 # Environment: CRBM (the crbm binary, default build/tools/crbm).
 #
 # The scripts use `--recipe NAME` on the training commands (crbm/recipes.hpp, docs/recipes.md),
-# wired on `crbm train`, `dbn-train` and `finetune` so far (rbm-cd25.sh and dbn-finetune.sh
-# get past it); the others stop at their first training command until dbm-train and conv
-# train/classify take it.
+# wired on `crbm train`, `dbm-train`, `dbn-train` and `finetune` so far; cdbn-svm.sh stops
+# at its first training command until `conv train` and `conv classify` take it.
 
 repro_usage() {
   sed -n '2,/^set -euo/p' "scripts/reproduce/$row.sh" | sed '$d' | sed 's/^# \{0,1\}//'

@@ -193,5 +193,21 @@ TEST_F(RecipeCliTest, FinetuneRecipeInJsonAndMetadata) {
   EXPECT_EQ(j["config"]["batch_size"], 100);
 }
 
+TEST_F(RecipeCliTest, DbmTrainRecipeSetsPretrainingAndJointTraining) {
+  const Result r =
+      run("dbm-train --recipe sh09-dbm --data builtin:bars --limit 20 --hidden 8,6 "
+          "--pretrain-epochs 1 --epochs 1 --gibbs-steps 2 -q --json j.json --out m.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto m = metadata("m.safetensors");
+  EXPECT_EQ(m.at(kRecipeMetadataKey), "sh09-dbm");
+  EXPECT_EQ(m.at("pretrain_epochs"), "1");  // the flag
+  EXPECT_EQ(m.at("pretrain_lr"), "0.05");   // the recipe
+  const auto joint = nlohmann::json::parse(m.at("dbm_train_config"));
+  EXPECT_FLOAT_EQ(joint["learning_rate"].get<float>(), 0.001f);  // the recipe, not 0.005
+  EXPECT_EQ(joint["gibbs_steps"], 2);                            // the flag
+  EXPECT_EQ(joint["epochs"], 1);
+  EXPECT_EQ(nlohmann::json::parse(read_text(path("j.json")))["recipe"], "sh09-dbm");
+}
+
 }  // namespace
 }  // namespace crbm
