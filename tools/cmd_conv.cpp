@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "crbm/image.hpp"
 #include "crbm/logreg.hpp"
 #include "crbm/preprocess.hpp"
+#include "crbm/recipes.hpp"
 
 namespace crbm::tools {
 namespace {
@@ -79,10 +81,11 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
     add_config_option(&cmd, o.config);
     add_data_options(&cmd, o.data, o.limit, "Training images (mnist:DIR[:train|test], idx:, npy:)",
                      "images");
-    add_cd_options(&cmd, o.train, kCdAll);
-    const SgdOptions sgd = add_sgd_options(&cmd, o.train, kSgdAll & ~kSgdSparsityTarget);
-    sgd.epochs->description("Epochs per layer");
-    sgd.seed->description("Random seed (layer l: seed + 1000 l)");
+    add_recipe_option(&cmd, o.recipe, RecipeModel::cdbn);
+    o.cd = add_cd_options(&cmd, o.train, kCdAll);
+    o.sgd = add_sgd_options(&cmd, o.train, kSgdAll & ~kSgdSparsityTarget);
+    o.sgd.epochs->description("Epochs per layer");
+    o.sgd.seed->description("Random seed (layer l: seed + 1000 l)");
     const OutputOptions out = add_output_options(&cmd, &o.out, &o.metrics, nullptr, &o.quiet);
     out.out->description("Checkpoint (.safetensors), written after each layer");
     out.metrics->description("Write one JSON object per layer and epoch (JSONL)");
@@ -111,13 +114,14 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
       ->group(kGroupModel)
       ->capture_default_str();
   cmd.add_option("--sigma", o.sigma, "Gaussian visible sigma (Lee: 0.2)")->group(kGroupModel);
-  cmd.add_option("--sigma-decay", o.train.sigma_decay,
-                 "sigma *= this after each epoch of layer 0 (Lee: 0.99)")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  cmd.add_option("--sigma-min", o.train.sigma_min, "Lower bound of the annealed sigma")
-      ->capture_default_str()
-      ->group(kGroupTraining);
+  o.sigma_decay_opt = cmd.add_option("--sigma-decay", o.train.sigma_decay,
+                                     "sigma *= this after each epoch of layer 0 (Lee: 0.99)")
+                          ->capture_default_str()
+                          ->group(kGroupTraining);
+  o.sigma_min_opt =
+      cmd.add_option("--sigma-min", o.train.sigma_min, "Lower bound of the annealed sigma")
+          ->capture_default_str()
+          ->group(kGroupTraining);
   cmd.add_option("--init-std", o.init_std, "Initial filter stddev")->group(kGroupModel);
   cmd.add_option("--hidden-bias-init", o.hidden_bias_init, "Initial hidden bias")
       ->group(kGroupModel);
@@ -151,6 +155,19 @@ int run_conv_train(const ConvCliOptions& o) {
                                  l == 0 ? vt : VisibleType::bernoulli, o.sigma);
     rbm.init_random(o.train.seed + l, o.init_std, l == 0 ? &d.x : nullptr, o.hidden_bias_init);
     ConvTrainConfig cfg = o.train;
+    if (!o.recipe_layers.empty()) {  // the recipe's layer (its last for extra ones), then flags
+      cfg = o.recipe_layers[std::min(l, o.recipe_layers.size() - 1)];
+      o.sgd.copy_given(o.train, cfg);
+      const auto given = [](const CLI::Option* opt) { return opt != nullptr && opt->count() > 0; };
+      if (given(o.cd.cd) || given(o.cd.pcd)) cfg.cd_k = o.train.cd_k;
+      if (given(o.cd.pcd)) cfg.persistent = o.train.persistent;
+      if (given(o.cd.pcd_chains)) cfg.pcd_chains = o.train.pcd_chains;
+      if (given(o.cd.sample_negative)) {
+        cfg.sample_negative_visible = o.train.sample_negative_visible;
+      }
+      if (given(o.sigma_decay_opt)) cfg.sigma_decay = o.train.sigma_decay;
+      if (given(o.sigma_min_opt)) cfg.sigma_min = o.train.sigma_min;
+    }
     cfg.sparsity_target = layer_value(o.sparsity_target, l, "sparsity-target");
     cfg.sigma_decay = l == 0 ? o.train.sigma_decay : 1.0f;
     cfg.seed = o.train.seed + 1000 * l;
@@ -195,6 +212,7 @@ int run_conv_train(const ConvCliOptions& o) {
     m[fmt::format("layer{}.train_config", l)] = cfg.to_json();
     m[meta::kVersion] = kVersion;
     m[meta::kCreatedBy] = "crbm conv train";
+    if (!o.recipe.empty()) m[kRecipeMetadataKey] = o.recipe;
     save_cdbn(o.out, net, m);
     fmt::print("wrote {} ({} layer{})\n", o.out, net.size(), net.size() > 1 ? "s" : "");
   }
@@ -310,7 +328,29 @@ void register_conv(CLI::App& app) {
   add_conv_options(*train, train_opts);
   train->callback([train] {
     apply_config_file(train, train_opts.config);
-    run_conv_train(train_opts);
+    ConvCliOptions& o = train_opts;
+    if (const Recipe* r = use_recipe(o.recipe, RecipeModel::cdbn)) {
+      CdbnPlan plan;
+      apply_recipe(*r, plan);
+      o.filters.clear();
+      o.filter_size.clear();
+      o.pool.clear();
+      o.sparsity_target.clear();
+      o.recipe_layers.clear();
+      for (const CdbnLayerPlan& l : plan.layers) {
+        o.filters.push_back(l.filters);
+        o.filter_size.push_back(l.filter_size);
+        o.pool.push_back(l.pool);
+        o.sparsity_target.push_back(l.train.sparsity_target);
+        o.recipe_layers.push_back(l.train);
+      }
+      o.train = plan.layers.front().train;
+      o.visible = to_string(plan.visible_type);
+      o.sigma = plan.sigma;
+      o.binarize = to_string(plan.binarize);
+      reapply_given_options(train);
+    }
+    run_conv_train(o);
   });
 
   static ConvTransformOptions t;

@@ -11,6 +11,7 @@
 
 #include "crbm/conv_train.hpp"
 #include "crbm/logreg.hpp"
+#include "options.hpp"
 
 namespace crbm::tools {
 
@@ -33,6 +34,13 @@ struct ConvCliOptions {
   // only) except the per-layer sparsity targets
   ConvTrainConfig train;
   std::vector<float> sparsity_target{0.0f};
+  // --recipe NAME (crbm conv train): each layer's training as the recipe sets it; the
+  // options given (below, registered by add_conv_options) override it in every layer
+  std::string recipe;
+  std::vector<ConvTrainConfig> recipe_layers;
+  SgdOptions sgd;
+  CdOptions cd;
+  CLI::Option *sigma_decay_opt = nullptr, *sigma_min_opt = nullptr;
   // output
   std::string out = "crbm_conv.safetensors";
   std::string filters_png;  // first-layer (and, for a stack, every layer's) filters

@@ -209,5 +209,30 @@ TEST_F(RecipeCliTest, DbmTrainRecipeSetsPretrainingAndJointTraining) {
   EXPECT_EQ(nlohmann::json::parse(read_text(path("j.json")))["recipe"], "sh09-dbm");
 }
 
+TEST_F(RecipeCliTest, ConvTrainRecipeSetsEveryLayerAndFlagsOverride) {
+  const Recipe& lee = find_recipe("lee09-cdbn");
+  CdbnPlan plan;
+  apply_recipe(lee, plan);
+  ASSERT_EQ(plan.layers.size(), 2u);
+  const Result r =
+      run("conv train --recipe lee09-cdbn --data builtin:bars6 --limit 10 --epochs 1 --filters 4,3 "
+          "--filter-size 3,1 --pool 2,1 --lr 0.01 -q --out c.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto m = metadata("c.safetensors");
+  EXPECT_EQ(m.at(kRecipeMetadataKey), "lee09-cdbn");
+  EXPECT_EQ(m.at("binarize"), to_string(plan.binarize));
+  const auto top = nlohmann::json::parse(m.at("layer1.train_config"));  // the last layer's
+  EXPECT_FLOAT_EQ(top["learning_rate"].get<float>(), 0.01f);            // the flag
+  EXPECT_FLOAT_EQ(top["sparsity_target"].get<float>(), plan.layers[1].train.sparsity_target);
+  EXPECT_FLOAT_EQ(top["weight_decay"].get<float>(), plan.layers[1].train.weight_decay);
+  EXPECT_EQ(top["epochs"], 1);
+}
+
+TEST_F(RecipeCliTest, ConvTrainRejectsADbnRecipe) {
+  const Result r = run("conv train --recipe hs06-dbn --epochs 1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("lee09-cdbn"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace crbm
