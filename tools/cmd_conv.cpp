@@ -304,15 +304,33 @@ int run_conv_classify(const ConvClassifyOptions& o) {
   fmt::print("features: {} per image ({} layers), {} train / {} test images, {:.1f} s\n",
              net.feature_size(), net.size(), train_f.rows(), test_f.rows(),
              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  Matrix xtr = Matrix::from_host(*backend, train_f), xte = Matrix::from_host(*backend, test_f);
-  LogisticRegression clf(*backend, net.feature_size(), 10);
-  clf.fit(xtr, train_labels, o.train, [](int epoch, double loss) {
-    if (epoch % 5 == 0) fmt::print("  logreg epoch {:3d}  cross-entropy {:.4f}\n", epoch, loss);
-  });
-  const double train_err = clf.error_rate(xtr, train_labels);
-  const double test_err = clf.error_rate(xte, test_labels);
-  fmt::print("train error {:.2f}%  test error {:.2f}%  ({} test images)\n", 100 * train_err,
-             100 * test_err, test_labels.size());
+  double train_err = 0, test_err = 0;
+  if (o.classifier == "svm") {
+    const LinearSvm svm = LinearSvm::train(train_f, train_labels, o.svm);
+    train_err = svm.error_rate(train_f, train_labels);
+    test_err = svm.error_rate(test_f, test_labels);
+  } else {
+    Matrix xtr = Matrix::from_host(*backend, train_f), xte = Matrix::from_host(*backend, test_f);
+    LogisticRegression clf(*backend, net.feature_size(), 10);
+    clf.fit(xtr, train_labels, o.train, [](int epoch, double loss) {
+      if (epoch % 5 == 0) fmt::print("  logreg epoch {:3d}  cross-entropy {:.4f}\n", epoch, loss);
+    });
+    train_err = clf.error_rate(xtr, train_labels);
+    test_err = clf.error_rate(xte, test_labels);
+  }
+  fmt::print("{}: train error {:.2f}%  test error {:.2f}%  ({} test images)\n", o.classifier,
+             100 * train_err, 100 * test_err, test_labels.size());
+  nlohmann::json j = {
+      {"command", "conv classify"},
+      {"model", o.model},
+      {"classifier", o.classifier},
+      {"error_rate", test_err},
+      {"train_error_rate", train_err},
+      {"test_images", test_labels.size()},
+      {"features", net.feature_size()},
+      {"recipe", o.recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.recipe)}};
+  if (o.classifier == "svm") j["svm"] = nlohmann::json::parse(o.svm.to_json());
+  write_json_file(o.json, j);
   return 0;
 }
 
@@ -392,9 +410,35 @@ void register_conv(CLI::App& app) {
   const SgdOptions sgd = add_sgd_options(classify, c.train, kSgdSeed);
   sgd.epochs->description("Logistic regression epochs");
   sgd.seed->description("Seed (the logistic regression, stochastic binarization)");
+  add_recipe_option(classify, c.recipe, RecipeModel::cdbn)
+      ->description(
+          "A CDBN recipe (docs/recipes.md): its classifier (the linear SVM), SVM settings and "
+          "input binarization; options given override them. Recipes: lee09-cdbn");
+  CLI::Option* classifier_opt =
+      classify
+          ->add_option("--classifier", c.classifier,
+                       "softmax: logistic regression (SGD); svm: a linear SVM (liblinear, "
+                       "one-vs-rest) [default: svm with --recipe]")
+          ->check(CLI::IsMember({"softmax", "svm"}))
+          ->capture_default_str();
+  classify->add_option("--svm-c", c.svm.C, "--classifier svm: the cost C (liblinear -c)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  add_output_options(classify, nullptr, nullptr, &c.json, nullptr)
+      .json->description("Write a JSON summary here (error_rate: the test error)");
   add_compute_options(classify, c.device, c.threads);
   classify->add_option("--conv-algo", c.conv_algo, "auto|custom|cudnn");
-  classify->callback([] { run_conv_classify(c); });
+  classify->callback([classify, classifier_opt] {
+    if (const Recipe* r = use_recipe(c.recipe, RecipeModel::cdbn)) {
+      CdbnPlan plan;
+      apply_recipe(*r, plan);
+      c.svm = plan.svm;
+      c.binarize = to_string(plan.binarize);
+      if (classifier_opt->count() == 0) c.classifier = "svm";
+      reapply_given_options(classify);
+    }
+    run_conv_classify(c);
+  });
 }
 
 const SubcommandRegistrar kRegistrar{50, register_conv};

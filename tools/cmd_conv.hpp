@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crbm/conv_train.hpp"
+#include "crbm/linear_svm.hpp"
 #include "crbm/logreg.hpp"
 #include "options.hpp"
 
@@ -73,6 +74,10 @@ struct ConvClassifyOptions {
   std::string model, train_data, test_data, binarize = "threshold";
   int64_t train_limit = 0, test_limit = 0;
   LogRegConfig train;  // the logistic regression (its seed also draws stochastic binarization)
+  std::string classifier = "softmax";  // softmax (logistic regression) | svm (LinearSvm)
+  LinearSvmConfig svm;                 // --svm-c; the recipe's SVM settings
+  std::string recipe;                  // --recipe NAME: a CDBN recipe's SVM and binarization
+  std::string json;                    // --json FILE: the summary, with error_rate
   std::string device = "cpu", conv_algo = "auto";
   int threads = 0;
 };

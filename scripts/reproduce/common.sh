@@ -13,8 +13,7 @@
 # Environment: CRBM (the crbm binary, default build/tools/crbm).
 #
 # The scripts use `--recipe NAME` on the training commands (crbm/recipes.hpp, docs/recipes.md),
-# wired on `crbm train`, `dbm-train`, `dbn-train`, `finetune` and `conv train` so far;
-# cdbn-svm.sh stops at its classify step until `conv classify` takes it (with the SVM).
+# taken by every training command and by `crbm conv classify` (docs/user-guide.md).
 
 repro_usage() {
   sed -n '2,/^set -euo/p' "scripts/reproduce/$row.sh" | sed '$d' | sed 's/^# \{0,1\}//'

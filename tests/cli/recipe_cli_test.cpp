@@ -234,5 +234,55 @@ TEST_F(RecipeCliTest, ConvTrainRejectsADbnRecipe) {
   EXPECT_NE(r.err.find("lee09-cdbn"), std::string::npos) << r.err;
 }
 
+// Writes a tiny MNIST-like directory (28x28 images, label c: bright rows c, c+10, ...).
+void write_tiny_mnist(const fs::path& dir, int n) {
+  fs::create_directories(dir);
+  auto be32 = [](std::ofstream& f, uint32_t v) {
+    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+    f.write(b, 4);
+  };
+  for (const char* split : {"train", "t10k"}) {
+    std::ofstream images(dir / (std::string(split) + "-images-idx3-ubyte"), std::ios::binary);
+    std::ofstream labels(dir / (std::string(split) + "-labels-idx1-ubyte"), std::ios::binary);
+    be32(images, 2051);
+    be32(images, n);
+    be32(images, 28);
+    be32(images, 28);
+    be32(labels, 2049);
+    be32(labels, n);
+    for (int i = 0; i < n; ++i) {
+      const int c = i % 10;
+      labels.put(char(c));
+      for (int r = 0; r < 28; ++r) {
+        for (int col = 0; col < 28; ++col) images.put((r / 3) % 10 == c ? char(255) : char(0));
+      }
+    }
+  }
+}
+
+TEST_F(RecipeCliTest, ConvClassifyRecipeUsesTheSvmAndWritesErrorRate) {
+  write_tiny_mnist(path("mn"), 20);
+  ASSERT_EQ(run("conv train --data mnist:mn:train --epochs 1 --filter-size 10 --filters 4 -q "
+                "--out c.safetensors")
+                .code,
+            0);
+  const Result r =
+      run("conv classify c.safetensors --recipe lee09-cdbn --train-data mnist:mn:train --test-data "
+          "mnist:mn:test --svm-c 0.5 --json e.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(read_text(path("e.json")));
+  EXPECT_EQ(j["classifier"], "svm");  // the recipe's classifier
+  EXPECT_EQ(j["recipe"], "lee09-cdbn");
+  EXPECT_DOUBLE_EQ(j["svm"]["C"].get<double>(), 0.5);  // the flag over the recipe's C
+  EXPECT_TRUE(j["error_rate"].is_number());
+  EXPECT_LE(j["error_rate"].get<double>(), 0.5);
+  // --classifier softmax overrides the recipe's SVM.
+  const Result s =
+      run("conv classify c.safetensors --recipe lee09-cdbn --classifier softmax --epochs 1 "
+          "--train-data mnist:mn:train --test-data mnist:mn:test --json s.json");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(path("s.json")))["classifier"], "softmax");
+}
+
 }  // namespace
 }  // namespace crbm
