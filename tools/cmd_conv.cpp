@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "crbm/image.hpp"
 #include "crbm/logreg.hpp"
 #include "crbm/preprocess.hpp"
+#include "crbm/recipes.hpp"
 
 namespace crbm::tools {
 namespace {
@@ -79,10 +81,11 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
     add_config_option(&cmd, o.config);
     add_data_options(&cmd, o.data, o.limit, "Training images (mnist:DIR[:train|test], idx:, npy:)",
                      "images");
-    add_cd_options(&cmd, o.train, kCdAll);
-    const SgdOptions sgd = add_sgd_options(&cmd, o.train, kSgdAll & ~kSgdSparsityTarget);
-    sgd.epochs->description("Epochs per layer");
-    sgd.seed->description("Random seed (layer l: seed + 1000 l)");
+    add_recipe_option(&cmd, o.recipe, RecipeModel::cdbn);
+    o.cd = add_cd_options(&cmd, o.train, kCdAll);
+    o.sgd = add_sgd_options(&cmd, o.train, kSgdAll & ~kSgdSparsityTarget);
+    o.sgd.epochs->description("Epochs per layer");
+    o.sgd.seed->description("Random seed (layer l: seed + 1000 l)");
     const OutputOptions out = add_output_options(&cmd, &o.out, &o.metrics, nullptr, &o.quiet);
     out.out->description("Checkpoint (.safetensors), written after each layer");
     out.metrics->description("Write one JSON object per layer and epoch (JSONL)");
@@ -111,13 +114,14 @@ void add_conv_options(CLI::App& cmd, ConvCliOptions& o, bool with_common) {
       ->group(kGroupModel)
       ->capture_default_str();
   cmd.add_option("--sigma", o.sigma, "Gaussian visible sigma (Lee: 0.2)")->group(kGroupModel);
-  cmd.add_option("--sigma-decay", o.train.sigma_decay,
-                 "sigma *= this after each epoch of layer 0 (Lee: 0.99)")
-      ->capture_default_str()
-      ->group(kGroupTraining);
-  cmd.add_option("--sigma-min", o.train.sigma_min, "Lower bound of the annealed sigma")
-      ->capture_default_str()
-      ->group(kGroupTraining);
+  o.sigma_decay_opt = cmd.add_option("--sigma-decay", o.train.sigma_decay,
+                                     "sigma *= this after each epoch of layer 0 (Lee: 0.99)")
+                          ->capture_default_str()
+                          ->group(kGroupTraining);
+  o.sigma_min_opt =
+      cmd.add_option("--sigma-min", o.train.sigma_min, "Lower bound of the annealed sigma")
+          ->capture_default_str()
+          ->group(kGroupTraining);
   cmd.add_option("--init-std", o.init_std, "Initial filter stddev")->group(kGroupModel);
   cmd.add_option("--hidden-bias-init", o.hidden_bias_init, "Initial hidden bias")
       ->group(kGroupModel);
@@ -151,6 +155,19 @@ int run_conv_train(const ConvCliOptions& o) {
                                  l == 0 ? vt : VisibleType::bernoulli, o.sigma);
     rbm.init_random(o.train.seed + l, o.init_std, l == 0 ? &d.x : nullptr, o.hidden_bias_init);
     ConvTrainConfig cfg = o.train;
+    if (!o.recipe_layers.empty()) {  // the recipe's layer (its last for extra ones), then flags
+      cfg = o.recipe_layers[std::min(l, o.recipe_layers.size() - 1)];
+      o.sgd.copy_given(o.train, cfg);
+      const auto given = [](const CLI::Option* opt) { return opt != nullptr && opt->count() > 0; };
+      if (given(o.cd.cd) || given(o.cd.pcd)) cfg.cd_k = o.train.cd_k;
+      if (given(o.cd.pcd)) cfg.persistent = o.train.persistent;
+      if (given(o.cd.pcd_chains)) cfg.pcd_chains = o.train.pcd_chains;
+      if (given(o.cd.sample_negative)) {
+        cfg.sample_negative_visible = o.train.sample_negative_visible;
+      }
+      if (given(o.sigma_decay_opt)) cfg.sigma_decay = o.train.sigma_decay;
+      if (given(o.sigma_min_opt)) cfg.sigma_min = o.train.sigma_min;
+    }
     cfg.sparsity_target = layer_value(o.sparsity_target, l, "sparsity-target");
     cfg.sigma_decay = l == 0 ? o.train.sigma_decay : 1.0f;
     cfg.seed = o.train.seed + 1000 * l;
@@ -195,6 +212,7 @@ int run_conv_train(const ConvCliOptions& o) {
     m[fmt::format("layer{}.train_config", l)] = cfg.to_json();
     m[meta::kVersion] = kVersion;
     m[meta::kCreatedBy] = "crbm conv train";
+    if (!o.recipe.empty()) m[kRecipeMetadataKey] = o.recipe;
     save_cdbn(o.out, net, m);
     fmt::print("wrote {} ({} layer{})\n", o.out, net.size(), net.size() > 1 ? "s" : "");
   }
@@ -275,15 +293,33 @@ int run_conv_classify(const ConvClassifyOptions& o) {
   fmt::print("features: {} per image ({} layers), {} train / {} test images, {:.1f} s\n",
              net.feature_size(), net.size(), train_f.rows(), test_f.rows(),
              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  Matrix xtr = Matrix::from_host(*backend, train_f), xte = Matrix::from_host(*backend, test_f);
-  LogisticRegression clf(*backend, net.feature_size(), 10);
-  clf.fit(xtr, train_labels, o.train, [](int epoch, double loss) {
-    if (epoch % 5 == 0) fmt::print("  logreg epoch {:3d}  cross-entropy {:.4f}\n", epoch, loss);
-  });
-  const double train_err = clf.error_rate(xtr, train_labels);
-  const double test_err = clf.error_rate(xte, test_labels);
-  fmt::print("train error {:.2f}%  test error {:.2f}%  ({} test images)\n", 100 * train_err,
-             100 * test_err, test_labels.size());
+  double train_err = 0, test_err = 0;
+  if (o.classifier == "svm") {
+    const LinearSvm svm = LinearSvm::train(train_f, train_labels, o.svm);
+    train_err = svm.error_rate(train_f, train_labels);
+    test_err = svm.error_rate(test_f, test_labels);
+  } else {
+    Matrix xtr = Matrix::from_host(*backend, train_f), xte = Matrix::from_host(*backend, test_f);
+    LogisticRegression clf(*backend, net.feature_size(), 10);
+    clf.fit(xtr, train_labels, o.train, [](int epoch, double loss) {
+      if (epoch % 5 == 0) fmt::print("  logreg epoch {:3d}  cross-entropy {:.4f}\n", epoch, loss);
+    });
+    train_err = clf.error_rate(xtr, train_labels);
+    test_err = clf.error_rate(xte, test_labels);
+  }
+  fmt::print("{}: train error {:.2f}%  test error {:.2f}%  ({} test images)\n", o.classifier,
+             100 * train_err, 100 * test_err, test_labels.size());
+  nlohmann::json j = {
+      {"command", "conv classify"},
+      {"model", o.model},
+      {"classifier", o.classifier},
+      {"error_rate", test_err},
+      {"train_error_rate", train_err},
+      {"test_images", test_labels.size()},
+      {"features", net.feature_size()},
+      {"recipe", o.recipe.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.recipe)}};
+  if (o.classifier == "svm") j["svm"] = nlohmann::json::parse(o.svm.to_json());
+  write_json_file(o.json, j);
   return 0;
 }
 
@@ -299,7 +335,29 @@ void register_conv(CLI::App& app) {
   add_conv_options(*train, train_opts);
   train->callback([train] {
     apply_config_file(train, train_opts.config);
-    run_conv_train(train_opts);
+    ConvCliOptions& o = train_opts;
+    if (const Recipe* r = use_recipe(o.recipe, RecipeModel::cdbn)) {
+      CdbnPlan plan;
+      apply_recipe(*r, plan);
+      o.filters.clear();
+      o.filter_size.clear();
+      o.pool.clear();
+      o.sparsity_target.clear();
+      o.recipe_layers.clear();
+      for (const CdbnLayerPlan& l : plan.layers) {
+        o.filters.push_back(l.filters);
+        o.filter_size.push_back(l.filter_size);
+        o.pool.push_back(l.pool);
+        o.sparsity_target.push_back(l.train.sparsity_target);
+        o.recipe_layers.push_back(l.train);
+      }
+      o.train = plan.layers.front().train;
+      o.visible = to_string(plan.visible_type);
+      o.sigma = plan.sigma;
+      o.binarize = to_string(plan.binarize);
+      reapply_given_options(train);
+    }
+    run_conv_train(o);
   });
 
   static ConvTransformOptions t;
@@ -341,9 +399,35 @@ void register_conv(CLI::App& app) {
   const SgdOptions sgd = add_sgd_options(classify, c.train, kSgdSeed);
   sgd.epochs->description("Logistic regression epochs");
   sgd.seed->description("Seed (the logistic regression, stochastic binarization)");
+  add_recipe_option(classify, c.recipe, RecipeModel::cdbn)
+      ->description(
+          "A CDBN recipe (docs/recipes.md): its classifier (the linear SVM), SVM settings and "
+          "input binarization; options given override them. Recipes: lee09-cdbn");
+  CLI::Option* classifier_opt =
+      classify
+          ->add_option("--classifier", c.classifier,
+                       "softmax: logistic regression (SGD); svm: a linear SVM (liblinear, "
+                       "one-vs-rest) [default: svm with --recipe]")
+          ->check(CLI::IsMember({"softmax", "svm"}))
+          ->capture_default_str();
+  classify->add_option("--svm-c", c.svm.C, "--classifier svm: the cost C (liblinear -c)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  add_output_options(classify, nullptr, nullptr, &c.json, nullptr)
+      .json->description("Write a JSON summary here (error_rate: the test error)");
   add_compute_options(classify, c.device, c.threads);
   classify->add_option("--conv-algo", c.conv_algo, "auto|custom|cudnn");
-  classify->callback([] { run_conv_classify(c); });
+  classify->callback([classify, classifier_opt] {
+    if (const Recipe* r = use_recipe(c.recipe, RecipeModel::cdbn)) {
+      CdbnPlan plan;
+      apply_recipe(*r, plan);
+      c.svm = plan.svm;
+      c.binarize = to_string(plan.binarize);
+      if (classifier_opt->count() == 0) c.classifier = "svm";
+      reapply_given_options(classify);
+    }
+    run_conv_classify(c);
+  });
 }
 
 const SubcommandRegistrar kRegistrar{50, register_conv};

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "crbm/conv_train.hpp"
+#include "crbm/linear_svm.hpp"
 #include "crbm/logreg.hpp"
+#include "options.hpp"
 
 namespace crbm::tools {
 
@@ -33,6 +35,13 @@ struct ConvCliOptions {
   // only) except the per-layer sparsity targets
   ConvTrainConfig train;
   std::vector<float> sparsity_target{0.0f};
+  // --recipe NAME (crbm conv train): each layer's training as the recipe sets it; the
+  // options given (below, registered by add_conv_options) override it in every layer
+  std::string recipe;
+  std::vector<ConvTrainConfig> recipe_layers;
+  SgdOptions sgd;
+  CdOptions cd;
+  CLI::Option *sigma_decay_opt = nullptr, *sigma_min_opt = nullptr;
   // output
   std::string out = "crbm_conv.safetensors";
   std::string filters_png;  // first-layer (and, for a stack, every layer's) filters
@@ -65,6 +74,10 @@ struct ConvClassifyOptions {
   std::string model, train_data, test_data, binarize = "threshold";
   int64_t train_limit = 0, test_limit = 0;
   LogRegConfig train;  // the logistic regression (its seed also draws stochastic binarization)
+  std::string classifier = "softmax";  // softmax (logistic regression) | svm (LinearSvm)
+  LinearSvmConfig svm;                 // --svm-c; the recipe's SVM settings
+  std::string recipe;                  // --recipe NAME: a CDBN recipe's SVM and binarization
+  std::string json;                    // --json FILE: the summary, with error_rate
   std::string device = "cpu", conv_algo = "auto";
   int threads = 0;
 };

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "crbm/dbn.hpp"
 #include "crbm/exact.hpp"
 #include "crbm/mlp.hpp"
+#include "crbm/recipes.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm::tools {
@@ -47,6 +49,7 @@ std::vector<int64_t> parse_sizes(const std::string& s, const char* flag) {
 
 struct CommonOptions {
   std::string config;
+  std::string recipe;  // --recipe NAME (crbm/recipes.hpp): its settings as the defaults
   std::string data = "builtin:bars";
   int64_t limit = 0;
   std::string binarize = "stochastic";  // stochastic: resampled per minibatch in training
@@ -93,6 +96,11 @@ struct DbnTrainOptions {
   std::string layers = "500,500,2000";
   bool labels = false;
   TrainConfig layer;  // every layer's training (seed: --seed + the layer's index)
+  // --recipe: each layer's training as the recipe sets it (the options given override it)
+  std::vector<TrainConfig> recipe_layers;
+  float init_stddev = DbnConfig{}.init_stddev;
+  SgdOptions sgd;
+  CdOptions cd;
   bool pcd_top = false;
   std::string samples_png;
   std::string eval_data;
@@ -106,10 +114,17 @@ void run_dbn_train(const DbnTrainOptions& o) {
   auto backend = open_backend(o.common.device, o.common.threads);
   const Dataset data = load_training(o.common);
   DbnConfig cfg;
+  cfg.init_stddev = o.init_stddev;
   for (int64_t h : parse_sizes(o.layers, "--hidden")) {
     LayerConfig lc;
     lc.hidden = h;
     lc.train = o.layer;
+    if (!o.recipe_layers.empty()) {  // the recipe's layer, then the options given
+      const size_t l = std::min(cfg.layers.size(), o.recipe_layers.size() - 1);
+      lc.train = o.recipe_layers[l];
+      o.sgd.copy_given(o.layer, lc.train);
+      if (o.cd.cd->count() > 0) lc.train.cd_k = o.layer.cd_k;
+    }
     lc.train.seed = o.common.seed + cfg.layers.size();
     cfg.layers.push_back(lc);
   }
@@ -147,6 +162,7 @@ void run_dbn_train(const DbnTrainOptions& o) {
   m[meta::kBinarize] = o.common.binarize;
   m[meta::kVersion] = kVersion;
   m[meta::kCreatedBy] = "crbm dbn-train";
+  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   write_geometry(m, data);
   for (size_t l = 0; l < cfg.layers.size(); ++l) {
     m["layer" + std::to_string(l) + "." + meta::kTrainConfig] = cfg.layers[l].train.to_json();
@@ -167,6 +183,7 @@ void run_dbn_train(const DbnTrainOptions& o) {
                       {"labels", cfg.num_classes},      {"rows", data.size()},
                       {"train_seconds", train_seconds}, {"epochs", epochs},
                       {"device", backend->describe()}};
+  if (!o.common.recipe.empty()) j["recipe"] = o.common.recipe;
   write_json_file(o.common.json, j);
   if (!o.eval_data.empty()) {
     eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, o.bound_samples,
@@ -253,6 +270,7 @@ void run_finetune(const FinetuneOptions& o) {
   m[meta::kData] = train.source;
   m[meta::kVersion] = kVersion;
   m[meta::kCreatedBy] = "crbm finetune";
+  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   m["init"] = o.dbn.empty() ? "random" : "dbn:" + o.dbn;
   m["finetune_config"] = cfg.to_json();
   save_mlp(o.common.out, mlp->to_host(), m);
@@ -265,6 +283,8 @@ void run_finetune(const FinetuneOptions& o) {
   }
   write_json_file(o.common.json,
                   {{"command", "finetune"},
+                   {"recipe", o.common.recipe.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(o.common.recipe)},
                    {"init", o.dbn.empty() ? "random" : o.dbn},
                    {"train_error", train_error},
                    {"test_error", std::isfinite(test_error) ? nlohmann::json(test_error)
@@ -282,6 +302,11 @@ struct DbmTrainOptions {
   int pretrain_epochs = 10;
   float pretrain_lr = 0.05f;
   DbmTrainConfig train;  // joint training (seed: --seed); --batch also for pretraining
+  // --recipe: each layer's pretraining and the initial weights' std as the recipe sets them
+  // (--pretrain-epochs, --pretrain-lr and --batch given override them)
+  std::vector<TrainConfig> recipe_pretrain;
+  float init_stddev = 0.01f;
+  CLI::Option *pretrain_epochs_opt = nullptr, *pretrain_lr_opt = nullptr, *batch_opt = nullptr;
   int save_every = 0;
   std::string resume;         // a dbm-train checkpoint to continue joint training from
   bool hidden_given = false;  // --hidden on the command line (checked against --resume)
@@ -345,9 +370,16 @@ void run_dbm_train(const DbmTrainOptions& o) {
   const bool resample = o.common.binarize == "stochastic";
   std::vector<TrainConfig> pre(hidden.size());
   for (size_t l = 0; l < pre.size(); ++l) {
-    pre[l].epochs = o.pretrain_epochs;
-    pre[l].batch_size = o.train.batch_size;
-    pre[l].learning_rate = o.pretrain_lr;
+    if (o.recipe_pretrain.empty()) {
+      pre[l].epochs = o.pretrain_epochs;
+      pre[l].batch_size = o.train.batch_size;
+      pre[l].learning_rate = o.pretrain_lr;
+    } else {  // the recipe's layer (its last one for extra layers), then the options given
+      pre[l] = o.recipe_pretrain[std::min(l, o.recipe_pretrain.size() - 1)];
+      if (o.pretrain_epochs_opt->count() > 0) pre[l].epochs = o.pretrain_epochs;
+      if (o.pretrain_lr_opt->count() > 0) pre[l].learning_rate = o.pretrain_lr;
+      if (o.batch_opt->count() > 0) pre[l].batch_size = o.train.batch_size;
+    }
     pre[l].seed = o.common.seed + l;
     pre[l].resample_binarization = l == 0 && resample;
   }
@@ -364,7 +396,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   nlohmann::json log = nlohmann::json::array();
   MetricsFile metrics(o.metrics);
   if (!start_params) {
-    dbm.pretrain(x, pre, 0.01f, [&](size_t layer, const EpochStats& s) {
+    dbm.pretrain(x, pre, o.init_stddev, [&](size_t layer, const EpochStats& s) {
       const nlohmann::json j = {{"phase", "pretrain"},
                                 {"layer", layer},
                                 {"epoch", s.epoch},
@@ -391,6 +423,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   m[meta::kBinarize] = o.common.binarize;
   m[meta::kVersion] = kVersion;
   m[meta::kCreatedBy] = "crbm dbm-train";
+  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   m["dbm_train_config"] = jc.to_json();
   write_geometry(m, data);
   if (start_params) {
@@ -400,8 +433,8 @@ void run_dbm_train(const DbmTrainOptions& o) {
       if (resumed.count(key) != 0) m[key] = resumed.at(key);
     }
   } else {
-    m["pretrain_epochs"] = std::to_string(o.pretrain_epochs);
-    m["pretrain_lr"] = fmt::format("{}", o.pretrain_lr);
+    m["pretrain_epochs"] = std::to_string(pre.front().epochs);
+    m["pretrain_lr"] = fmt::format("{}", pre.front().learning_rate);
   }
   auto save = [&](int joint_epochs) {
     m[meta::kEpochs] = std::to_string(joint_epochs);
@@ -453,17 +486,20 @@ void run_dbm_train(const DbmTrainOptions& o) {
       fmt::print("wrote {} (100 chains, {} Gibbs steps)\n", o.samples_png, o.sample_steps);
     }
   }
-  write_json_file(o.common.json, {{"command", "dbm-train"},
-                                  {"hidden", fmt::format("{}", fmt::join(hidden, ","))},
-                                  {"resumed_from", o.resume},
-                                  {"epochs_before", epochs_done},
-                                  {"rows", data.size()},
-                                  {"pretrain_seconds", pretrain_seconds},
-                                  {"seconds", seconds},
-                                  {"config", nlohmann::json::parse(jc.to_json())},
-                                  {"device", backend->describe()},
-                                  {"warnings", warnings},
-                                  {"log", log}});
+  write_json_file(o.common.json,
+                  {{"command", "dbm-train"},
+                   {"recipe", o.common.recipe.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(o.common.recipe)},
+                   {"hidden", fmt::format("{}", fmt::join(hidden, ","))},
+                   {"resumed_from", o.resume},
+                   {"epochs_before", epochs_done},
+                   {"rows", data.size()},
+                   {"pretrain_seconds", pretrain_seconds},
+                   {"seconds", seconds},
+                   {"config", nlohmann::json::parse(jc.to_json())},
+                   {"device", backend->describe()},
+                   {"warnings", warnings},
+                   {"log", log}});
   if (!o.eval_data.empty()) {
     eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, 0, o.common.seed,
                     o.common.device, o.common.threads,
@@ -627,10 +663,12 @@ void register_deep(CLI::App& app) {
     cmd->add_flag("--labels", o->labels,
                   "Model the class labels jointly in the top RBM (a softmax group)")
         ->group(kGroupModel);
-    add_cd_options(cmd, o->layer, kCdSteps);
+    add_recipe_option(cmd, o->common.recipe, RecipeModel::dbn);
+    o->cd = add_cd_options(cmd, o->layer, kCdSteps);
     cmd->add_flag("--pcd-top", o->pcd_top, "Train the top RBM with persistent chains (lr <= 0.01)")
         ->group(kGroupTraining);
-    add_sgd_options(cmd, o->layer, kSgdMomentum | kSgdL1).epochs->description("Epochs per layer");
+    o->sgd = add_sgd_options(cmd, o->layer, kSgdMomentum | kSgdL1);
+    o->sgd.epochs->description("Epochs per layer");
     cmd->add_option("--samples,--samples-png", o->samples_png, "Write 100 generated digits here")
         ->type_name("FILE.png")
         ->group(kGroupOutput);
@@ -644,6 +682,22 @@ void register_deep(CLI::App& app) {
         ->group(kGroupOutput);
     cmd->callback([o, cmd] {
       apply_config_file(cmd, o->common.config);
+      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbn)) {
+        DbnPlan plan;
+        apply_recipe(*r, plan);
+        std::string sizes;
+        for (const LayerConfig& lc : plan.dbn.layers) {
+          sizes += (sizes.empty() ? "" : ",") + std::to_string(lc.hidden);
+        }
+        o->layers = sizes;
+        o->labels = plan.dbn.num_classes > 0;
+        o->init_stddev = plan.dbn.init_stddev;
+        for (const LayerConfig& lc : plan.dbn.layers) o->recipe_layers.push_back(lc.train);
+        o->layer = o->recipe_layers.front();
+        const bool resample = o->layer.resample_binarization;
+        o->common.binarize = resample ? "stochastic" : to_string(plan.binarize);
+        reapply_given_options(cmd);
+      }
       run_dbn_train(*o);
     });
   }
@@ -664,9 +718,17 @@ void register_deep(CLI::App& app) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str()
         ->group(kGroupData);
+    add_recipe_option(cmd, o->common.recipe, RecipeModel::dbn);
     add_sgd_options(cmd, o->train, kSgdMomentum);
     cmd->callback([o, cmd] {
       apply_config_file(cmd, o->common.config);
+      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbn)) {
+        DbnPlan plan;
+        apply_recipe(*r, plan);
+        o->train = plan.finetune;
+        o->common.binarize = to_string(plan.binarize);
+        reapply_given_options(cmd);
+      }
       run_finetune(*o);
     });
   }
@@ -683,15 +745,19 @@ void register_deep(CLI::App& app) {
             ->type_name("N,N[,N]")
             ->capture_default_str()
             ->group(kGroupModel);
-    cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
-        ->capture_default_str()
-        ->group(kGroupTraining);
+    add_recipe_option(cmd, o->common.recipe, RecipeModel::dbm);
+    o->pretrain_epochs_opt =
+        cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
+            ->capture_default_str()
+            ->group(kGroupTraining);
+    o->pretrain_lr_opt =
+        cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
+            ->capture_default_str()
+            ->group(kGroupTraining);
     const SgdOptions sgd = add_sgd_options(cmd, o->train, kSgdMomentum);
     sgd.epochs->description("Joint-training epochs (the total, with --resume)");
     sgd.batch->description("Minibatch size (pretraining and joint training)");
+    o->batch_opt = sgd.batch;
     sgd.lr->description("Joint learning rate");
     sgd.momentum->description("Joint momentum up to --momentum-switch-epoch");
     sgd.momentum->check(CLI::Range(0.0f, 0.999f));
@@ -735,6 +801,19 @@ void register_deep(CLI::App& app) {
         ->group(kGroupOutput);
     cmd->callback([o, cmd, hidden_opt] {
       apply_config_file(cmd, o->common.config);
+      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbm)) {
+        DbmPlan plan;
+        apply_recipe(*r, plan);
+        o->hidden = fmt::format("{}", fmt::join(plan.hidden, ","));
+        o->init_stddev = plan.init_stddev;
+        o->recipe_pretrain = plan.pretrain;
+        o->pretrain_epochs = plan.pretrain.front().epochs;
+        o->pretrain_lr = plan.pretrain.front().learning_rate;
+        o->train = plan.joint;
+        o->common.binarize =
+            plan.joint.resample_binarization ? "stochastic" : to_string(plan.binarize);
+        reapply_given_options(cmd);
+      }
       o->hidden_given = hidden_opt->count() > 0;
       run_dbm_train(*o);
     });

@@ -16,6 +16,7 @@
 #include "common.hpp"
 #include "crbm/ais.hpp"
 #include "crbm/exact.hpp"
+#include "crbm/recipes.hpp"
 #include "crbm/train.hpp"
 
 namespace crbm::tools {
@@ -23,6 +24,7 @@ namespace {
 
 struct TrainOptions {
   std::string config;
+  std::string recipe;  // --recipe NAME: the recipe's settings as the defaults
   // Data
   std::string data = "builtin:bars";
   std::string binarize = "auto";
@@ -64,6 +66,7 @@ struct TrainOptions {
   CLI::Option* hidden_opt = nullptr;
   CLI::Option* holdout_opt = nullptr;
   CLI::Option* binarize_opt = nullptr;
+  CLI::Option* recipe_opt = nullptr;
   SgdOptions sgd;
   CdOptions cd;
 };
@@ -155,6 +158,7 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->capture_default_str()
       ->group(kGroupModel);
 
+  o.recipe_opt = add_recipe_option(cmd, o.recipe, RecipeModel::rbm);
   o.cd = add_cd_options(cmd, o.train, kCdAll);
   o.sgd = add_sgd_options(cmd, o.train, kSgdAll);
   // Defaults that depend on the data (apply_data_dependent_defaults).
@@ -262,7 +266,32 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->group(kGroupOutput);
 }
 
+// --recipe NAME: the recipe over the command's defaults, then every option given again, so
+// that explicit flags win (the recipe's hidden, epochs, batch and learning rate replace the
+// data-dependent defaults).
+void apply_recipe_options(CLI::App* cmd, TrainOptions& o) {
+  const Recipe* recipe = use_recipe(o.recipe, RecipeModel::rbm);
+  if (recipe == nullptr) return;
+  if (o.model == "conv") {
+    CRBM_FAIL("--recipe ", o.recipe,
+              " is for a dense RBM, not --model conv (a CDBN recipe runs "
+              "with 'crbm conv train --recipe')");
+  }
+  RbmPlan plan;
+  plan.init_stddev = TrainOptions{}.init_std;
+  apply_recipe(*recipe, plan);
+  o.hidden = plan.hidden;
+  o.init_std = plan.init_stddev;
+  o.train = plan.train;
+  o.binarize = plan.train.resample_binarization ? "stochastic" : to_string(plan.binarize);
+  reapply_given_options(cmd);
+}
+
 void apply_data_dependent_defaults(TrainOptions& o, const Dataset& d) {
+  if (!o.recipe.empty()) {  // the recipe fills the model and training settings
+    if (o.holdout_opt->count() == 0) o.holdout = d.size() > 1000 ? 0.1 : 0.0;
+    return;
+  }
   const bool builtin = is_builtin(o.data);
   if (o.hidden_opt->count() == 0) o.hidden = builtin ? kBuiltinHidden : kDataHidden;
   if (o.sgd.epochs->count() == 0) o.train.epochs = builtin ? kBuiltinEpochs : kDataEpochs;
@@ -453,6 +482,7 @@ void run_train(TrainOptions& o) {
   metadata[meta::kBinarize] = binarize;
   metadata[meta::kVersion] = kVersion;
   metadata[meta::kCreatedBy] = "crbm train";
+  if (!o.recipe.empty()) metadata[kRecipeMetadataKey] = o.recipe;
   write_geometry(metadata, train);
 
   Matrix data = Matrix::from_host(*backend, train.x);
@@ -669,6 +699,7 @@ void register_train(CLI::App& app) {
   register_options(cmd, *opts);
   cmd->callback([opts, cmd] {
     apply_config_file(cmd, opts->config);
+    apply_recipe_options(cmd, *opts);
     run_train(*opts);
   });
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -290,6 +291,47 @@ void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
           "", "0.." + std::to_string(kMaxThreads)))
       ->capture_default_str()
       ->group(kGroupCompute);
+}
+
+// ---- recipes ----
+
+CLI::Option* add_recipe_option(CLI::App* cmd, std::string& name, RecipeModel model) {
+  std::string help = fmt::format(
+      "Train with a paper's protocol (docs/recipes.md): the recipe sets the defaults, every "
+      "option given explicitly overrides its value. Recipes for this command:");
+  for (const Recipe& r : recipes()) {
+    if (r.model == model) help += fmt::format("\n  {}: {}", r.name, r.description);
+  }
+  return cmd->add_option("--recipe", name, help)->type_name("NAME")->group(kGroupTraining);
+}
+
+const Recipe* use_recipe(const std::string& name, RecipeModel model) {
+  if (name.empty()) return nullptr;
+  const Recipe& r = find_recipe(name);  // unknown: "unknown recipe 'X' (known: ...)"
+  if (r.model != model) {
+    std::vector<std::string> same;
+    for (const Recipe& other : recipes()) {
+      if (other.model == model) same.push_back(other.name);
+    }
+    CRBM_FAIL("--recipe ", name, ": this recipe is for the ", to_string(r.model),
+              " model, not the ", to_string(model), " model of this command (",
+              same.empty() ? std::string("no recipe fits it")
+                           : "its recipes: " + CLI::detail::join(same, ", "),
+              ")");
+  }
+  for (const std::string& line : recipe_gap_messages(r)) fmt::print(stderr, "warning: {}\n", line);
+  return &r;
+}
+
+void reapply_given_options(CLI::App* cmd, const std::vector<const CLI::Option*>& skip) {
+  for (CLI::Option* opt : cmd->get_options()) {
+    if (opt->count() == 0) continue;
+    if (std::find(skip.begin(), skip.end(), opt) != skip.end()) continue;
+    if (opt->check_lname("recipe") || opt->check_lname("config") || opt == cmd->get_help_ptr()) {
+      continue;
+    }
+    opt->run_callback();
+  }
 }
 
 // ---- config files ----

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "crbm/recipes.hpp"
 #include "crbm/sgd.hpp"
 
 namespace crbm::tools {
@@ -112,6 +113,24 @@ inline constexpr int kMaxThreads = 1024;
 // subcommand (Compute group). `threads_help` replaces the description of --threads.
 void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
                          const char* threads_help = nullptr);
+
+// ---- recipes (crbm/recipes.hpp, docs/recipes.md) ----
+// --recipe NAME in the Training group; --help lists the recipes for `model` with their
+// one-line descriptions. The name is checked when the recipe is used (use_recipe), so that
+// an unknown one fails listing every known recipe.
+CLI::Option* add_recipe_option(CLI::App* cmd, std::string& name, RecipeModel model);
+
+// The recipe named by --recipe, checked against the command's model (an unknown name fails
+// listing the known ones; a recipe for another model fails naming both), with its gaps
+// printed to stderr as warnings ("warning: recipe NAME: ... is not supported yet; ..."),
+// also with --quiet.
+// Returns nullptr when `name` is empty.
+const Recipe* use_recipe(const std::string& name, RecipeModel model);
+
+// After a recipe has overwritten the option-bound fields: runs again the callback of every
+// option given (on the command line or in a config file; count() > 0) except those in
+// `skip`, so that explicit flags override the recipe's values.
+void reapply_given_options(CLI::App* cmd, const std::vector<const CLI::Option*>& skip = {});
 
 // ---- config files ----
 // CLI11 2.1 reads config files only for the top-level app, so subcommands add their own

@@ -7,8 +7,8 @@
 # docs/results/reproduction-rows/cdbn-svm.txt.
 # Usage: scripts/reproduce/cdbn-svm.sh [--device cpu|cuda] [--smoke] [--mnist DIR] [--out DIR]
 #   The recipe's epochs (10 per layer) are used as they are.
-# Needs `crbm conv train --recipe` and `crbm conv classify --recipe` with the SVM classifier
-# and --json, which land with the tools wiring (see common.sh).
+# Uses `crbm conv train --recipe` and `crbm conv classify --recipe` (the recipe's SVM,
+# --json with error_rate).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 row=cdbn-svm

@@ -13,7 +13,7 @@
 # Environment: CRBM (the crbm binary, default build/tools/crbm).
 #
 # The scripts use `--recipe NAME` on the training commands (crbm/recipes.hpp, docs/recipes.md),
-# which lands with the tools wiring: until then they stop at the first training command.
+# taken by every training command and by `crbm conv classify` (docs/user-guide.md).
 
 repro_usage() {
   sed -n '2,/^set -euo/p' "scripts/reproduce/$row.sh" | sed '$d' | sed 's/^# \{0,1\}//'

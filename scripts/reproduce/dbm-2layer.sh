@@ -10,7 +10,7 @@
 #   EPOCHS (default 350: issue 13 measured about 1 s per joint epoch on an H200, and the
 #   recipe's 100 + 200 pretraining epochs and the three AIS runs need the rest of the 9
 #   minutes; the recipe's own joint count is 500) overrides the joint epochs.
-# Needs `crbm dbm-train --recipe`, which lands with the tools wiring (see common.sh).
+# Uses `crbm dbm-train --recipe` (docs/user-guide.md, "Recipes").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 row=dbm-2layer

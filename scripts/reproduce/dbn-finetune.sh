@@ -7,8 +7,7 @@
 # and the summary line to docs/results/reproduction-rows/dbn-finetune.txt.
 # Usage: scripts/reproduce/dbn-finetune.sh [--device cpu|cuda] [--smoke] [--mnist DIR] [--out DIR]
 #   The recipe's epochs (50 per RBM, 200 of fine-tuning) are used as they are.
-# Needs `crbm dbn-train --recipe` and `crbm finetune --recipe`, which land with the tools
-# wiring (see common.sh).
+# Uses `crbm dbn-train --recipe` and `crbm finetune --recipe` (docs/user-guide.md, "Recipes").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 row=dbn-finetune

@@ -7,7 +7,7 @@
 # Usage: scripts/reproduce/rbm-cd25.sh [--device cpu|cuda] [--smoke] [--mnist DIR] [--out DIR]
 #   EPOCHS (default 400: issue 13 measured about 1.05 s per CD-25 epoch on an H200, so
 #   400 epochs + AIS fit 9 minutes; the recipe's own count is 500) overrides the epochs.
-# Needs `crbm train --recipe`, which lands with the tools wiring (see common.sh).
+# Uses `crbm train --recipe` (docs/user-guide.md, "Recipes").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 row=rbm-cd25
