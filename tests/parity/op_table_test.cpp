@@ -76,11 +76,13 @@ double softplus_ref(double v) {
   return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
 }
 
-// The documented conversion of 32 Philox bits to a float uniform (the top 24 bits,
-// offset by half a step), written here from the convention rather than taken from
+// The documented conversion of 32 Philox bits to a float uniform in the OPEN interval
+// (0, 1) (the top 24 bits, offset by half a step; a value that rounds to 1 becomes the
+// largest float below 1), written here from the convention rather than taken from
 // crbm_hd.cuh: element i of a draw is word i % 4 of block i / 4.
 float uniform_of_bits(uint32_t bits) {
-  return (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  const float u = static_cast<float>((static_cast<double>(bits >> 8) + 0.5) / 16777216.0);
+  return u < 1.0f ? u : std::nextafter(1.0f, 0.0f);
 }
 float uniform_at(const RngKey& k, uint64_t i) {
   return uniform_of_bits(philox::block(k.seed, k.stream, k.step, i / 4).x[i % 4]);

@@ -1,5 +1,5 @@
 // crbm::Error: the one exception type the library throws. Every failed check
-// (bad input, CUDA/cuBLAS/cuRAND status, shape mismatch, divergence) becomes an
+// (bad input, CUDA/cuBLAS/cuDNN status, shape mismatch, divergence) becomes an
 // Error whose message names what failed and where.
 #pragma once
 

@@ -131,8 +131,8 @@ std::string layer(int64_t l) {
 }  // namespace
 
 const std::vector<std::string>& checkpoint_model_kinds() {
-  static const std::vector<std::string> kinds = {"rbm", "softmax_rbm", "dbn", "dbm",
-                                                 "mlp", "conv_rbm",    "cdbn"};
+  static const std::vector<std::string> kinds = {"rbm", "softmax_rbm", "dbn",  "dbm",
+                                                 "mlp", "conv_rbm",    "cdbn", "ratings_rbm"};
   return kinds;
 }
 
@@ -185,6 +185,18 @@ void validate_checkpoint(const SafetensorsFile& f, const std::string& path) {
     const int64_t n = c.integer("layers", 1, 64, true);
     int64_t channels = -1;
     for (int64_t l = 0; l < n; ++l) channels = c.conv_rbm(layer(l), channels);
+  } else if (model == "ratings_rbm") {
+    // weights [I, K, H], visible_bias [I, K], hidden_bias [H], rating_values [K];
+    // rated_weights [I, H] for the conditional model.
+    const HostTensor& w = c.tensor("weights", {-1, -1, -1});
+    const int64_t items = w.shape[0], levels = w.shape[1], hidden = w.shape[2];
+    c.tensor("visible_bias", {items, levels});
+    c.tensor("hidden_bias", {hidden});
+    c.tensor("rating_values", {levels});
+    if (c.text("conditional", "false") == "true") c.tensor("rated_weights", {items, hidden});
+    c.agrees("items", items, "weights");
+    c.agrees("levels", levels, "weights");
+    c.agrees("hidden", hidden, "weights");
   } else {
     std::string kinds;
     for (const std::string& k : checkpoint_model_kinds()) kinds += (kinds.empty() ? "" : ", ") + k;

@@ -204,7 +204,7 @@ void save_ratings_rbm(const std::string& path, const RatingsRbm& m,
 RatingsRbm load_ratings_rbm(Backend& backend, const std::string& path,
                             std::vector<int64_t>* item_ids,
                             std::map<std::string, std::string>* metadata) {
-  const SafetensorsFile f = load_safetensors(path);
+  const SafetensorsFile f = load_checkpoint(path);
   const std::string& model = require_metadata(f, "model", path);
   if (model != "ratings_rbm") CRBM_FAIL(path, ": holds a '", model, "' model, not a ratings RBM");
   const HostTensor& w = require_tensor(f, "weights", {-1, -1, -1}, path);
