@@ -2,8 +2,10 @@
 # GPU check for libcrbm, to run on a machine with an NVIDIA GPU: configures a
 # Release build with CRBM_CUDA=ON, builds, runs the whole ctest suite (log kept),
 # runs every bench_* binary with JSON output and writes a markdown report
-# (device, commit, date, test summary, benchmark table) to $1
-# (default: docs/results/gpu-<date>).
+# (device, commit, date, test summary, compute-sanitizer counts, benchmark table)
+# to $1 (default: docs/results/gpu-<date>). compute-sanitizer's memcheck (with leak
+# checking), racecheck, initcheck and synccheck run over the parity suites
+# (crbm_parity_tests, crbm_op_table_tests); SKIP_SANITIZER=1 skips them.
 #
 #   bench/gpu_check.sh [OUTPUT_DIR]
 # Environment: BUILD_DIR (default build-gpu-check), CUDA_ARCHS (CMAKE_CUDA_ARCHITECTURES,
@@ -25,7 +27,7 @@ say() { echo "[gpu_check] $*" | tee -a "$LOG"; }
 
 # ---- 1. dependencies (optional: the GPU machine may have no network) ----
 PACKAGES=(libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev libfmt-dev libpng-dev zlib1g-dev
-  libgtest-dev libbenchmark-dev)
+  liblinear-dev libgtest-dev libbenchmark-dev)
 if [[ "${SKIP_APT:-0}" != "1" ]] && command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then
   missing=()
   for p in "${PACKAGES[@]}"; do
@@ -93,6 +95,35 @@ if ((BUILD_OK)); then
   say "tests: $TEST_SUMMARY (exit $TEST_RC)"
 fi
 
+# ---- 4b. compute-sanitizer over the parity suites (errors counted per tool) ----
+SANITIZER_ROWS=()
+SANITIZER="$(command -v compute-sanitizer || true)"
+[[ -z "$SANITIZER" && -x /usr/local/cuda/bin/compute-sanitizer ]] && SANITIZER=/usr/local/cuda/bin/compute-sanitizer
+if ((BUILD_OK)) && [[ "${SKIP_SANITIZER:-0}" != "1" ]]; then
+  if [[ -z "$SANITIZER" ]]; then
+    SANITIZER_ROWS+=("| all | not run: compute-sanitizer not found | |")
+  else
+    for tool in memcheck racecheck initcheck synccheck; do
+      extra=()
+      [[ "$tool" == memcheck ]] && extra=(--leak-check full)
+      for suite in crbm_parity_tests crbm_op_table_tests; do
+        bin="$BUILD_DIR/tests/$suite"
+        [[ -x "$bin" ]] || continue
+        slog="$OUT/sanitizer-$tool-$suite.log"
+        say "compute-sanitizer --tool $tool $suite"
+        set +e
+        "$SANITIZER" --tool "$tool" "${extra[@]}" --error-exitcode 99 "$bin" >"$slog" 2>&1
+        rc=$?
+        set -e
+        # The summary line: "========= ERROR SUMMARY: N errors" (racecheck: "RACECHECK SUMMARY").
+        summary="$(grep -E '(ERROR|RACECHECK) SUMMARY' "$slog" | tail -n1 | sed 's/^=* *//' || true)"
+        [[ -z "$summary" ]] && summary="no summary line (exit $rc)"
+        SANITIZER_ROWS+=("| $tool | $suite | $summary (exit $rc) |")
+      done
+    done
+  fi
+fi
+
 # ---- 5. benchmarks ----
 BENCH_JSON=()
 if ((BUILD_OK)); then
@@ -133,6 +164,14 @@ REPORT="$OUT/README.md"
     echo '```'
     grep -E '^\s*[0-9]+ - .*\((Failed|Timeout|Subprocess|SEGFAULT|Exception)' "$TEST_LOG" || true
     echo '```'
+    echo
+  fi
+  if ((${#SANITIZER_ROWS[@]})); then
+    echo "## compute-sanitizer"
+    echo
+    echo "| tool | suite | result |"
+    echo "| --- | --- | --- |"
+    printf '%s\n' "${SANITIZER_ROWS[@]}"
     echo
   fi
   echo "## Benchmarks"
