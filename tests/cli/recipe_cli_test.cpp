@@ -182,8 +182,8 @@ TEST_F(RecipeCliTest, DbnTrainRejectsAnRbmRecipe) {
 
 TEST_F(RecipeCliTest, FinetuneRecipeInJsonAndMetadata) {
   const Result r =
-      run("finetune --recipe hs06-dbn --random-layers 4 --data builtin:blobs --limit 40 --epochs 1 "
-          "-q --json f.json --out f.safetensors");
+      run("finetune --recipe hs06-dbn --random-layers 4 --data builtin:blobs --binarize threshold "
+          "--limit 40 --epochs 1 -q --json f.json --out f.safetensors");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(metadata("f.safetensors").at(kRecipeMetadataKey), "hs06-dbn");
   const auto j = nlohmann::json::parse(read_text(path("f.json")));
