@@ -216,11 +216,6 @@ RatingsRbm load_ratings_rbm(Backend& backend, const std::string& path,
   m.visible_bias().upload(require_tensor(f, "visible_bias", {i, k}, path));
   m.hidden_bias().upload(require_tensor(f, "hidden_bias", {h}, path));
   if (conditional) m.rated_weights().upload(require_tensor(f, "rated_weights", {i, h}, path));
-  for (const auto& [name, t] : f.tensors) {
-    for (float x : t.data) {
-      if (!std::isfinite(x)) CRBM_FAIL(path, ": tensor '", name, "' holds a non-finite value");
-    }
-  }
   if (item_ids != nullptr) {
     item_ids->clear();
     auto it = f.metadata.find("item_ids");
