@@ -81,9 +81,7 @@ class ConvTrainer {
   Matrix batch_;                               // [B, V] gathered minibatch
   Matrix logits_, h0_;                         // [B, H] positive phase
   std::unique_ptr<CdNegativePhase> negative_;  // CD-k / PCD-k chains (crbm/gibbs.hpp)
-  Matrix grad_w_, grad_hb_, grad_vb_;
-  Matrix vel_w_, vel_hb_, vel_vb_;
-  SparsityTerm sparsity_;  // per filter [1, K]
+  RbmStep step_;  // filters [K x C*F*F], visible bias [1 x C], hidden bias [1 x K]
 };
 
 }  // namespace crbm

@@ -196,9 +196,9 @@ class RatingsCdTrainer {
   // with Gibbs draws keyed by `step`.
   void compute_gradient(const SparseRows& rows, const SparseRows* rated, int k, uint64_t step);
   int epoch() const { return epoch_; }
-  const Matrix& grad_weights() const { return gw_; }
-  const Matrix& grad_visible_bias() const { return gb_; }
-  const Matrix& grad_hidden_bias() const { return gc_; }
+  const Matrix& grad_weights() const { return step_.grad_w(); }
+  const Matrix& grad_visible_bias() const { return step_.grad_visible(); }
+  const Matrix& grad_hidden_bias() const { return step_.grad_hidden(); }
   const Matrix& grad_rated_weights() const { return gd_; }
 
  private:
@@ -207,7 +207,8 @@ class RatingsCdTrainer {
   Backend& be_;
   int epoch_ = 0;
   int64_t updates_ = 0;
-  Matrix gw_, gb_, gc_, gd_, vw_, vb_, vc_, vd_;
+  RbmStep step_;    // weights [I*K x H], visible bias [1 x I*K], hidden bias [1 x H]
+  Matrix gd_, vd_;  // the conditional model's rated-item weights [I x H]: gradient, velocity
   Matrix v0_, vk_, pk_, h0_, hs_, hk_;
 };
 

@@ -100,6 +100,55 @@ class SparsityTerm {
   bool started_ = false;
 };
 
+// The parameters of one RBM-shaped layer that a trainer moves: the weights and the two
+// biases, as views of the model's matrices.
+struct RbmLayerRefs {
+  MatRef weights;       // [w_rows x w_cols]
+  MatRef visible_bias;  // [1 x visible]
+  MatRef hidden_bias;   // [1 x hidden]
+};
+
+// The update of one RBM-shaped layer, owned by each trainer that moves one (dense CD,
+// convolutional CD, DBM pretraining, the DBN's labelled top, softmax and replicated
+// softmax, the ratings RBM): the gradient buffers the trainer fills, their velocities
+// (zero at the start), the hidden units' sparsity term, and one momentum step of the
+// three parameters (weights with L2/L1, biases without) by the training core's schedule.
+class RbmStep {
+ public:
+  RbmStep() = default;
+  RbmStep(Backend& be, int64_t w_rows, int64_t w_cols, int64_t visible, int64_t hidden);
+
+  Matrix& grad_w() { return grad_w_; }              // [w_rows x w_cols]
+  Matrix& grad_visible() { return grad_visible_; }  // [1 x visible]
+  Matrix& grad_hidden() { return grad_hidden_; }    // [1 x hidden]
+  const Matrix& grad_w() const { return grad_w_; }
+  const Matrix& grad_visible() const { return grad_visible_; }
+  const Matrix& grad_hidden() const { return grad_hidden_; }
+
+  // One phase of the dense statistics (v [B x w_rows], h [B x w_cols]):
+  //   grad_w = scale v' h + beta grad_w,  grad_visible = scale sum_rows v + beta ...,
+  //   grad_hidden = scale sum_rows h + beta ...
+  // The positive phase overwrites (beta 0), the negative accumulates (beta 1).
+  void add_statistics(CMatRef v, CMatRef h, float scale, float beta);
+
+  // The sparsity term's input: with the term on (SparsityTerm::enabled), the matrix
+  // [1 x hidden] that takes this batch's mean hidden activation before apply(); an
+  // empty view (data == nullptr) when it is off.
+  MatRef sparsity_mean(const SgdConfig& config);
+  // The same for dense hidden units: their mean is scale * sum_rows h (scale 1/B).
+  void add_hidden_mean(const SgdConfig& config, CMatRef h, float scale);
+
+  // Adds the sparsity term to grad_hidden (when on), then one momentum step of each
+  // parameter with the rates of (epoch, updates): ascent along the gradients.
+  void apply(const SgdConfig& config, int epoch, int64_t updates, const RbmLayerRefs& params);
+
+ private:
+  Backend* be_ = nullptr;
+  Matrix grad_w_, grad_visible_, grad_hidden_;
+  Matrix vel_w_, vel_visible_, vel_hidden_;
+  SparsityTerm sparsity_;
+};
+
 // The contrastive-divergence settings of the RBM trainers (dense, convolutional,
 // softmax): k Gibbs steps per update, persistent chains (PCD) or not.
 struct CdConfig {

@@ -87,9 +87,8 @@ class SoftmaxCdTrainer {
   Backend& be_;
   int epoch_ = 0;
   int64_t updates_ = 0, rows_ = 0;
-  Matrix gw_, gb_, gc_, vw_, vb_, vc_;
+  RbmStep step_;  // gradients, velocities and sparsity term of (weights, biases)
   Matrix h0_, len_, shuffled_;
-  SparsityTerm sparsity_;
   std::unique_ptr<CdNegativePhase> negative_;  // CD-k chains (crbm/gibbs.hpp)
 };
 

@@ -87,9 +87,7 @@ class CdTrainer {
   Matrix v_bin_, h0_;                          // [B x V] / [B x H]
   std::unique_ptr<CdNegativePhase> negative_;  // CD-k / PCD-k chains (crbm/gibbs.hpp)
   Matrix vs_scratch_;                          // [max(B,C) x V]
-  Matrix grad_w_, grad_b_, grad_c_;            // [V x H], [1 x V], [1 x H]
-  Matrix vel_w_, vel_b_, vel_c_;
-  SparsityTerm sparsity_;             // running mean hidden activation and its gradient term
+  RbmStep step_;  // gradients [V x H], [1 x V], [1 x H], their velocities, the sparsity term
   std::unique_ptr<CudaGraph> graph_;  // this epoch's captured update (CUDA)
   Matrix graph_batch_;                // the graph's minibatch buffer [B x V]
 };

@@ -19,12 +19,12 @@
 #include "crbm/mathutil.hpp"
 #include "crbm/memory.hpp"
 #include "crbm_hd.cuh"
+#include "rng_streams.hpp"
 
 namespace crbm {
 namespace {
 
-constexpr uint32_t kStreamAisHidden = 0xa150;
-constexpr uint32_t kStreamAisVisible = 0xa151;
+using namespace rng_stream::ais;  // Philox stream ids (rng_streams.hpp)
 
 // Appends first, first + 1/n, ..., (excluding last) to `out`.
 void append_segment(std::vector<double>& out, double first, double last, int64_t intervals) {

@@ -14,14 +14,12 @@
 #include "crbm/atomic_file.hpp"
 #include "crbm/ratings.hpp"
 #include "philox.cuh"
+#include "rng_streams.hpp"
 
 namespace crbm {
 namespace {
 
-constexpr uint32_t kStreamGenFactors = 0x7a01;
-constexpr uint32_t kStreamGenChoice = 0x7a02;
-constexpr uint32_t kStreamGenRating = 0x7a03;
-constexpr uint32_t kStreamSplit = 0x7a04;
+using namespace rng_stream::ratings;  // Philox stream ids (rng_streams.hpp)
 constexpr int64_t kMaxLevels = 32;
 
 struct RawRating {

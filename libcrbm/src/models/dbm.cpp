@@ -15,17 +15,13 @@
 #include "crbm/gibbs.hpp"
 #include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
+#include "rng_streams.hpp"
 #include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
 
-constexpr uint32_t kStreamDbmGibbs = 0xd8b0;
-constexpr uint32_t kStreamDbmInit = 0xd8b1;
-constexpr uint32_t kStreamDbmBinarize = 0xd8b2;
-constexpr uint32_t kStreamPreHidden = 0xd8b3;
-constexpr uint32_t kStreamPreVisible = 0xd8b4;
-constexpr uint32_t kStreamPreBinarize = 0xd8b5;
+using namespace rng_stream::dbm;  // Philox stream ids (rng_streams.hpp)
 
 // out = x_{l-1} W_{l-1} + x_{l+1} W_l' + b_l (the missing neighbour of v or the top is skipped).
 void layer_logits(const Dbm& dbm, size_t l, CMatRef below, CMatRef above, MatRef out) {
@@ -63,14 +59,7 @@ class ScaledCdTrainer {
     cfg_.validate();
     if (cfg_.persistent) CRBM_FAIL("DBM pretraining uses CD-k; persistent = true is not supported");
     const int64_t v = rbm.visible(), h = rbm.hidden();
-    gw_ = Matrix(be_, v, h);
-    gb_ = Matrix(be_, 1, v);
-    gc_ = Matrix(be_, 1, h);
-    vw_ = Matrix(be_, v, h);
-    vb_ = Matrix(be_, 1, v);
-    vc_ = Matrix(be_, 1, h);
-    sparsity_ = SparsityTerm(be_, h);
-    for (Matrix* m : {&vw_, &vb_, &vc_}) be_.fill(*m, 0.0f);
+    step_ = RbmStep(be_, v, h, v, h);
     GibbsModel model;
     model.hidden = [this](CLayerRef v, MatRef out) { hidden(v.units, out); };
     model.sample_hidden = [this](CMatRef p, MatRef out, uint64_t step) {
@@ -139,20 +128,10 @@ class ScaledCdTrainer {
     const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
     const CMatRef vk = negative.v.units, hk = negative.h;
     const float inv = 1.0f / static_cast<float>(b);
-    be_.gemm(true, false, inv, v0, h0, 0.0f, gw_);
-    be_.gemm(true, false, -inv, vk, hk, 1.0f, gw_);
-    be_.column_sums(v0, inv, 0.0f, gb_);
-    be_.column_sums(vk, -inv, 1.0f, gb_);
-    be_.column_sums(h0, inv, 0.0f, gc_);
-    be_.column_sums(hk, -inv, 1.0f, gc_);
-    if (SparsityTerm::enabled(cfg_)) {
-      be_.column_sums(h0, inv, 0.0f, sparsity_.batch_mean());
-      sparsity_.apply(cfg_, gc_);
-    }
-    const StepRates rates = step_rates(cfg_, epoch_, updates_);
-    momentum_step(be_, rbm_.weights(), vw_, gw_, rates, cfg_, Decay::weights);
-    momentum_step(be_, rbm_.visible_bias(), vb_, gb_, rates, cfg_, Decay::none);
-    momentum_step(be_, rbm_.hidden_bias(), vc_, gc_, rates, cfg_, Decay::none);
+    step_.add_statistics(v0, h0, inv, 0.0f);
+    step_.add_statistics(vk, hk, -inv, 1.0f);
+    step_.add_hidden_mean(cfg_, h0, inv);
+    step_.apply(cfg_, epoch_, updates_, {rbm_.weights(), rbm_.visible_bias(), rbm_.hidden_bias()});
     ++updates_;
   }
 
@@ -162,8 +141,8 @@ class ScaledCdTrainer {
   float up_, down_;
   int epoch_ = 0;
   int64_t updates_ = 0, rows_ = 0;
-  Matrix gw_, gb_, gc_, vw_, vb_, vc_, v0_, h0_, shuffled_;
-  SparsityTerm sparsity_;
+  Matrix v0_, h0_, shuffled_;
+  RbmStep step_;
   std::unique_ptr<CdNegativePhase> negative_;
 };
 

@@ -15,17 +15,12 @@
 #include "crbm/gibbs.hpp"
 #include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
+#include "rng_streams.hpp"
 
 namespace crbm {
 namespace {
 
-constexpr uint32_t kStreamTopHidden = 0xdb01;
-constexpr uint32_t kStreamTopVisible = 0xdb02;
-constexpr uint32_t kStreamTopLabel = 0xdb03;
-constexpr uint32_t kStreamTopInit = 0xdb04;
-constexpr uint32_t kStreamDown = 0xdb05;
-constexpr uint32_t kStreamUp = 0xdb06;
-constexpr uint32_t kStreamChainInit = 0xdb07;
+using namespace rng_stream::dbn;  // Philox stream ids (rng_streams.hpp)
 
 // A 1 x cols view of `cols` consecutive entries of a row vector.
 CMatRef row_slice(const Matrix& m, int64_t first, int64_t cols) {
@@ -54,14 +49,7 @@ class JointTopTrainer {
       : rbm_(rbm), be_(rbm.backend()), pen_(pen), classes_(classes), config_(config) {
     config_.validate();
     const int64_t v = rbm.visible(), h = rbm.hidden();
-    grad_w_ = Matrix(be_, v, h);
-    grad_b_ = Matrix(be_, 1, v);
-    grad_c_ = Matrix(be_, 1, h);
-    vel_w_ = Matrix(be_, v, h);
-    vel_b_ = Matrix(be_, 1, v);
-    vel_c_ = Matrix(be_, 1, h);
-    sparsity_ = SparsityTerm(be_, h);
-    for (Matrix* m : {&vel_w_, &vel_b_, &vel_c_}) be_.fill(*m, 0.0f);
+    step_ = RbmStep(be_, v, h, v, h);
     // Pen units are Bernoulli, the labels one softmax group (kept as two matrices).
     GibbsModel model;
     model.hidden = [this](CLayerRef v, MatRef out) { hidden(v.units, v.labels, out); };
@@ -151,26 +139,24 @@ class JointTopTrainer {
     const CMatRef pk = negative.v.units, yk = negative.v.labels, hk = negative.h;
     const float inv_b = 1.0f / static_cast<float>(b);
     const float inv_c = 1.0f / static_cast<float>(pk.rows);
-    MatRef gwp = grad_w_.rows_view(0, pen_), gwy = grad_w_.rows_view(pen_, classes_);
+    // The visible side is two groups (pen units, labels): their rows of the weight
+    // gradient and their slices of the visible-bias gradient are filled separately.
+    Matrix &gw = step_.grad_w(), &gb = step_.grad_visible(), &gc = step_.grad_hidden();
+    MatRef gwp = gw.rows_view(0, pen_), gwy = gw.rows_view(pen_, classes_);
     be_.gemm(true, false, inv_b, p0, h0, 0.0f, gwp);
     be_.gemm(true, false, -inv_c, pk, hk, 1.0f, gwp);
     be_.gemm(true, false, inv_b, y0, h0, 0.0f, gwy);
     be_.gemm(true, false, -inv_c, yk, hk, 1.0f, gwy);
-    MatRef gbp = row_slice(grad_b_, 0, pen_), gby = row_slice(grad_b_, pen_, classes_);
+    MatRef gbp = row_slice(gb, 0, pen_), gby = row_slice(gb, pen_, classes_);
     be_.column_sums(p0, inv_b, 0.0f, gbp);
     be_.column_sums(pk, -inv_c, 1.0f, gbp);
     be_.column_sums(y0, inv_b, 0.0f, gby);
     be_.column_sums(yk, -inv_c, 1.0f, gby);
-    be_.column_sums(h0, inv_b, 0.0f, grad_c_);
-    be_.column_sums(hk, -inv_c, 1.0f, grad_c_);
-    if (SparsityTerm::enabled(config_)) {
-      be_.column_sums(h0, inv_b, 0.0f, sparsity_.batch_mean());
-      sparsity_.apply(config_, grad_c_);
-    }
-    const StepRates rates = step_rates(config_, epoch_, updates_);
-    momentum_step(be_, rbm_.weights(), vel_w_, grad_w_, rates, config_, Decay::weights);
-    momentum_step(be_, rbm_.visible_bias(), vel_b_, grad_b_, rates, config_, Decay::none);
-    momentum_step(be_, rbm_.hidden_bias(), vel_c_, grad_c_, rates, config_, Decay::none);
+    be_.column_sums(h0, inv_b, 0.0f, gc);
+    be_.column_sums(hk, -inv_c, 1.0f, gc);
+    step_.add_hidden_mean(config_, h0, inv_b);
+    step_.apply(config_, epoch_, updates_,
+                {rbm_.weights(), rbm_.visible_bias(), rbm_.hidden_bias()});
     ++updates_;
   }
 
@@ -182,10 +168,9 @@ class JointTopTrainer {
   int epoch_ = 0;
   int64_t updates_ = 0;
   int64_t rows_ = 0;
-  Matrix grad_w_, grad_b_, grad_c_, vel_w_, vel_b_, vel_c_;
+  RbmStep step_;
   Matrix h0_;
   Matrix shuffled_pen_, shuffled_labels_;
-  SparsityTerm sparsity_;
   std::unique_ptr<CdNegativePhase> negative_;
 };
 

@@ -9,11 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "crbm/safetensors.hpp"
+#include "rng_streams.hpp"
 #include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
-constexpr uint32_t kStreamMlpInit = 0x3170;
+using namespace rng_stream::mlp;  // Philox stream ids (rng_streams.hpp)
 }  // namespace
 
 void MlpConfig::validate() const {

@@ -9,11 +9,12 @@
 #include "crbm/ratings.hpp"
 #include "crbm/safetensors.hpp"
 #include "ratings_math.cuh"
+#include "rng_streams.hpp"
 
 namespace crbm {
 namespace {
 
-constexpr uint32_t kStreamInit = 0x7a10;
+using namespace rng_stream::ratings;  // Philox stream ids (rng_streams.hpp)
 
 // Per user, the union of the items of `a` and `b` (pattern only): the conditional
 // model's "rated" input when predicting `b` from `a`.

@@ -13,15 +13,12 @@
 #include "crbm/gibbs.hpp"
 #include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
+#include "rng_streams.hpp"
 
 namespace crbm {
 namespace {
 
-constexpr uint32_t kStreamSmHidden = 0x5f01;
-constexpr uint32_t kStreamSmVisible = 0x5f02;
-constexpr uint32_t kStreamSmAisHidden = 0x5f03;
-constexpr uint32_t kStreamSmAisVisible = 0x5f04;
-constexpr uint32_t kStreamSmAisInit = 0x5f05;
+using namespace rng_stream::softmax;  // Philox stream ids (rng_streams.hpp)
 
 }  // namespace
 
@@ -275,14 +272,7 @@ SoftmaxCdTrainer::SoftmaxCdTrainer(SoftmaxRbm& model, TrainConfig config)
   config_.validate();
   if (config_.persistent) CRBM_FAIL("softmax RBM training uses CD-k; persistent is not supported");
   const int64_t v = model.visible(), h = model.hidden();
-  gw_ = Matrix(be_, v, h);
-  gb_ = Matrix(be_, 1, v);
-  gc_ = Matrix(be_, 1, h);
-  vw_ = Matrix(be_, v, h);
-  vb_ = Matrix(be_, 1, v);
-  vc_ = Matrix(be_, 1, h);
-  sparsity_ = SparsityTerm(be_, h);
-  for (Matrix* m : {&vw_, &vb_, &vc_}) be_.fill(*m, 0.0f);
+  step_ = RbmStep(be_, v, h, v, h);
   // Visible samples: one draw per group, or (replicated) D draws per row (its length),
   // which the negative phase always takes.
   GibbsModel gibbs;
@@ -324,26 +314,16 @@ void SoftmaxCdTrainer::update(CMatRef v0) {
   const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
   const CMatRef vneg = negative.v.units, hk = negative.h;
   const float inv = 1.0f / static_cast<float>(b);
-  be_.gemm(true, false, inv, v0, h0, 0.0f, gw_);
-  be_.gemm(true, false, -inv, vneg, hk, 1.0f, gw_);
-  be_.column_sums(v0, inv, 0.0f, gb_);
-  be_.column_sums(vneg, -inv, 1.0f, gb_);
+  step_.add_statistics(v0, h0, inv, 0.0f);
+  step_.add_statistics(vneg, hk, -inv, 1.0f);
   if (replicated) {
     // dE/dc_j = -D h_j: the statistics are D-weighted: sum_r D_r (h0 - hk)_r / B.
-    be_.gemm(true, false, inv, len, h0, 0.0f, gc_);
-    be_.gemm(true, false, -inv, len, hk, 1.0f, gc_);
-  } else {
-    be_.column_sums(h0, inv, 0.0f, gc_);
-    be_.column_sums(hk, -inv, 1.0f, gc_);
+    be_.gemm(true, false, inv, len, h0, 0.0f, step_.grad_hidden());
+    be_.gemm(true, false, -inv, len, hk, 1.0f, step_.grad_hidden());
   }
-  if (SparsityTerm::enabled(config_)) {
-    be_.column_sums(h0, inv, 0.0f, sparsity_.batch_mean());
-    sparsity_.apply(config_, gc_);
-  }
-  const StepRates rates = step_rates(config_, epoch_, updates_);
-  momentum_step(be_, m_.rbm().weights(), vw_, gw_, rates, config_, Decay::weights);
-  momentum_step(be_, m_.rbm().visible_bias(), vb_, gb_, rates, config_, Decay::none);
-  momentum_step(be_, m_.rbm().hidden_bias(), vc_, gc_, rates, config_, Decay::none);
+  step_.add_hidden_mean(config_, h0, inv);
+  Rbm& rbm = m_.rbm();
+  step_.apply(config_, epoch_, updates_, {rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()});
   ++updates_;
 }
 

@@ -11,15 +11,13 @@
 #include <vector>
 
 #include "crbm/gibbs.hpp"
+#include "rng_streams.hpp"
 #include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
 
-// RNG streams of conv training (distinct from the dense trainer's).
-constexpr uint32_t kStreamHidden = 21;
-constexpr uint32_t kStreamVisible = 22;
-constexpr uint32_t kStreamChainInit = 23;
+using namespace rng_stream::conv;  // Philox stream ids (rng_streams.hpp)
 
 }  // namespace
 
@@ -47,17 +45,10 @@ ConvTrainer::ConvTrainer(ConvRbm& rbm, ConvTrainConfig config)
     : rbm_(rbm), config_(std::move(config)), be_(rbm.backend()), ops_(rbm.ops()) {
   config_.validate();
   const ConvShape s = rbm.shape(1);
-  grad_w_ = Matrix(be_, s.filters, s.filter_volume());
-  grad_hb_ = Matrix(be_, 1, s.filters);
-  grad_vb_ = Matrix(be_, 1, s.channels);
-  vel_w_ = Matrix(be_, s.filters, s.filter_volume());
-  vel_hb_ = Matrix(be_, 1, s.filters);
-  vel_vb_ = Matrix(be_, 1, s.channels);
-  sparsity_ = SparsityTerm(be_, s.filters);
+  step_ = RbmStep(be_, s.filters, s.filter_volume(), s.channels, s.filters);
   negative_ = std::make_unique<CdNegativePhase>(
       be_, conv_gibbs_model(rbm, config_.seed, kStreamHidden, kStreamVisible, kStreamChainInit),
       config_, config_.batch_size, rbm.visible_size(), 0, rbm.hidden_size());
-  for (Matrix* m : {&vel_w_, &vel_hb_, &vel_vb_}) be_.fill(*m, 0.0f);
 }
 
 double ConvTrainer::current_learning_rate() const {
@@ -110,22 +101,18 @@ void ConvTrainer::update(CMatRef batch) {
   const float q_pos = static_cast<float>(s.hidden_plane());
   const float v_pos = static_cast<float>(s.visible_plane());
   const float inv_b = 1.0f / static_cast<float>(b), inv_r = 1.0f / static_cast<float>(r);
-  ops_.weight_grad(s.with_batch(b), batch, h0, scale * inv_b / q_pos, 0.0f, grad_w_);
-  ops_.weight_grad(s.with_batch(r), vk, hk, -scale * inv_r / q_pos, 1.0f, grad_w_);
-  ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, grad_hb_);
-  ops_.channel_sums(hk, s.filters, -inv_r / q_pos, 1.0f, grad_hb_);
-  ops_.channel_sums(batch, s.channels, scale * inv_b / v_pos, 0.0f, grad_vb_);
-  ops_.channel_sums(vk, s.channels, -scale * inv_r / v_pos, 1.0f, grad_vb_);
-
-  if (SparsityTerm::enabled(config_)) {
-    ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, sparsity_.batch_mean());
-    sparsity_.apply(config_, grad_hb_);
+  const MatRef grad_w = step_.grad_w(), grad_hb = step_.grad_hidden();
+  const MatRef grad_vb = step_.grad_visible();
+  ops_.weight_grad(s.with_batch(b), batch, h0, scale * inv_b / q_pos, 0.0f, grad_w);
+  ops_.weight_grad(s.with_batch(r), vk, hk, -scale * inv_r / q_pos, 1.0f, grad_w);
+  ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, grad_hb);
+  ops_.channel_sums(hk, s.filters, -inv_r / q_pos, 1.0f, grad_hb);
+  ops_.channel_sums(batch, s.channels, scale * inv_b / v_pos, 0.0f, grad_vb);
+  ops_.channel_sums(vk, s.channels, -scale * inv_r / v_pos, 1.0f, grad_vb);
+  if (const MatRef q = step_.sparsity_mean(config_); q.data != nullptr) {
+    ops_.channel_sums(h0, s.filters, inv_b / q_pos, 0.0f, q);
   }
-
-  const StepRates rates = step_rates(config_, epoch_, updates_);
-  momentum_step(be_, rbm_.filters(), vel_w_, grad_w_, rates, config_, Decay::weights);
-  momentum_step(be_, rbm_.hidden_bias(), vel_hb_, grad_hb_, rates, config_, Decay::none);
-  momentum_step(be_, rbm_.visible_bias(), vel_vb_, grad_vb_, rates, config_, Decay::none);
+  step_.apply(config_, epoch_, updates_, {rbm_.filters(), rbm_.visible_bias(), rbm_.hidden_bias()});
   ++updates_;
   if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
 }

@@ -17,14 +17,13 @@
 #include "crbm/ratings.hpp"
 #include "crbm/train.hpp"
 #include "philox.cuh"
+#include "rng_streams.hpp"
 #include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
 
-constexpr uint32_t kStreamHidden = 0x7a20;
-constexpr uint32_t kStreamVisible = 0x7a21;
-constexpr uint32_t kStreamShuffle = 0x7a22;
+using namespace rng_stream::ratings;  // Philox stream ids (rng_streams.hpp)
 constexpr int kMaxCdK = 1000;
 constexpr int64_t kRmseUsers = 1000;  // users in the per-epoch training RMSE
 
@@ -98,13 +97,7 @@ RatingsCdTrainer::RatingsCdTrainer(RatingsRbm& model, RatingsTrainConfig config)
     : m_(model), config_(std::move(config)), be_(model.backend()) {
   config_.validate();
   const int64_t ik = model.items() * model.levels(), h = model.hidden();
-  gw_ = Matrix(be_, ik, h);
-  vw_ = Matrix(be_, ik, h);
-  gb_ = Matrix(be_, 1, ik);
-  vb_ = Matrix(be_, 1, ik);
-  gc_ = Matrix(be_, 1, h);
-  vc_ = Matrix(be_, 1, h);
-  for (Matrix* x : {&vw_, &vb_, &vc_}) be_.fill(*x, 0.0f);
+  step_ = RbmStep(be_, ik, h, ik, h);
   if (model.conditional()) {
     gd_ = Matrix(be_, model.items(), h);
     vd_ = Matrix(be_, model.items(), h);
@@ -146,12 +139,13 @@ void RatingsCdTrainer::compute_gradient(const SparseRows& rows, const SparseRows
     hprev = hk;
   }
   const float inv = b > 0 ? 1.0f / float(b) : 0.0f;
-  be_.fill(gw_, 0.0f);
-  be_.fill(gb_, 0.0f);
-  m_.ops().stats(rows, v0, h0, inv, gw_, gb_);
-  m_.ops().stats(rows, vneg, hk, -inv, gw_, gb_);
-  be_.column_sums(h0, inv, 0.0f, gc_);
-  be_.column_sums(hk, -inv, 1.0f, gc_);
+  Matrix &gw = step_.grad_w(), &gb = step_.grad_visible(), &gc = step_.grad_hidden();
+  be_.fill(gw, 0.0f);
+  be_.fill(gb, 0.0f);
+  m_.ops().stats(rows, v0, h0, inv, gw, gb);
+  m_.ops().stats(rows, vneg, hk, -inv, gw, gb);
+  be_.column_sums(h0, inv, 0.0f, gc);
+  be_.column_sums(hk, -inv, 1.0f, gc);
   if (m_.conditional()) {
     be_.fill(gd_, 0.0f);
     if (r != nullptr && r->nnz() > 0) {
@@ -185,7 +179,6 @@ RatingsEpochStats RatingsCdTrainer::train_epoch(const RatingsData& train,
     keys[size_t(u)] = {w.x[0], u};
   }
   std::sort(keys.begin(), keys.end());
-  const float mom = float(st.momentum);
   for (int64_t first = 0; first < train.users; first += config_.batch_size) {
     std::vector<int64_t> users;
     for (int64_t e = first; e < std::min(train.users, first + config_.batch_size); ++e) {
@@ -201,13 +194,10 @@ RatingsEpochStats RatingsCdTrainer::train_epoch(const RatingsData& train,
       rated_rows = m_.ops().upload(p, m_.items(), 1);
     }
     compute_gradient(rows, m_.conditional() ? &rated_rows : nullptr, st.cd_k, uint64_t(updates_));
-    const float lr = float(config_.learning_rate_at(epoch_, updates_));
-    be_.momentum_update(m_.weights(), vw_, gw_, lr, mom, config_.weight_decay, config_.l1_decay);
-    be_.momentum_update(m_.visible_bias(), vb_, gb_, lr, mom, 0.0f, 0.0f);
-    be_.momentum_update(m_.hidden_bias(), vc_, gc_, lr, mom, 0.0f, 0.0f);
+    step_.apply(config_, epoch_, updates_, {m_.weights(), m_.visible_bias(), m_.hidden_bias()});
     if (m_.conditional()) {
-      be_.momentum_update(m_.rated_weights(), vd_, gd_, lr, mom, config_.weight_decay,
-                          config_.l1_decay);
+      momentum_step(be_, m_.rated_weights(), vd_, gd_, step_rates(config_, epoch_, updates_),
+                    config_, Decay::weights);
     }
     ++updates_;
   }

@@ -124,4 +124,40 @@ void SparsityTerm::apply(const SgdConfig& config, MatRef grad) {
   be_->axpby(config.sparsity_cost, mean_, 1.0f, grad);
 }
 
+RbmStep::RbmStep(Backend& be, int64_t w_rows, int64_t w_cols, int64_t visible, int64_t hidden)
+    : be_(&be),
+      grad_w_(be, w_rows, w_cols),
+      grad_visible_(be, 1, visible),
+      grad_hidden_(be, 1, hidden),
+      vel_w_(be, w_rows, w_cols),
+      vel_visible_(be, 1, visible),
+      vel_hidden_(be, 1, hidden),
+      sparsity_(be, hidden) {
+  for (Matrix* m : {&vel_w_, &vel_visible_, &vel_hidden_}) be.fill(*m, 0.0f);
+}
+
+void RbmStep::add_statistics(CMatRef v, CMatRef h, float scale, float beta) {
+  be_->gemm(true, false, scale, v, h, beta, grad_w_);
+  be_->column_sums(v, scale, beta, grad_visible_);
+  be_->column_sums(h, scale, beta, grad_hidden_);
+}
+
+MatRef RbmStep::sparsity_mean(const SgdConfig& config) {
+  return SparsityTerm::enabled(config) ? sparsity_.batch_mean() : MatRef{};
+}
+
+void RbmStep::add_hidden_mean(const SgdConfig& config, CMatRef h, float scale) {
+  if (SparsityTerm::enabled(config)) be_->column_sums(h, scale, 0.0f, sparsity_.batch_mean());
+}
+
+void RbmStep::apply(const SgdConfig& config, int epoch, int64_t updates,
+                    const RbmLayerRefs& params) {
+  CRBM_CHECK_THROW(be_ != nullptr, "RbmStep::apply on a default-constructed step");
+  if (SparsityTerm::enabled(config)) sparsity_.apply(config, grad_hidden_);
+  const StepRates rates = step_rates(config, epoch, updates);
+  momentum_step(*be_, params.weights, vel_w_, grad_w_, rates, config, Decay::weights);
+  momentum_step(*be_, params.visible_bias, vel_visible_, grad_visible_, rates, config, Decay::none);
+  momentum_step(*be_, params.hidden_bias, vel_hidden_, grad_hidden_, rates, config, Decay::none);
+}
+
 }  // namespace crbm

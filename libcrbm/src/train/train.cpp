@@ -15,18 +15,13 @@
 #include "crbm/cuda_graph.hpp"
 #include "crbm/gibbs.hpp"
 #include "philox.cuh"
+#include "rng_streams.hpp"
 #include "train/config_check.hpp"
 
 namespace crbm {
 namespace {
 
-// RNG streams: one per kind of draw, so changing k or the batch never
-// reshuffles unrelated draws.
-constexpr uint32_t kStreamHidden = 1;
-constexpr uint32_t kStreamVisible = 2;
-constexpr uint32_t kStreamBinarize = 3;
-constexpr uint32_t kStreamChainInit = 4;
-constexpr uint32_t kStreamShuffle = 5;
+using namespace rng_stream::cd;  // Philox stream ids (rng_streams.hpp)
 
 }  // namespace
 
@@ -83,14 +78,7 @@ CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
   negative_ = std::make_unique<CdNegativePhase>(
       be_, rbm_gibbs_model(rbm, config_.seed, kStreamHidden, kStreamVisible, kStreamChainInit),
       config_, config_.batch_size, v, 0, h);
-  grad_w_ = Matrix(be_, v, h);
-  grad_b_ = Matrix(be_, 1, v);
-  grad_c_ = Matrix(be_, 1, h);
-  vel_w_ = Matrix(be_, v, h);
-  vel_b_ = Matrix(be_, 1, v);
-  vel_c_ = Matrix(be_, 1, h);
-  sparsity_ = SparsityTerm(be_, h);
-  for (Matrix* m : {&vel_w_, &vel_b_, &vel_c_}) be_.fill(*m, 0.0f);
+  step_ = RbmStep(be_, v, h, v, h);
 }
 
 double CdTrainer::current_learning_rate() const {
@@ -177,27 +165,14 @@ void CdTrainer::update_body(CMatRef batch) {
   const float inv_c = 1.0f / static_cast<float>(vk.rows);
   MatRef scratch = vs_scratch_.ref();
   // The scratch is reused for vk/s once v0/s has been consumed (stream order).
-  const CMatRef vs0 = rbm_.scaled_visible(v0, scratch.row_range(0, b));
-  be_.gemm(true, false, inv_b, vs0, h0, 0.0f, grad_w_);
-  be_.column_sums(vs0, inv_b, 0.0f, grad_b_);
-  const CMatRef vsk = rbm_.scaled_visible(vk, scratch.row_range(0, vk.rows));
-  be_.gemm(true, false, -inv_c, vsk, hk, 1.0f, grad_w_);
-  be_.column_sums(vsk, -inv_c, 1.0f, grad_b_);
+  step_.add_statistics(rbm_.scaled_visible(v0, scratch.row_range(0, b)), h0, inv_b, 0.0f);
+  step_.add_statistics(rbm_.scaled_visible(vk, scratch.row_range(0, vk.rows)), hk, -inv_c, 1.0f);
   if (rbm_.visible_type() == VisibleType::gaussian && !rbm_.unit_sigma()) {
-    be_.scale_add_activate(grad_b_, 1.0f, rbm_.inverse_sigma(), CMatRef{}, Activation::linear);
+    be_.scale_add_activate(step_.grad_visible(), 1.0f, rbm_.inverse_sigma(), CMatRef{},
+                           Activation::linear);
   }
-  be_.column_sums(h0, inv_b, 0.0f, grad_c_);
-  be_.column_sums(hk, -inv_c, 1.0f, grad_c_);
-
-  if (SparsityTerm::enabled(config_)) {
-    be_.column_sums(h0, inv_b, 0.0f, sparsity_.batch_mean());
-    sparsity_.apply(config_, grad_c_);
-  }
-
-  const StepRates rates = step_rates(config_, epoch_, updates_);
-  momentum_step(be_, rbm_.weights(), vel_w_, grad_w_, rates, config_, Decay::weights);
-  momentum_step(be_, rbm_.visible_bias(), vel_b_, grad_b_, rates, config_, Decay::none);
-  momentum_step(be_, rbm_.hidden_bias(), vel_c_, grad_c_, rates, config_, Decay::none);
+  step_.add_hidden_mean(config_, h0, inv_b);
+  step_.apply(config_, epoch_, updates_, {rbm_.weights(), rbm_.visible_bias(), rbm_.hidden_bias()});
 }
 
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
