@@ -56,20 +56,18 @@ enum : uint32_t {
 }  // namespace dbn
 
 namespace detail {
+// clang-format off
 constexpr uint32_t kAll[] = {
-    cd::kStreamHidden,         cd::kStreamVisible,         cd::kStreamBinarize,
-    cd::kStreamChainInit,      cd::kStreamShuffle,         conv::kStreamHidden,
-    conv::kStreamVisible,      conv::kStreamChainInit,     mlp::kStreamMlpInit,
-    softmax::kStreamSmHidden,  softmax::kStreamSmVisible,  softmax::kStreamSmAisHidden,
-    softmax::kStreamSmAisVisible, softmax::kStreamSmAisInit, ratings::kStreamGenFactors,
-    ratings::kStreamGenChoice, ratings::kStreamGenRating,  ratings::kStreamSplit,
-    ratings::kStreamInit,      ratings::kStreamHidden,     ratings::kStreamVisible,
-    ratings::kStreamShuffle,   ais::kStreamAisHidden,      ais::kStreamAisVisible,
-    dbm::kStreamDbmGibbs,      dbm::kStreamDbmInit,        dbm::kStreamDbmBinarize,
-    dbm::kStreamPreHidden,     dbm::kStreamPreVisible,     dbm::kStreamPreBinarize,
-    dbn::kStreamTopHidden,     dbn::kStreamTopVisible,     dbn::kStreamTopLabel,
-    dbn::kStreamTopInit,       dbn::kStreamDown,           dbn::kStreamUp,
-    dbn::kStreamChainInit};
+    cd::kStreamHidden, cd::kStreamVisible, cd::kStreamBinarize, cd::kStreamChainInit, cd::kStreamShuffle,
+    conv::kStreamHidden, conv::kStreamVisible, conv::kStreamChainInit,
+    mlp::kStreamMlpInit,
+    softmax::kStreamSmHidden, softmax::kStreamSmVisible, softmax::kStreamSmAisHidden, softmax::kStreamSmAisVisible, softmax::kStreamSmAisInit,
+    ratings::kStreamGenFactors, ratings::kStreamGenChoice, ratings::kStreamGenRating, ratings::kStreamSplit,
+    ratings::kStreamInit, ratings::kStreamHidden, ratings::kStreamVisible, ratings::kStreamShuffle,
+    ais::kStreamAisHidden, ais::kStreamAisVisible,
+    dbm::kStreamDbmGibbs, dbm::kStreamDbmInit, dbm::kStreamDbmBinarize, dbm::kStreamPreHidden, dbm::kStreamPreVisible, dbm::kStreamPreBinarize,
+    dbn::kStreamTopHidden, dbn::kStreamTopVisible, dbn::kStreamTopLabel, dbn::kStreamTopInit, dbn::kStreamDown, dbn::kStreamUp, dbn::kStreamChainInit};
+// clang-format on
 constexpr bool all_distinct() {
   const int n = static_cast<int>(sizeof(kAll) / sizeof(kAll[0]));
   for (int i = 0; i < n; ++i)

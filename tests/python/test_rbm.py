@@ -146,3 +146,17 @@ def test_cuda_device_without_gpu_is_a_clear_error(bars_data):
         pytest.skip("a GPU is present (see test_cuda.py)")
     with pytest.raises(ValueError, match="(?i)cuda"):
         crbm.RBM(4, n_epochs=1, device="cuda").fit(bars_data)
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_initial_biases_are_those_of_the_full_data(visible):
+    """fit hands init_random four rows with the data's exact column means
+    (column_mean_rows) instead of the data: the biases must be bit-identical."""
+    rng = np.random.RandomState(3)
+    X = rng.rand(2000, 30).astype(np.float32)
+    if visible == "gaussian":
+        X = (X - 0.3) * 7
+    est = crbm.RBM(4, visible=visible, n_epochs=0, random_state=5).fit(X)
+    rbm = crbm._crbm.Rbm(crbm._crbm.make_backend("cpu", 1), 30, 4, visible)
+    rbm.init_random(est._seed, 0.01, X)
+    np.testing.assert_array_equal(est.intercept_visible_, rbm.to_host().visible_bias)

@@ -13,9 +13,7 @@
 #include "train/config_check.hpp"
 
 namespace crbm {
-namespace {
 using namespace rng_stream::mlp;  // Philox stream ids (rng_streams.hpp)
-}  // namespace
 
 void MlpConfig::validate() const {
   validate_sgd("fine-tuning");

@@ -15,11 +15,7 @@
 #include "train/config_check.hpp"
 
 namespace crbm {
-namespace {
-
 using namespace rng_stream::conv;  // Philox stream ids (rng_streams.hpp)
-
-}  // namespace
 
 void ConvTrainConfig::validate() const {
   validate_sgd("conv training");
