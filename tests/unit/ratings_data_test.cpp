@@ -45,24 +45,29 @@ void expect_small_set(const RatingsData& d) {
   EXPECT_FLOAT_EQ(d.value(3), 4);
 }
 
-TEST(RatingsLoad, UDataTabSeparated) {
-  const std::string p = temp_path("u.data");
-  write_file(p, "7\t10\t5\t881250949\n7\t20\t1\t881250950\n3\t20\t4\t1\n\n7 30 4 2\n");
+// The small set, written as `text` to the file `name`, loads as expect_small_set wants.
+void expect_small_set_file(const std::string& name, const std::string& text) {
+  const std::string p = temp_path(name);
+  write_file(p, text);
   expect_small_set(load_ratings(p));
+}
+
+TEST(RatingsLoad, UDataTabSeparated) {
+  expect_small_set_file("u.data",
+                        "7\t10\t5\t881250949\n7\t20\t1\t881250950\n3\t20\t4\t1\n\n7 30 4 2\n");
 }
 
 TEST(RatingsLoad, CsvWithHeader) {
-  const std::string p = temp_path("ratings.csv");
-  write_file(p,
-             "userId,movieId,rating,timestamp\r\n7,10,5.0,1\r\n7,20,1.0,2\r\n3,20,4.0,3\r\n"
-             "7,30,4.0,4\r\n");
-  expect_small_set(load_ratings(p));
+  expect_small_set_file(
+      "ratings.csv",
+      "userId,movieId,rating,timestamp\r\n7,10,5.0,1\r\n7,20,1.0,2\r\n3,20,4.0,3\r\n"
+      "7,30,4.0,4\r\n");
 }
 
 TEST(RatingsLoad, DatDoubleColon) {
-  const std::string p = temp_path("ratings.dat");
-  write_file(p, "7::10::5::978300760\n7::20::1::978302109\n3::20::4::978301968\n7::30::4::1\n");
-  expect_small_set(load_ratings(p));
+  expect_small_set_file(
+      "ratings.dat",
+      "7::10::5::978300760\n7::20::1::978302109\n3::20::4::978301968\n7::30::4::1\n");
 }
 
 TEST(RatingsLoad, HalfStarLevels) {
