@@ -15,26 +15,21 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench_common.hpp"
 #include "crbm/ais.hpp"
 #include "crbm/exact.hpp"
 
 namespace {
 
-constexpr int64_t kVisible = 784, kHidden = 500, kRuns = 100, kFullSteps = 14500;
+constexpr int64_t kVisible = crbm::bench::kAisVisible, kRuns = crbm::bench::kAisRuns,
+                  kFullSteps = crbm::bench::kAisFullSteps;
 
 int64_t bench_steps() {
   const char* s = std::getenv("CRBM_AIS_BENCH_STEPS");
   return s != nullptr ? std::max<int64_t>(3, std::atoll(s)) : kFullSteps / 20;
 }
 
-crbm::Rbm make_rbm(crbm::Backend& be) {
-  if (const char* path = std::getenv("CRBM_AIS_MODEL")) {
-    return crbm::Rbm(be, crbm::load_rbm_params(path));
-  }
-  crbm::Rbm rbm(be, kVisible, kHidden);
-  rbm.init_random(7, 0.01f);
-  return rbm;
-}
+using crbm::bench::make_ais_rbm;
 
 // Seconds for `steps` x (the two AIS products) with cblas_sgemm alone.
 double sgemm_floor_seconds(int64_t steps, int64_t v, int64_t h) {
@@ -51,7 +46,7 @@ double sgemm_floor_seconds(int64_t steps, int64_t v, int64_t h) {
 
 void BM_AisCpu(benchmark::State& state) {
   auto be = crbm::make_cpu_backend(0);
-  crbm::Rbm rbm = make_rbm(*be);
+  crbm::Rbm rbm = make_ais_rbm(*be);
   crbm::AisConfig cfg;
   cfg.runs = kRuns;
   cfg.steps = bench_steps();

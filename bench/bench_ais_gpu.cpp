@@ -8,21 +8,16 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "bench_common.hpp"
 #include "crbm/ais.hpp"
 #include "crbm/exact.hpp"
 
 namespace {
 
-constexpr int64_t kVisible = 784, kHidden = 500, kRuns = 100, kFullSteps = 14500;
+constexpr int64_t kVisible = crbm::bench::kAisVisible, kRuns = crbm::bench::kAisRuns,
+                  kFullSteps = crbm::bench::kAisFullSteps;
 
-crbm::Rbm make_rbm(crbm::Backend& be) {
-  if (const char* path = std::getenv("CRBM_AIS_MODEL")) {
-    return crbm::Rbm(be, crbm::load_rbm_params(path));
-  }
-  crbm::Rbm rbm(be, kVisible, kHidden);
-  rbm.init_random(7, 0.01f);
-  return rbm;
-}
+using crbm::bench::make_ais_rbm;
 
 double gemm_floor_seconds(crbm::Backend& be, const crbm::Rbm& rbm, int64_t steps) {
   crbm::Matrix x(be, kRuns, rbm.visible()), pre(be, kRuns, rbm.hidden()),
@@ -39,12 +34,9 @@ double gemm_floor_seconds(crbm::Backend& be, const crbm::Rbm& rbm, int64_t steps
 }
 
 void BM_AisGpu(benchmark::State& state) {
-  if (!crbm::cuda_available()) {
-    state.SkipWithError("no CUDA device (or built without CUDA)");
-    return;
-  }
+  if (crbm::bench::skip_without_gpu(state)) return;
   auto be = crbm::make_cuda_backend(0);
-  crbm::Rbm rbm = make_rbm(*be);
+  crbm::Rbm rbm = make_ais_rbm(*be);
   crbm::AisConfig cfg;
   cfg.runs = kRuns;  // default schedule: 14,500 steps
   crbm::ais_log_partition(rbm, crbm::HostTensor{}, crbm::AisConfig{kRuns, {}, 100, 1, 1024});
@@ -63,10 +55,7 @@ void BM_AisGpu(benchmark::State& state) {
 BENCHMARK(BM_AisGpu)->UseManualTime()->Unit(benchmark::kSecond)->Iterations(3);
 
 void BM_ExactEnumerationGpu(benchmark::State& state) {
-  if (!crbm::cuda_available()) {
-    state.SkipWithError("no CUDA device (or built without CUDA)");
-    return;
-  }
+  if (crbm::bench::skip_without_gpu(state)) return;
   const int64_t hidden = state.range(0);
   auto be = crbm::make_cuda_backend(0);
   crbm::Rbm rbm(*be, kVisible, hidden);

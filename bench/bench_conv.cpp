@@ -6,10 +6,7 @@
 // Run: build/bench/bench_conv --benchmark_min_time=2s
 #include <benchmark/benchmark.h>
 
-#include <random>
-
-#include "crbm/conv_rbm.hpp"
-#include "crbm/conv_train.hpp"
+#include "bench_common.hpp"
 #include "support/op_cases.hpp"
 
 namespace {
@@ -26,27 +23,12 @@ const Case kCases[] = {
     {op_cases::find_case("conv_up_32x3x64x64_K64F7P2").conv},
 };
 
-HostTensor random_binary(int64_t rows, int64_t cols, uint32_t seed) {
-  HostTensor t({rows, cols});
-  std::mt19937 gen(seed);
-  std::bernoulli_distribution bit(0.3);
-  for (float& x : t.data) x = bit(gen) ? 1.0f : 0.0f;
-  return t;
-}
-
 void BM_ConvCd1Step(benchmark::State& state) {
   const ConvShape s = kCases[state.range(0)].shape;
   auto be = make_cpu_backend();
-  ConvRbm rbm(*be, s);
-  rbm.init_random(1, 0.01f);
-  Matrix batch = Matrix::from_host(*be, random_binary(s.batch, s.visible_size(), 2));
-  ConvTrainConfig cfg;
-  cfg.batch_size = s.batch;
-  cfg.sparsity_target = 0.02f;
-  cfg.divergence_check_every = 1000000;
-  ConvTrainer trainer(rbm, cfg);
-  trainer.update(batch);  // buffers
-  for (auto _ : state) trainer.update(batch);
+  bench::ConvStep step(*be, s);
+  step.trainer.update(step.batch);  // buffers
+  for (auto _ : state) step.trainer.update(step.batch);
   state.SetItemsProcessed(state.iterations() * s.batch);
   state.SetLabel(s.to_string());
 }

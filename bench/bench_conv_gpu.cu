@@ -6,10 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
-#include <random>
-
-#include "crbm/conv_rbm.hpp"
-#include "crbm/conv_train.hpp"
+#include "bench_common.hpp"
 
 namespace {
 
@@ -21,19 +18,8 @@ const ConvShape kCases[] = {
 };
 const ConvAlgo kAlgos[] = {ConvAlgo::custom, ConvAlgo::cudnn, ConvAlgo::automatic};
 
-HostTensor random_binary(int64_t rows, int64_t cols, uint32_t seed) {
-  HostTensor t({rows, cols});
-  std::mt19937 gen(seed);
-  std::bernoulli_distribution bit(0.3);
-  for (float& x : t.data) x = bit(gen) ? 1.0f : 0.0f;
-  return t;
-}
-
-bool skip_without_gpu(benchmark::State& state) {
-  if (cuda_available()) return false;
-  state.SkipWithError("no CUDA device");
-  return true;
-}
+using bench::skip_without_gpu;
+using testing::random_binary;
 
 void BM_GpuConvCd1Step(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
@@ -44,18 +30,11 @@ void BM_GpuConvCd1Step(benchmark::State& state) {
     return;
   }
   auto be = make_cuda_backend(0);
-  ConvRbm rbm(*be, s, VisibleType::bernoulli, algo);
-  rbm.init_random(1, 0.01f);
-  Matrix batch = Matrix::from_host(*be, random_binary(s.batch, s.visible_size(), 2));
-  ConvTrainConfig cfg;
-  cfg.batch_size = s.batch;
-  cfg.sparsity_target = 0.02f;
-  cfg.divergence_check_every = 1000000;
-  ConvTrainer trainer(rbm, cfg);
-  for (int i = 0; i < 3; ++i) trainer.update(batch);  // buffers, algorithm choice
+  bench::ConvStep step(*be, s, algo);
+  for (int i = 0; i < 3; ++i) step.trainer.update(step.batch);  // buffers, algorithm choice
   be->synchronize();
   for (auto _ : state) {
-    trainer.update(batch);
+    step.trainer.update(step.batch);
     be->synchronize();
   }
   state.SetItemsProcessed(state.iterations() * s.batch);

@@ -19,6 +19,7 @@
 #include <string>
 #include <tuple>
 
+#include "bench_common.hpp"
 #include "crbm/backend.hpp"
 #include "crbm/cuda_graph.hpp"
 #include "crbm/train.hpp"
@@ -71,27 +72,23 @@ Backend& gpu() {
   return *backend;
 }
 
-bool skip_without_gpu(benchmark::State& state) {
-  if (crbm::cuda_available()) return false;
-  state.SkipWithError("no CUDA device present (cuda_available() is false)");
-  return true;
-}
+using crbm::bench::skip_without_gpu;
 
-#define BENCH_CUDA(expr)                                                      \
-  do {                                                                        \
-    const cudaError_t e_ = (expr);                                            \
-    if (e_ != cudaSuccess) {                                                  \
-      std::fprintf(stderr, "%s failed: %s\n", #expr, cudaGetErrorString(e_)); \
-      std::abort();                                                           \
-    }                                                                         \
+// Aborts, naming the call, where a CUDA runtime or cuBLAS call failed.
+void check(bool ok, const char* call, const char* error) {
+  if (ok) return;
+  std::fprintf(stderr, "%s failed: %s\n", call, error);
+  std::abort();
+}
+#define BENCH_CUDA(expr)                                     \
+  do {                                                       \
+    const cudaError_t e_ = (expr);                           \
+    check(e_ == cudaSuccess, #expr, cudaGetErrorString(e_)); \
   } while (0)
-#define BENCH_CUBLAS(expr)                                                       \
-  do {                                                                           \
-    const cublasStatus_t s_ = (expr);                                            \
-    if (s_ != CUBLAS_STATUS_SUCCESS) {                                           \
-      std::fprintf(stderr, "%s failed: %s\n", #expr, cublasGetStatusString(s_)); \
-      std::abort();                                                              \
-    }                                                                            \
+#define BENCH_CUBLAS(expr)                                                \
+  do {                                                                    \
+    const cublasStatus_t s_ = (expr);                                     \
+    check(s_ == CUBLAS_STATUS_SUCCESS, #expr, cublasGetStatusString(s_)); \
   } while (0)
 
 // Row-major C (m x n) = alpha op(A) op(B) + beta C via column-major cuBLAS.
@@ -164,6 +161,22 @@ void report(benchmark::State& state, RbmShape s, double seconds, int64_t steps) 
   state.counters["step_over_floor"] = per_step / floor;
 }
 
+// Times `steps` updates done by `run` in each iteration of the state, then reports.
+template <class Run>
+void time_steps(benchmark::State& state, RbmShape s, int64_t steps, Run run) {
+  double total = 0.0;
+  int64_t done = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.SetIterationTime(dt);
+    total += dt;
+    done += steps;
+  }
+  report(state, s, total, done);
+}
+
 // Eager CdTrainer::update on one fixed minibatch: every op is a kernel launch.
 void BM_Cd1Step(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
@@ -172,18 +185,10 @@ void BM_Cd1Step(benchmark::State& state) {
   TrainerSetup setup(be, s, 1, false);
   setup.trainer.update(setup.data);  // warm-up: allocates the trainer's buffers
   be.synchronize();
-  double total = 0.0;
-  int64_t steps = 0;
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
+  time_steps(state, s, kStepsPerIteration, [&] {
     for (int i = 0; i < kStepsPerIteration; ++i) setup.trainer.update(setup.data);
     be.synchronize();
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    state.SetIterationTime(dt);
-    total += dt;
-    steps += kStepsPerIteration;
-  }
-  report(state, s, total, steps);
+  });
 }
 
 // Whole CdTrainer::train_epoch (shuffle, updates, epoch statistics), with the
@@ -195,17 +200,9 @@ void BM_TrainEpoch(benchmark::State& state) {
   Backend& be = gpu();
   TrainerSetup setup(be, s, updates, state.range(3) != 0);
   setup.trainer.train_epoch(setup.data, CMatRef{}, s.batch);  // warm-up epoch
-  double total = 0.0;
-  int64_t steps = 0;
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
+  time_steps(state, s, updates, [&] {
     setup.trainer.train_epoch(setup.data, CMatRef{}, s.batch);  // synchronises at its end
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    state.SetIterationTime(dt);
-    total += dt;
-    steps += updates;
-  }
-  report(state, s, total, steps);
+  });
 }
 
 void BM_CublasFloor(benchmark::State& state) {

@@ -22,81 +22,20 @@
 #include "crbm/image.hpp"
 #include "crbm/rbm.hpp"
 #include "crbm/safetensors.hpp"
-
-#ifndef CRBM_CLI_PATH
-#error "CRBM_CLI_PATH must name the built crbm binary"
-#endif
+#include "support/cli_fixture.hpp"
 
 namespace crbm {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::stringstream ss(text);
-  for (std::string line; std::getline(ss, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
-class CliTest : public ::testing::Test {
+class CliTest : public testing::CliFixture {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("crbm_cli_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
-  fs::path path(const std::string& name) const { return dir_ / name; }
-
-  // Runs `crbm ARGS` in the test directory, capturing stdout and stderr.
-  Result run(const std::string& args) const {
-    const std::string cmd = "cd '" + dir_.string() + "' && '" + CRBM_CLI_PATH + "' " + args +
-                            " > stdout.txt 2> stderr.txt";
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_text(path("stdout.txt"));
-    r.err = read_text(path("stderr.txt"));
-    return r;
-  }
-
-  // A failing run: non-zero exit and exactly one line "crbm: error: ..." on stderr.
-  std::string expect_error(const std::string& args) const {
-    const Result r = run(args);
-    EXPECT_NE(r.code, 0) << args;
-    const auto lines = lines_of(r.err);
-    EXPECT_EQ(lines.size(), 1u) << "stderr of '" << args << "':\n" << r.err;
-    EXPECT_EQ(r.err.rfind("crbm: error: ", 0), 0u) << r.err;
-    return r.err;
-  }
-
   // Trains a small model quickly (builtin:bars, few epochs).
   void train_small(const std::string& out, const std::string& extra = "") const {
     const Result r = run("train --epochs 3 --hidden 8 --quiet --out " + out + " " + extra);
     ASSERT_EQ(r.code, 0) << r.err;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(CliTest, TrainWritesModelMetricsAndFilters) {
@@ -117,7 +56,7 @@ TEST_F(CliTest, TrainWritesModelMetricsAndFilters) {
   EXPECT_EQ(metadata.at("image_height"), "4");
   EXPECT_TRUE(nlohmann::json::parse(metadata.at("train_config")).is_object());
 
-  const auto lines = lines_of(read_text(path("m.jsonl")));
+  const auto lines = nonempty_lines(text("m.jsonl"));
   ASSERT_EQ(lines.size(), 4u);
   for (size_t i = 0; i < lines.size(); ++i) {
     const auto j = nlohmann::json::parse(lines[i]);
@@ -183,7 +122,7 @@ TEST_F(CliTest, ConvolutionalTrainTransformSample) {
       run("train --model conv --data builtin:bars6 --filters 3 --filter-size 3 --pool 2 --epochs 2 "
           "--out c.safetensors --filters-png cf.png --metrics c.jsonl --samples cs.png");
   ASSERT_EQ(r.code, 0) << r.err << r.out;
-  EXPECT_EQ(lines_of(read_text(path("c.jsonl"))).size(), 2u);  // one line per epoch
+  EXPECT_EQ(nonempty_lines(text("c.jsonl")).size(), 2u);  // one line per epoch
   EXPECT_NO_THROW(read_image(path("cs.png").string()));
   const SafetensorsFile f = load_safetensors(path("c.safetensors").string());
   bool has_filters = false;
@@ -210,7 +149,7 @@ TEST_F(CliTest, ConvolutionalTrainTransformSample) {
                 "--epochs 2 -q --metrics cm.jsonl --out c2.safetensors")
                 .code,
             0);
-  const auto conv_lines = lines_of(read_text(path("cm.jsonl")));
+  const auto conv_lines = nonempty_lines(text("cm.jsonl"));
   ASSERT_EQ(conv_lines.size(), 2u);
   for (const auto& line : conv_lines) {
     const auto j = nlohmann::json::parse(line);
@@ -231,7 +170,7 @@ TEST_F(CliTest, EvalEveryReportsAisWhenNotEnumerable) {
       run("train --data builtin:bars6 --hidden 24 --epochs 2 --eval-every 1 --eval-ais-steps 300 "
           "--quiet --out m.safetensors --metrics m.jsonl");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto lines = lines_of(read_text(path("m.jsonl")));
+  const auto lines = nonempty_lines(text("m.jsonl"));
   ASSERT_EQ(lines.size(), 2u);
   for (const auto& line : lines) {
     const auto j = nlohmann::json::parse(line);
@@ -247,7 +186,7 @@ TEST_F(CliTest, EvalEveryReportsAisWhenNotEnumerable) {
 TEST_F(CliTest, EvalJsonExactAndAis) {
   ASSERT_EQ(run("train --epochs 30 --hidden 10 --quiet --out m.safetensors").code, 0);
   ASSERT_EQ(run("eval m.safetensors --data builtin:bars --json exact.json").code, 0);
-  const auto exact = nlohmann::json::parse(read_text(path("exact.json")));
+  const auto exact = nlohmann::json::parse(text("exact.json"));
   EXPECT_EQ(exact["method"], "exact");
   EXPECT_EQ(exact["log_z_low"], exact["log_z"]);
   EXPECT_EQ(exact["log_z_high"], exact["log_z"]);
@@ -256,7 +195,7 @@ TEST_F(CliTest, EvalJsonExactAndAis) {
       run("eval m.safetensors --data builtin:bars --ais --ais-steps 3000 --ais-runs 100 --json "
           "ais.json");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto ais = nlohmann::json::parse(read_text(path("ais.json")));
+  const auto ais = nlohmann::json::parse(text("ais.json"));
   EXPECT_EQ(ais["method"], "ais");
   const double z = exact["log_z"].get<double>();
   // The band is +-3 sigma of the estimate; allow float rounding on top.
@@ -267,12 +206,12 @@ TEST_F(CliTest, EvalJsonExactAndAis) {
 TEST_F(CliTest, EvalDispatchesDeepModels) {
   ASSERT_EQ(run("dbn-train --layers 8,6 --epochs 2 --batch 50 --out dbn.safetensors").code, 0);
   ASSERT_EQ(run("eval dbn.safetensors --data builtin:bars --json dbn.json").code, 0);
-  const auto dbn = nlohmann::json::parse(read_text(path("dbn.json")));
+  const auto dbn = nlohmann::json::parse(text("dbn.json"));
   EXPECT_EQ(dbn["method"], "exact");
   EXPECT_TRUE(dbn["mean_log_likelihood_is_lower_bound"].get<bool>());
   ASSERT_EQ(run("dbm-train --hidden 8,6 --epochs 2 --out dbm.safetensors").code, 0);
   ASSERT_EQ(run("eval dbm.safetensors --data builtin:bars --json dbm.json").code, 0);
-  const auto dbm = nlohmann::json::parse(read_text(path("dbm.json")));
+  const auto dbm = nlohmann::json::parse(text("dbm.json"));
   EXPECT_LE(dbm["mean_log_likelihood"].get<double>(), 0.0);
   EXPECT_EQ(dbm["model"], "dbm");
   // crbm sample dispatches on the checkpoint kind too.
@@ -295,7 +234,7 @@ TEST_F(CliTest, DbmTrainResume) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("resuming a.safetensors after joint epoch 3"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("pretrain layer"), std::string::npos) << r.out;
-  const auto lines = lines_of(read_text(path("m.jsonl")));
+  const auto lines = nonempty_lines(text("m.jsonl"));
   ASSERT_EQ(lines.size(), 2u);  // joint epochs 4 and 5 only
   const auto fourth = nlohmann::json::parse(lines[0]);
   EXPECT_EQ(fourth["phase"], "joint");
@@ -331,7 +270,7 @@ TEST_F(CliTest, DbmTrainMonitoringOptions) {
   EXPECT_NE(r.out.find("joint epoch   3/3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ETA"), std::string::npos) << r.out;
 
-  const auto lines = lines_of(read_text(path("m.jsonl")));
+  const auto lines = nonempty_lines(text("m.jsonl"));
   std::vector<nlohmann::json> joint;
   int pretrain = 0;
   for (const std::string& line : lines) {
@@ -361,7 +300,7 @@ TEST_F(CliTest, DbmTrainMonitoringOptions) {
   const auto cfg = nlohmann::json::parse(metadata.at("dbm_train_config"));
   EXPECT_EQ(cfg["momentum_switch_epoch"].get<int>(), 2);
 
-  const auto report = nlohmann::json::parse(read_text(path("out.json")));
+  const auto report = nlohmann::json::parse(text("out.json"));
   EXPECT_TRUE(report["device"].is_string());
   EXPECT_TRUE(report["warnings"].is_array());
   const HostTensor grid = read_image(path("s.png").string());
@@ -414,8 +353,8 @@ TEST_F(CliTest, ReplicatedSoftmaxTrainEvalTransform) {
       run("rsm-train --hidden 10 --epochs 30 --lr 0.01 --out rsm.safetensors --metrics rsm.jsonl "
           "--json rsm.json --test builtin:docs --eval-docs 40 --classify-epochs 20");
   ASSERT_EQ(r.code, 0) << r.err << r.out;
-  EXPECT_EQ(lines_of(read_text(path("rsm.jsonl"))).size(), 30u);
-  const auto j = nlohmann::json::parse(read_text(path("rsm.json")));
+  EXPECT_EQ(nonempty_lines(text("rsm.jsonl")).size(), 30u);
+  const auto j = nlohmann::json::parse(text("rsm.json"));
   const auto& t = j["test"];
   EXPECT_EQ(t["documents"].get<int>(), 40);
   EXPECT_EQ(t["log_z_method"], "exact");
@@ -423,7 +362,7 @@ TEST_F(CliTest, ReplicatedSoftmaxTrainEvalTransform) {
   EXPECT_LT(j["classification"]["test_error"].get<double>(), 0.3) << j["classification"];
 
   ASSERT_EQ(run("eval rsm.safetensors --data builtin:docs --limit 25 --json e.json").code, 0);
-  const auto e = nlohmann::json::parse(read_text(path("e.json")));
+  const auto e = nlohmann::json::parse(text("e.json"));
   EXPECT_EQ(e["documents"].get<int>(), 25);
   EXPECT_LT(e["mean_log_prob"].get<double>(), 0.0);
   ASSERT_EQ(run("transform rsm.safetensors --data builtin:docs --limit 7 --out h.npy").code, 0);
@@ -449,7 +388,7 @@ TEST_F(CliTest, ConfigFileAndCommandLineOverride) {
   const auto config = nlohmann::json::parse(metadata.at("train_config"));
   EXPECT_EQ(config["epochs"].get<int>(), 2);  // the command line wins
   EXPECT_NEAR(config["learning_rate"].get<double>(), 0.02, 1e-6);
-  EXPECT_EQ(lines_of(read_text(path("c.jsonl"))).size(), 2u);
+  EXPECT_EQ(nonempty_lines(text("c.jsonl")).size(), 2u);
   EXPECT_EQ(r.err.find("epoch 1/"), std::string::npos) << "quiet = true ignored";
 
   std::ofstream(path("bad.toml")) << "hiden = 3\n";
@@ -540,13 +479,13 @@ TEST_F(CliTest, GaussianModelRoundTrip) {
 
 TEST_F(CliTest, DivergenceKeepsThePreviousCheckpoint) {
   train_small("m.safetensors");
-  const std::string before = read_text(path("m.safetensors"));
+  const std::string before = text("m.safetensors");
   ASSERT_FALSE(before.empty());
   const Result r = run("train --epochs 3 --hidden 8 --quiet --lr 1e30 --out m.safetensors");
   EXPECT_NE(r.code, 0);
-  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_EQ(nonempty_lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("diverged"), std::string::npos) << r.err;
-  EXPECT_EQ(read_text(path("m.safetensors")), before) << "the checkpoint was overwritten";
+  EXPECT_EQ(text("m.safetensors"), before) << "the checkpoint was overwritten";
   EXPECT_NO_THROW(load_rbm_params(path("m.safetensors").string()));
 }
 

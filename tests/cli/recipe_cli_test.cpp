@@ -16,60 +16,19 @@
 
 #include "crbm/recipes.hpp"
 #include "crbm/safetensors.hpp"
-
-#ifndef CRBM_CLI_PATH
-#error "CRBM_CLI_PATH must name the built crbm binary"
-#endif
+#include "support/cli_fixture.hpp"
 
 namespace crbm {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class RecipeCliTest : public ::testing::Test {
+class RecipeCliTest : public testing::CliFixture {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("crbm_recipe_cli_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
-  fs::path path(const std::string& name) const { return dir_ / name; }
-
-  Result run(const std::string& args) const {
-    const std::string cmd = "cd '" + dir_.string() + "' && '" + CRBM_CLI_PATH + "' " + args +
-                            " > stdout.txt 2> stderr.txt";
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_text(path("stdout.txt"));
-    r.err = read_text(path("stderr.txt"));
-    return r;
-  }
-
   // The checkpoint's metadata and its training configuration.
   std::map<std::string, std::string> metadata(const std::string& name) const {
     return load_safetensors(path(name).string()).metadata;
   }
-
-  fs::path dir_;
 };
 
 // A tiny `crbm train` run with the recipe sm08-cd25.
@@ -168,7 +127,7 @@ TEST_F(RecipeCliTest, DbnTrainRecipeSetsEveryLayerAndFlagsOverride) {
     EXPECT_EQ(config["batch_size"], 100) << key;
     EXPECT_EQ(config["epochs"], 1) << key;
   }
-  const auto j = nlohmann::json::parse(read_text(path("d.json")));
+  const auto j = nlohmann::json::parse(text("d.json"));
   EXPECT_EQ(j["recipe"], "hs06-dbn");
   EXPECT_EQ(j["layers"], "8,6");
 }
@@ -186,7 +145,7 @@ TEST_F(RecipeCliTest, FinetuneRecipeInJsonAndMetadata) {
           "--limit 40 --epochs 1 -q --json f.json --out f.safetensors");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(metadata("f.safetensors").at(kRecipeMetadataKey), "hs06-dbn");
-  const auto j = nlohmann::json::parse(read_text(path("f.json")));
+  const auto j = nlohmann::json::parse(text("f.json"));
   EXPECT_EQ(j["recipe"], "hs06-dbn");
   EXPECT_EQ(j["config"]["epochs"], 1);                              // the flag
   EXPECT_FLOAT_EQ(j["config"]["weight_decay"].get<float>(), 0.0f);  // the recipe
@@ -206,7 +165,7 @@ TEST_F(RecipeCliTest, DbmTrainRecipeSetsPretrainingAndJointTraining) {
   EXPECT_FLOAT_EQ(joint["learning_rate"].get<float>(), 0.001f);  // the recipe, not 0.005
   EXPECT_EQ(joint["gibbs_steps"], 2);                            // the flag
   EXPECT_EQ(joint["epochs"], 1);
-  EXPECT_EQ(nlohmann::json::parse(read_text(path("j.json")))["recipe"], "sh09-dbm");
+  EXPECT_EQ(nlohmann::json::parse(text("j.json"))["recipe"], "sh09-dbm");
 }
 
 TEST_F(RecipeCliTest, ConvTrainRecipeSetsEveryLayerAndFlagsOverride) {
@@ -270,7 +229,7 @@ TEST_F(RecipeCliTest, ConvClassifyRecipeUsesTheSvmAndWritesErrorRate) {
       run("conv classify c.safetensors --recipe lee09-cdbn --train-data mnist:mn:train --test-data "
           "mnist:mn:test --svm-c 0.5 --json e.json");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto j = nlohmann::json::parse(read_text(path("e.json")));
+  const auto j = nlohmann::json::parse(text("e.json"));
   EXPECT_EQ(j["classifier"], "svm");  // the recipe's classifier
   EXPECT_EQ(j["recipe"], "lee09-cdbn");
   EXPECT_DOUBLE_EQ(j["svm"]["C"].get<double>(), 0.5);  // the flag over the recipe's C
@@ -281,7 +240,7 @@ TEST_F(RecipeCliTest, ConvClassifyRecipeUsesTheSvmAndWritesErrorRate) {
       run("conv classify c.safetensors --recipe lee09-cdbn --classifier softmax --epochs 1 "
           "--train-data mnist:mn:train --test-data mnist:mn:test --json s.json");
   ASSERT_EQ(s.code, 0) << s.err;
-  EXPECT_EQ(nlohmann::json::parse(read_text(path("s.json")))["classifier"], "softmax");
+  EXPECT_EQ(nlohmann::json::parse(text("s.json"))["classifier"], "softmax");
 }
 
 }  // namespace

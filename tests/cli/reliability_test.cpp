@@ -23,32 +23,12 @@
 
 #include "crbm/data.hpp"
 #include "crbm/safetensors.hpp"
-
-#ifndef CRBM_CLI_PATH
-#error "CRBM_CLI_PATH must name the built crbm binary"
-#endif
+#include "support/cli_fixture.hpp"
 
 namespace crbm {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_text(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 bool all_printable_one_line(const std::string& s) {
   for (size_t i = 0; i + 1 < s.size(); ++i) {
@@ -58,32 +38,8 @@ bool all_printable_one_line(const std::string& s) {
   return s.empty() || s.back() == '\n';
 }
 
-class ReliabilityTest : public ::testing::Test {
+class ReliabilityTest : public testing::CliFixture {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("crbm_rel_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
-  fs::path path(const std::string& name) const { return dir_ / name; }
-
-  Result run(const std::string& args) const {
-    const std::string cmd = "cd '" + dir_.string() + "' && '" + CRBM_CLI_PATH + "' " + args +
-                            " > stdout.txt 2> stderr.txt";
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_text(path("stdout.txt"));
-    r.err = read_text(path("stderr.txt"));
-    return r;
-  }
-
   // A small trained Bernoulli RBM (16 visible, 8 hidden) at m.safetensors.
   void train_model() const {
     const Result r = run("train --epochs 2 --hidden 8 --quiet --out m.safetensors");
@@ -95,8 +51,6 @@ class ReliabilityTest : public ::testing::Test {
     HostTensor t({rows, cols}, value);
     write_npy(path(name).string(), t);
   }
-
-  fs::path dir_;
 };
 
 // ---- defect 1: outputs ----
@@ -120,7 +74,7 @@ TEST_F(ReliabilityTest, OutputToAFifoWritesThroughIt) {
   train_model();
   ASSERT_EQ(::mkfifo(path("pipe").c_str(), 0600), 0);
   std::string got;
-  std::thread reader([&] { got = read_text(path("pipe")); });
+  std::thread reader([&] { got = text("pipe"); });
   const Result r = run("transform m.safetensors --data builtin:bars --out pipe");
   reader.join();
   ASSERT_EQ(r.code, 0) << r.err;
@@ -133,13 +87,13 @@ TEST_F(ReliabilityTest, OutputToAFifoWritesThroughIt) {
 TEST_F(ReliabilityTest, OutputThroughASymlinkKeepsTheLinkAndTheMode) {
   train_model();
   fs::create_directories(path("store"));
-  write_text(path("store/real.png"), "old");
+  write("store/real.png", "old");
   ASSERT_EQ(::chmod(path("store/real.png").c_str(), 0600), 0);
   fs::create_symlink("store/real.png", path("link.png"));
   const Result r = run("sample m.safetensors --chains 4 --steps 5 --out link.png");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::is_symlink(path("link.png")));
-  EXPECT_EQ(read_text(path("store/real.png")).substr(1, 3), "PNG");
+  EXPECT_EQ(text("store/real.png").substr(1, 3), "PNG");
   struct stat st {};
   ASSERT_EQ(::stat(path("store/real.png").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
@@ -171,7 +125,7 @@ TEST_F(ReliabilityTest, StaleTempsOfDeadProcessesAreRemovedOnTheNextWrite) {
   ASSERT_GT(child, 0);
   ::waitpid(child, nullptr, 0);
   const std::string stale = "m.safetensors.tmp-" + std::to_string(child) + "-3";
-  write_text(path(stale), std::string(4096, 'x'));
+  write(stale, std::string(4096, 'x'));
   train_model();
   EXPECT_FALSE(fs::exists(path(stale)));
   for (const auto& e : fs::directory_iterator(dir_)) {
@@ -236,7 +190,7 @@ TEST_F(ReliabilityTest, EveryCommandRejectsTheSameBrokenCheckpoints) {
   }
   for (const Case& c : cases) save_safetensors(path(c.name).string(), c.file);
   // Bytes after the last tensor.
-  write_text(path("trailing.safetensors"), read_text(path("m.safetensors")) + "JUNKJUNK");
+  write("trailing.safetensors", text("m.safetensors") + "JUNKJUNK");
   cases.push_back({"trailing.safetensors", "after the last tensor", good});
 
   for (const Case& c : cases) {
@@ -275,13 +229,13 @@ TEST_F(ReliabilityTest, ErrorMessagesEscapeControlBytesFromFiles) {
   std::string file = std::string("\x93NUMPY\x01\x00", 8);
   file += static_cast<char>(header.size() & 0xff);
   file += static_cast<char>(header.size() >> 8);
-  write_text(path("evil.npy"), file + header + std::string(16, '\0'));
+  write("evil.npy", file + header + std::string(16, '\0'));
   // And a checkpoint whose tensor name holds a newline and a carriage return.
   const std::string ck = std::string("{\"a\\n\\rb\x7f\":{\"dtype\":\"XX\",\"shape\":[1],") +
                          "\"data_offsets\":[0,4]}}";
   std::string st(8, '\0');
   st[0] = static_cast<char>(ck.size());
-  write_text(path("evil.safetensors"), st + ck + "1234");
+  write("evil.safetensors", st + ck + "1234");
   const std::pair<std::string, std::string> cases[] = {
       {"train --data npy:evil.npy --out m.safetensors", "\\x1b[31m\\x07"},
       {"info evil.safetensors", "a\\n\\rb\\x7f"}};

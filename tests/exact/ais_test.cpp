@@ -39,6 +39,15 @@ void expect_within_band(const AisResult& ais, double exact, const char* what) {
       static_cast<long long>(ais.steps), ais.seconds);
 }
 
+// AIS with `steps` intermediate distributions (base rates from `base_data`) brackets
+// the exact log Z of the model.
+void expect_ais_matches_exact(const Rbm& rbm, const HostTensor& base_data, int64_t steps,
+                              const char* what) {
+  AisConfig c;
+  c.steps = steps;
+  expect_within_band(ais_log_partition(rbm, base_data, c), exact_log_partition(rbm), what);
+}
+
 HostTensor random_gaussian_data(int64_t rows, int64_t cols, uint64_t seed) {
   auto be = cpu();
   Matrix m(*be, rows, cols);
@@ -123,19 +132,13 @@ TEST(Ais, ExactWhenTheModelIsTheBase) {
 TEST(Ais, RandomBernoulliMatchesExact) {
   auto be = cpu();
   Rbm rbm(*be, random_params(14, 10, 0.5, 21));
-  AisConfig c;
-  c.steps = 3000;
-  const AisResult ais = ais_log_partition(rbm, HostTensor{}, c);
-  expect_within_band(ais, exact_log_partition(rbm), "random 14x10 bernoulli");
+  expect_ais_matches_exact(rbm, HostTensor{}, 3000, "random 14x10 bernoulli");
 }
 
 TEST(Ais, LargerRandomWeightsMatchExact) {
   auto be = cpu();
   Rbm rbm(*be, random_params(12, 12, 1.0, 22));
-  AisConfig c;
-  c.steps = 5000;
-  const AisResult ais = ais_log_partition(rbm, HostTensor{}, c);
-  expect_within_band(ais, exact_log_partition(rbm), "random 12x12 bernoulli scale 1");
+  expect_ais_matches_exact(rbm, HostTensor{}, 5000, "random 12x12 bernoulli scale 1");
 }
 
 // A model trained on bars-and-stripes is sharply multimodal: the hard case for AIS.
@@ -195,11 +198,7 @@ TEST_F(TrainedBars, BandShrinksWithMoreRuns) {
 TEST(Ais, GaussianUnitSigmaMatchesExact) {
   auto be = cpu();
   Rbm rbm(*be, random_params(8, 10, 0.5, 31, VisibleType::gaussian));
-  const HostTensor data = load_dataset("builtin:blobs").x;
-  AisConfig c;
-  c.steps = 3000;
-  const AisResult ais = ais_log_partition(rbm, data, c);
-  expect_within_band(ais, exact_log_partition(rbm), "gaussian 8x10 unit sigma");
+  expect_ais_matches_exact(rbm, load_dataset("builtin:blobs").x, 3000, "gaussian 8x10 unit sigma");
 }
 
 TEST(Ais, GaussianNonUnitSigmaMatchesExact) {
@@ -208,10 +207,8 @@ TEST(Ais, GaussianNonUnitSigmaMatchesExact) {
   for (int64_t i = 0; i < 10; ++i) p.visible_sigma.data[i] = 0.5f + 0.1f * float(i);
   Rbm rbm(*be, p);
   ASSERT_FALSE(rbm.unit_sigma());
-  AisConfig c;
-  c.steps = 3000;
-  const AisResult ais = ais_log_partition(rbm, random_gaussian_data(500, 10, 4), c);
-  expect_within_band(ais, exact_log_partition(rbm), "gaussian 10x9 sigma 0.5..1.4");
+  expect_ais_matches_exact(rbm, random_gaussian_data(500, 10, 4), 3000,
+                           "gaussian 10x9 sigma 0.5..1.4");
 }
 
 TEST(Ais, ReproducibleForASeed) {

@@ -31,6 +31,15 @@ ConvRbmParams random_conv_params(const ConvShape& s, double scale, uint32_t seed
   return p;
 }
 
+// random_conv_params with Gaussian visible units of standard deviation `sigma`.
+ConvRbmParams random_gaussian_conv_params(const ConvShape& s, double scale, uint32_t seed,
+                                          float sigma) {
+  ConvRbmParams p = random_conv_params(s, scale, seed);
+  p.visible_type = VisibleType::gaussian;
+  p.sigma = sigma;
+  return p;
+}
+
 // Every valid hidden configuration: per block, state in [0, P*P] (P*P = off).
 struct HiddenEnumerator {
   ConvShape s;
@@ -204,9 +213,7 @@ TEST(ConvRbmExactGaussian, FreeEnergyMatchesNumericalIntegralIn1D) {
   // definition: F(v) = sum (v-c)^2/(2 s^2) - sum_blocks log(1 + sum e^{b + W*v/s^2}).
   auto be = make_cpu_backend();
   const ConvShape s{1, 1, 3, 3, 2, 2, 2};
-  ConvRbmParams p = random_conv_params(s, 0.5, 5);
-  p.visible_type = VisibleType::gaussian;
-  p.sigma = 0.5f;
+  const ConvRbmParams p = random_gaussian_conv_params(s, 0.5, 5, 0.5f);
   ConvRbm rbm(*be, p);
   HostTensor v({1, 9});
   std::mt19937 gen(3);
@@ -234,9 +241,7 @@ TEST(ConvRbmExactGaussian, FreeEnergyMatchesNumericalIntegralIn1D) {
 TEST(ConvRbmCheckpoint, RoundTripKeepsEverything) {
   auto be = make_cpu_backend();
   const ConvShape s{1, 2, 7, 6, 3, 3, 2};
-  ConvRbmParams p = random_conv_params(s, 1.0, 8);
-  p.visible_type = VisibleType::gaussian;
-  p.sigma = 0.2f;
+  const ConvRbmParams p = random_gaussian_conv_params(s, 1.0, 8, 0.2f);
   ConvRbm rbm(*be, p);
   const std::string path = std::string(CRBM_BINARY_DIR) + "/conv_rbm_roundtrip.safetensors";
   save_conv_rbm(path, rbm, {{"note", "test"}});

@@ -14,6 +14,7 @@
 namespace crbm {
 namespace {
 
+using testing::all_codes;
 using testing::bits_of;
 
 double sigm(double x) {
@@ -95,13 +96,6 @@ DbmBrute brute(const DbmParams& p) {
   r.log_z = std::log(z) + zmax;
   for (double lp : log_pstar) r.log_pv.push_back(lp - r.log_z);
   return r;
-}
-
-HostTensor all_codes(int64_t n) {
-  HostTensor t({int64_t(1) << n, n});
-  for (uint64_t c = 0; c < (uint64_t(1) << n); ++c)
-    for (int64_t i = 0; i < n; ++i) t.data[c * n + i] = float((c >> i) & 1u);
-  return t;
 }
 
 TEST(DbmExact, LogZMatchesBruteForceTwoAndThreeLayers) {

@@ -66,14 +66,6 @@ std::vector<double> exact_dbn_log_marginal(const DbnParams& d) {
   return out;
 }
 
-HostTensor all_codes(int64_t n) {
-  HostTensor t({int64_t(1) << n, n});
-  for (uint64_t c = 0; c < (uint64_t(1) << n); ++c) {
-    for (int64_t i = 0; i < n; ++i) t.data[c * n + i] = float((c >> i) & 1u);
-  }
-  return t;
-}
-
 DbnParams tiny_dbn(uint64_t seed, double scale) {
   DbnParams d;
   d.layers.push_back(random_params(4, 3, scale, seed));
@@ -126,7 +118,7 @@ TEST(DbnExact, LowerBoundBelowExactLogProbability) {
   Dbn dbn(*be, d);
   const double log_z = dbn.top_log_partition_exact();
   EXPECT_NEAR(log_z, brute_force(d.layers[1]).log_z, 1e-4);
-  const HostTensor codes = all_codes(4);
+  const HostTensor codes = testing::all_codes(4);
   Matrix v = Matrix::from_host(*be, codes);
   const DbnBoundResult r = dbn.lower_bound(v, log_z, 4000, 3);
   const auto exact = exact_dbn_log_marginal(d);
@@ -164,7 +156,7 @@ TEST(DbnExact, LowerBoundTightWhenTopIsBottomTransposed) {
   Dbn dbn(*be, d);
   // The DBN equals the bottom RBM: log p(v) = -F_0(v) - log Z_0, and every sample is exact.
   const auto ref = brute_force(d.layers[0]);
-  const HostTensor codes = all_codes(5);
+  const HostTensor codes = testing::all_codes(5);
   Matrix v = Matrix::from_host(*be, codes);
   const DbnBoundResult r = dbn.lower_bound(v, dbn.top_log_partition_exact(), 3, 9);
   for (int c = 0; c < 32; ++c) {
@@ -202,7 +194,7 @@ TEST(DbnExact, LabelledTopFreeEnergiesAndLogZ) {
   for (double t : terms) m = std::max(m, t);
   for (double t : terms) s += std::exp(t - m);
   EXPECT_NEAR(dbn.top_log_partition_exact(), m + std::log(s), 1e-4);
-  Matrix v = Matrix::from_host(*be, all_codes(3));
+  Matrix v = Matrix::from_host(*be, testing::all_codes(3));
   const HostTensor f = dbn.class_free_energies(v);
   const auto cls = dbn.classify(v);
   for (int pc = 0; pc < 8; ++pc) {

@@ -14,7 +14,6 @@
 namespace crbm {
 namespace {
 
-using testing::bits_of;
 using testing::brute_force;
 using testing::random_params;
 
@@ -25,15 +24,6 @@ std::unique_ptr<Backend> cpu() {
 double logaddexp(double a, double b) {
   const double m = std::max(a, b);
   return m + std::log(std::exp(a - m) + std::exp(b - m));
-}
-
-HostTensor all_codes(int64_t nv) {
-  HostTensor t({int64_t(1) << nv, nv});
-  for (uint64_t c = 0; c < (uint64_t(1) << nv); ++c) {
-    const auto v = bits_of(c, nv);
-    for (int64_t i = 0; i < nv; ++i) t.data[c * nv + i] = float(v[i]);
-  }
-  return t;
 }
 
 TEST(PseudoLikelihood, FlipsAreDeterministicAndCoverAllUnits) {
@@ -57,7 +47,7 @@ TEST(PseudoLikelihood, MatchesBruteForceConditional) {
   const RbmParams p = random_params(nv, 4, 1.5, 51);
   Rbm rbm(*be, p);
   const auto bf = brute_force(p);
-  const HostTensor codes = all_codes(nv);
+  const HostTensor codes = testing::all_codes(nv);
   Matrix data = Matrix::from_host(*be, codes);
   const uint64_t seed = 17;
   const std::vector<double> got = pseudo_log_likelihood_rows(rbm, data, seed);
@@ -159,7 +149,7 @@ TEST(FreeEnergyGap, MeansAndGap) {
   const RbmParams p = random_params(nv, 4, 1.0, 55);
   Rbm rbm(*be, p);
   const auto bf = brute_force(p);
-  const HostTensor codes = all_codes(nv);
+  const HostTensor codes = testing::all_codes(nv);
   Matrix all = Matrix::from_host(*be, codes);
   const CMatRef train = all.rows_view(0, 40), holdout = all.rows_view(40, 24);
   double ft = 0.0, fh = 0.0;

@@ -22,15 +22,6 @@ std::unique_ptr<Backend> cpu() {
   return make_cpu_backend();
 }
 
-HostTensor all_visible_codes(int64_t nv) {
-  HostTensor t({int64_t(1) << nv, nv});
-  for (uint64_t c = 0; c < (uint64_t(1) << nv); ++c) {
-    const auto v = bits_of(c, nv);
-    for (int64_t i = 0; i < nv; ++i) t.data[c * nv + i] = float(v[i]);
-  }
-  return t;
-}
-
 TEST(RbmExact, LogZEnumeratingHiddenMatchesBruteForce) {
   auto be = cpu();
   const RbmParams p = random_params(7, 5, 1.5, 11);
@@ -81,7 +72,7 @@ TEST(RbmExact, FreeEnergyIsNegativeLogMarginal) {
   const RbmParams p = random_params(6, 4, 2.0, 15);
   Rbm rbm(*be, p);
   const auto bf = brute_force(p);
-  const HostTensor codes = all_visible_codes(6);
+  const HostTensor codes = testing::all_codes(6);
   Matrix v = Matrix::from_host(*be, codes);
   Matrix f(*be, v.rows(), 1);
   rbm.free_energy(v, f);
@@ -91,54 +82,56 @@ TEST(RbmExact, FreeEnergyIsNegativeLogMarginal) {
   }
 }
 
-TEST(RbmExact, HiddenConditionalMatchesJoint) {
-  auto be = cpu();
-  const RbmParams p = random_params(5, 4, 2.0, 16);
-  Rbm rbm(*be, p);
-  const HostTensor codes = all_visible_codes(5);
-  Matrix v = Matrix::from_host(*be, codes);
-  Matrix hp(*be, v.rows(), 4);
-  rbm.hidden_given_visible(v, hp);
-  const HostTensor got = hp.download();
-  for (uint64_t vc = 0; vc < 32; ++vc) {
+// The conditional means of one layer given each code of the other, from the joint by
+// enumeration: row c holds E[h | v = code c] (of_hidden) or E[v | h = code c].
+std::vector<double> conditional_means(const RbmParams& p, bool of_hidden) {
+  const int64_t given = of_hidden ? p.visible() : p.hidden();
+  const int64_t summed = of_hidden ? p.hidden() : p.visible();
+  std::vector<double> means;
+  for (uint64_t gc = 0; gc < (uint64_t(1) << given); ++gc) {
     double z = 0.0;
-    std::vector<double> on(4, 0.0);
-    for (uint64_t hc = 0; hc < 16; ++hc) {
-      const auto h = bits_of(hc, 4);
-      const double w = std::exp(testing::neg_energy(p, bits_of(vc, 5), h));
+    std::vector<double> on(size_t(summed), 0.0);
+    for (uint64_t sc = 0; sc < (uint64_t(1) << summed); ++sc) {
+      const auto u = bits_of(sc, summed);
+      const auto g = bits_of(gc, given);
+      const double w =
+          std::exp(of_hidden ? testing::neg_energy(p, g, u) : testing::neg_energy(p, u, g));
       z += w;
-      for (int j = 0; j < 4; ++j) on[j] += w * h[j];
+      for (int64_t k = 0; k < summed; ++k) on[size_t(k)] += w * u[size_t(k)];
     }
-    for (int j = 0; j < 4; ++j) EXPECT_NEAR(got.data[vc * 4 + j], on[j] / z, 1e-5);
+    for (const double x : on) means.push_back(x / z);
   }
+  return means;
+}
+
+// The backend's conditional means of a random nv x nh model, for every code of the other
+// layer, against conditional_means.
+void expect_conditional_matches_joint(int64_t nv, int64_t nh, uint32_t seed, bool of_hidden) {
+  auto be = cpu();
+  const RbmParams p = random_params(nv, nh, 2.0, seed);
+  Rbm rbm(*be, p);
+  const int64_t given = of_hidden ? nv : nh, summed = of_hidden ? nh : nv;
+  Matrix codes = Matrix::from_host(*be, testing::all_codes(given));
+  Matrix means(*be, codes.rows(), summed);
+  if (of_hidden) {
+    rbm.hidden_given_visible(codes, means);
+  } else {
+    rbm.visible_mean_given_hidden(codes, means);
+  }
+  const HostTensor got = means.download();
+  const std::vector<double> want = conditional_means(p, of_hidden);
+  ASSERT_EQ(int64_t(want.size()), got.numel());
+  for (size_t k = 0; k < want.size(); ++k) EXPECT_NEAR(got.data[k], want[k], 1e-5);
+}
+
+TEST(RbmExact, HiddenConditionalMatchesJoint) {
+  expect_conditional_matches_joint(5, 4, 16, true);
 }
 
 TEST(RbmExact, VisibleConditionalMatchesJoint) {
-  auto be = cpu();
-  const RbmParams p = random_params(4, 5, 2.0, 17);
-  Rbm rbm(*be, p);
-  HostTensor hcodes({32, 5});
-  for (uint64_t c = 0; c < 32; ++c)
-    for (int j = 0; j < 5; ++j) hcodes.data[c * 5 + j] = float((c >> j) & 1u);
-  Matrix h = Matrix::from_host(*be, hcodes);
-  Matrix vm(*be, 32, 4);
-  rbm.visible_mean_given_hidden(h, vm);
-  const HostTensor got = vm.download();
-  for (uint64_t hc = 0; hc < 32; ++hc) {
-    double z = 0.0;
-    std::vector<double> on(4, 0.0);
-    for (uint64_t vc = 0; vc < 16; ++vc) {
-      const auto v = bits_of(vc, 4);
-      const double w = std::exp(testing::neg_energy(p, v, bits_of(hc, 5)));
-      z += w;
-      for (int i = 0; i < 4; ++i) on[i] += w * v[i];
-    }
-    for (int i = 0; i < 4; ++i) EXPECT_NEAR(got.data[hc * 4 + i], on[i] / z, 1e-5);
-  }
+  expect_conditional_matches_joint(4, 5, 17, false);
 }
 
-// Gaussian visible units: log Z against a direct numerical integral over v
-// (V = 2, midpoint rule on a wide grid), summed over all h.
 TEST(RbmExact, GaussianLogZMatchesNumericalIntegral) {
   auto be = cpu();
   RbmParams p = random_params(2, 3, 0.8, 18, VisibleType::gaussian);
@@ -195,7 +188,7 @@ TEST(RbmExact, GaussianFreeEnergyConsistentWithLogZ) {
 TEST(RbmExact, LogLikelihoodGradientMatchesFiniteDifferences) {
   auto be = cpu();
   RbmParams p = random_params(5, 4, 1.0, 20);
-  const HostTensor data = all_visible_codes(5);
+  const HostTensor data = testing::all_codes(5);
   HostTensor subset({6, 5});
   for (int r = 0; r < 6; ++r)
     for (int i = 0; i < 5; ++i) subset.data[r * 5 + i] = data.data[(r * 5 + 3) % 32 * 5 + i];
@@ -276,13 +269,19 @@ double train_and_measure(TrainConfig cfg, int64_t hidden, double* before) {
   return mean_log_likelihood(rbm, data, exact_log_partition(rbm));
 }
 
-TEST(RbmExact, CdTrainingRaisesExactLogLikelihood) {
+// CD-1 on bars at batch size 20 with weight decay 1e-4.
+TrainConfig bars_config(int epochs, float learning_rate) {
   TrainConfig cfg;
   cfg.cd_k = 1;
-  cfg.epochs = 40;
+  cfg.epochs = epochs;
   cfg.batch_size = 20;
-  cfg.learning_rate = 0.1f;
+  cfg.learning_rate = learning_rate;
   cfg.weight_decay = 1e-4f;
+  return cfg;
+}
+
+TEST(RbmExact, CdTrainingRaisesExactLogLikelihood) {
+  const TrainConfig cfg = bars_config(40, 0.1f);
   double before = 0.0;
   const double after = train_and_measure(cfg, 10, &before);
   // Uniform over 30 patterns is log(1/30) = -3.4; the initial model is ~ -11.
@@ -290,15 +289,10 @@ TEST(RbmExact, CdTrainingRaisesExactLogLikelihood) {
 }
 
 TEST(RbmExact, PcdTrainingRaisesExactLogLikelihood) {
-  TrainConfig cfg;
-  cfg.cd_k = 1;
+  TrainConfig cfg = bars_config(50, 0.05f);
   cfg.persistent = true;
-  cfg.epochs = 50;
-  cfg.batch_size = 20;
-  cfg.learning_rate = 0.05f;
   // Persistent chains lag behind fast-moving weights: keep momentum at 0.5.
   cfg.final_momentum = 0.5f;
-  cfg.weight_decay = 1e-4f;
   double before = 0.0;
   const double after = train_and_measure(cfg, 10, &before);
   EXPECT_GT(after, before + 2.0) << "before " << before << " after " << after;

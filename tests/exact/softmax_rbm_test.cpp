@@ -165,6 +165,23 @@ TEST(SoftmaxRbmExact, SamplingFrequenciesMatchProbabilities) {
   }
 }
 
+// The mean of per-row log-probabilities.
+double mean_of(const std::vector<double>& lp) {
+  double s = 0;
+  for (double x : lp) s += x / double(lp.size());
+  return s;
+}
+
+// `epochs` epochs of CD-1 on `data` at batch size `batch` and learning rate `lr`.
+void train_cd1(SoftmaxRbm& m, const Matrix& data, int epochs, int64_t batch, float lr) {
+  TrainConfig c;
+  c.epochs = epochs;
+  c.batch_size = batch;
+  c.learning_rate = lr;
+  SoftmaxCdTrainer trainer(m, c);
+  for (int e = 0; e < c.epochs; ++e) trainer.train_epoch(data);
+}
+
 TEST(SoftmaxRbmTrain, CdRaisesExactLikelihoodOfSyntheticDocuments) {
   auto be = make_cpu_backend(1);
   std::vector<int32_t> topic;
@@ -175,18 +192,10 @@ TEST(SoftmaxRbmTrain, CdRaisesExactLikelihoodOfSyntheticDocuments) {
   auto mean_log_prob = [&]() {
     std::map<int64_t, double> log_z;
     for (int64_t d = 4; d <= 9; ++d) log_z[d] = m.exact_log_partition(d);
-    const auto lp = m.log_prob(dm, log_z);
-    double s = 0;
-    for (double x : lp) s += x / double(lp.size());
-    return s;
+    return mean_of(m.log_prob(dm, log_z));
   };
   const double before = mean_log_prob();
-  TrainConfig c;
-  c.epochs = 30;
-  c.batch_size = 20;
-  c.learning_rate = 0.02f;
-  SoftmaxCdTrainer trainer(m, c);
-  for (int e = 0; e < c.epochs; ++e) trainer.train_epoch(dm);
+  train_cd1(m, dm, 30, 20, 0.02f);
   const double after = mean_log_prob();
   std::printf("replicated softmax exact mean log p(doc): before %.4f after %.4f\n", before, after);
   EXPECT_GT(after, before + 0.3);
@@ -209,19 +218,9 @@ TEST(SoftmaxRbmTrain, GroupsTrainingRaisesExactLikelihood) {
   Matrix dm = Matrix::from_host(*be, data);
   SoftmaxRbm m(*be, 6, 3, SoftmaxKind::groups, 3);
   m.init_random(1, 0.01f, &data);
-  auto ll = [&]() {
-    const auto lp = m.log_prob(dm, {{1, m.exact_log_partition()}});
-    double s = 0;
-    for (double x : lp) s += x / 90.0;
-    return s;
-  };
+  auto ll = [&]() { return mean_of(m.log_prob(dm, {{1, m.exact_log_partition()}})); };
   const double before = ll();
-  TrainConfig c;
-  c.epochs = 100;
-  c.batch_size = 10;
-  c.learning_rate = 0.1f;
-  SoftmaxCdTrainer trainer(m, c);
-  for (int e = 0; e < c.epochs; ++e) trainer.train_epoch(dm);
+  train_cd1(m, dm, 100, 10, 0.1f);
   EXPECT_GT(ll(), before + 0.8) << "before " << before;  // optimum log(1/3) vs 2 log(1/3)
 }
 

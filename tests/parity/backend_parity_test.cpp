@@ -15,17 +15,10 @@
 #include "crbm/backend.hpp"
 #include "crbm/cuda_graph.hpp"
 #include "crbm/exact.hpp"
+#include "support/tensor_check.hpp"
 
 namespace crbm {
 namespace {
-
-#define SKIP_WITHOUT_CUDA()                                                                   \
-  do {                                                                                        \
-    if (!crbm::cuda_available()) {                                                            \
-      GTEST_SKIP() << "no CUDA device present: cuda_available() is false (CPU-only build or " \
-                      "no visible GPU)";                                                      \
-    }                                                                                         \
-  } while (0)
 
 struct Shape {
   int64_t rows;
@@ -40,46 +33,12 @@ const std::vector<Shape> kShapesWithEmpty = {{1, 1},      {7, 13}, {100, 784},
                                              {257, 1025}, {0, 5},  {0, 0}};
 
 HostTensor random_tensor(Shape s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  HostTensor t({s.rows, s.cols});
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (float& v : t.data) v = dist(gen);
-  return t;
+  return testing::random_tensor({s.rows, s.cols}, seed, lo, hi);
 }
 
-// A backend matrix with the tensor's 2-D shape (HostTensor::cols() would turn a
-// 0x5 tensor into 0x0).
-Matrix put(Backend& backend, const HostTensor& t) {
-  Matrix m(backend, t.dim(0), t.dim(1));
-  m.upload(t);
-  return m;
-}
-
-// Result of comparing `got` to the reference `want`: max over i of
-// |got - want| / max(|want|, floor); NaN in either gives infinity.
-struct Comparison {
-  double max_error = 0.0;
-  int64_t index = -1;
-  float got = 0.0f;
-  float want = 0.0f;
-};
-
-Comparison compare(const HostTensor& got, const HostTensor& want, double floor = 1.0) {
-  Comparison c;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    const double g = got.data[i];
-    const double w = want.data[i];
-    double e = std::abs(g - w) / std::max(std::abs(w), floor);
-    if (std::isnan(g) || std::isnan(w)) e = std::numeric_limits<double>::infinity();
-    if (e > c.max_error || c.index < 0) {
-      c.max_error = e;
-      c.index = i;
-      c.got = got.data[i];
-      c.want = want.data[i];
-    }
-  }
-  return c;
-}
+using testing::compare;
+using testing::Comparison;
+using testing::put;
 
 #define EXPECT_CLOSE(cuda_result, cpu_result, tol, what)                                           \
   do {                                                                                             \

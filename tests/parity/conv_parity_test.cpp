@@ -14,36 +14,12 @@
 #include "crbm/conv.hpp"
 #include "crbm/conv_rbm.hpp"
 #include "crbm/conv_train.hpp"
+#include "support/tensor_check.hpp"
 
 namespace crbm {
 namespace {
 
-#define SKIP_WITHOUT_CUDA()                                                                   \
-  do {                                                                                        \
-    if (!crbm::cuda_available()) {                                                            \
-      GTEST_SKIP() << "no CUDA device present: cuda_available() is false (CPU-only build or " \
-                      "no visible GPU)";                                                      \
-    }                                                                                         \
-  } while (0)
-
-HostTensor random_tensor(int64_t rows, int64_t cols, uint32_t seed, float lo = -1.0f,
-                         float hi = 1.0f) {
-  HostTensor t({rows, cols});
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (float& x : t.data) x = dist(gen);
-  return t;
-}
-
-double max_rel_error(const HostTensor& got, const HostTensor& want) {
-  double worst = 0.0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    const double e = std::fabs(double(got.data[i]) - want.data[i]) /
-                     std::max(1.0, std::fabs(double(want.data[i])));
-    if (!(e <= worst)) worst = e;
-  }
-  return worst;
-}
+using testing::max_rel_error;
 
 struct Param {
   ConvShape shape;
@@ -93,9 +69,9 @@ constexpr double kTolerance = 1e-4;
 
 TEST_P(ConvParity, Up) {
   const ConvShape s = GetParam().shape;
-  const HostTensor v = random_tensor(s.batch, s.visible_size(), 1);
-  const HostTensor w = random_tensor(s.filters, s.filter_volume(), 2);
-  const HostTensor b = random_tensor(1, s.filters, 3);
+  const HostTensor v = testing::random_tensor({s.batch, s.visible_size()}, 1);
+  const HostTensor w = testing::random_tensor({s.filters, s.filter_volume()}, 2);
+  const HostTensor b = testing::random_tensor({1, s.filters}, 3);
   Matrix cv = Matrix::from_host(*cpu, v), cw = Matrix::from_host(*cpu, w),
          cb = Matrix::from_host(*cpu, b), ch(*cpu, s.batch, s.hidden_size());
   Matrix gv = Matrix::from_host(*gpu, v), gw = Matrix::from_host(*gpu, w),
@@ -110,8 +86,8 @@ TEST_P(ConvParity, Up) {
 
 TEST_P(ConvParity, Down) {
   const ConvShape s = GetParam().shape;
-  const HostTensor h = random_tensor(s.batch, s.hidden_size(), 4);
-  const HostTensor w = random_tensor(s.filters, s.filter_volume(), 5);
+  const HostTensor h = testing::random_tensor({s.batch, s.hidden_size()}, 4);
+  const HostTensor w = testing::random_tensor({s.filters, s.filter_volume()}, 5);
   Matrix ch = Matrix::from_host(*cpu, h), cw = Matrix::from_host(*cpu, w),
          cv(*cpu, s.batch, s.visible_size());
   Matrix gh = Matrix::from_host(*gpu, h), gw = Matrix::from_host(*gpu, w),
@@ -124,9 +100,9 @@ TEST_P(ConvParity, Down) {
 
 TEST_P(ConvParity, WeightGradWithAlphaBeta) {
   const ConvShape s = GetParam().shape;
-  const HostTensor v = random_tensor(s.batch, s.visible_size(), 6);
-  const HostTensor h = random_tensor(s.batch, s.hidden_size(), 7);
-  const HostTensor g0 = random_tensor(s.filters, s.filter_volume(), 8);
+  const HostTensor v = testing::random_tensor({s.batch, s.visible_size()}, 6);
+  const HostTensor h = testing::random_tensor({s.batch, s.hidden_size()}, 7);
+  const HostTensor g0 = testing::random_tensor({s.filters, s.filter_volume()}, 8);
   Matrix cv = Matrix::from_host(*cpu, v), ch = Matrix::from_host(*cpu, h),
          cg = Matrix::from_host(*cpu, g0);
   Matrix gv = Matrix::from_host(*gpu, v), gh = Matrix::from_host(*gpu, h),
@@ -139,7 +115,7 @@ TEST_P(ConvParity, WeightGradWithAlphaBeta) {
 
 TEST_P(ConvParity, PoolingProbsSamplesAndLogPartition) {
   const ConvShape s = GetParam().shape;
-  const HostTensor pre = random_tensor(s.batch, s.hidden_size(), 9, -5.0f, 5.0f);
+  const HostTensor pre = testing::random_tensor({s.batch, s.hidden_size()}, 9, -5.0f, 5.0f);
   Matrix cpre = Matrix::from_host(*cpu, pre), gpre = Matrix::from_host(*gpu, pre);
   Matrix ch(*cpu, s.batch, s.hidden_size()), cp(*cpu, s.batch, s.pooled_size()),
       cz(*cpu, s.batch, 1);
@@ -168,8 +144,8 @@ TEST_P(ConvParity, PoolingProbsSamplesAndLogPartition) {
 
 TEST_P(ConvParity, ChannelHelpersAndSoftmax) {
   const ConvShape s = GetParam().shape;
-  const HostTensor x = random_tensor(s.batch, s.visible_size(), 10);
-  const HostTensor bias = random_tensor(1, s.channels, 11);
+  const HostTensor x = testing::random_tensor({s.batch, s.visible_size()}, 10);
+  const HostTensor bias = testing::random_tensor({1, s.channels}, 11);
   Matrix cx = Matrix::from_host(*cpu, x), gx = Matrix::from_host(*gpu, x);
   Matrix cb = Matrix::from_host(*cpu, bias), gb = Matrix::from_host(*gpu, bias);
   Matrix cs = Matrix::from_host(*cpu, bias), gs = Matrix::from_host(*gpu, bias);
@@ -196,7 +172,7 @@ TEST(ConvRbmParity, Cd1UpdatesMatch) {
   ConvRbm cpu_rbm(*cpu, s), gpu_rbm(*gpu, s, VisibleType::bernoulli, ConvAlgo::custom);
   cpu_rbm.init_random(5, 0.1f);
   gpu_rbm.load(cpu_rbm.to_host());
-  HostTensor data = random_tensor(s.batch, s.visible_size(), 12, 0.0f, 1.0f);
+  HostTensor data = testing::random_tensor({s.batch, s.visible_size()}, 12, 0.0f, 1.0f);
   for (float& x : data.data) x = x > 0.6f ? 1.0f : 0.0f;
   Matrix cd = Matrix::from_host(*cpu, data), gd = Matrix::from_host(*gpu, data);
   ConvTrainConfig cfg;

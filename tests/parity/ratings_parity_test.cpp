@@ -10,17 +10,10 @@
 #include <string>
 
 #include "crbm/ratings.hpp"
+#include "support/tensor_check.hpp"
 
 namespace crbm {
 namespace {
-
-#define SKIP_WITHOUT_CUDA()                                                                   \
-  do {                                                                                        \
-    if (!crbm::cuda_available()) {                                                            \
-      GTEST_SKIP() << "no CUDA device present: cuda_available() is false (CPU-only build or " \
-                      "no visible GPU)";                                                      \
-    }                                                                                         \
-  } while (0)
 
 struct Case {
   int64_t users, items, levels, hidden;
@@ -52,31 +45,8 @@ HostSparseRows random_rows(const Case& c, uint32_t seed) {
   return r;
 }
 
-HostTensor random_tensor(int64_t rows, int64_t cols, uint32_t seed, float lo, float hi) {
-  HostTensor t({rows, cols});
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (float& v : t.data) v = dist(gen);
-  return t;
-}
-
-Matrix put(Backend& be, const HostTensor& t) {
-  Matrix m(be, t.dim(0), t.dim(1));
-  m.upload(t);
-  return m;
-}
-
-double max_rel_error(const HostTensor& got, const HostTensor& want) {
-  EXPECT_EQ(got.numel(), want.numel());
-  double worst = 0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    const double g = got.data[size_t(i)], w = want.data[size_t(i)];
-    double e = std::abs(g - w) / std::max(std::abs(w), 1.0);
-    if (std::isnan(g) || std::isnan(w)) e = std::numeric_limits<double>::infinity();
-    worst = std::max(worst, e);
-  }
-  return worst;
-}
+using testing::max_rel_error;
+using testing::put;
 
 class RatingsParity : public ::testing::TestWithParam<Case> {};
 
@@ -91,10 +61,10 @@ TEST_P(RatingsParity, SparseOpsMatchCpu) {
   const SparseRows cr = cops->upload(host, c.items, c.levels);
   const SparseRows gr = gops->upload(host, c.items, c.levels);
   const int64_t nnz = host.nnz(), ik = c.items * c.levels;
-  const HostTensor w = random_tensor(ik, c.hidden, 2, -1, 1);
-  const HostTensor b = random_tensor(1, ik, 3, -1, 1);
-  const HostTensor h = random_tensor(c.users, c.hidden, 4, 0, 1);
-  const HostTensor soft = random_tensor(nnz, c.levels, 5, 0, 1);
+  const HostTensor w = testing::random_tensor({ik, c.hidden}, 2, -1, 1);
+  const HostTensor b = testing::random_tensor({1, ik}, 3, -1, 1);
+  const HostTensor h = testing::random_tensor({c.users, c.hidden}, 4, 0, 1);
+  const HostTensor soft = testing::random_tensor({nnz, c.levels}, 5, 0, 1);
   Matrix cw = put(*cpu, w), gw = put(*gpu, w), cb = put(*cpu, b), gb = put(*gpu, b);
   Matrix ch = put(*cpu, h), gh = put(*gpu, h), cs = put(*cpu, soft), gs = put(*gpu, soft);
 
@@ -106,7 +76,7 @@ TEST_P(RatingsParity, SparseOpsMatchCpu) {
   // up, from a non-zero start (it accumulates), with one-hot and with soft values.
   for (Matrix* values : {&cv, &cs}) {
     Matrix* gvalues = values == &cv ? &gv : &gs;
-    const HostTensor start = random_tensor(c.users, c.hidden, 6, -1, 1);
+    const HostTensor start = testing::random_tensor({c.users, c.hidden}, 6, -1, 1);
     Matrix cu = put(*cpu, start), gu = put(*gpu, start);
     cops->up(cr, *values, cw, cu);
     gops->up(gr, *gvalues, gw, gu);
@@ -122,8 +92,8 @@ TEST_P(RatingsParity, SparseOpsMatchCpu) {
   gops->down(gr, gh, gw, CMatRef{}, gp);
   EXPECT_LE(max_rel_error(gp.download({nnz, c.levels}), cp.download({nnz, c.levels})), 1e-5);
 
-  const HostTensor g0 = random_tensor(ik, c.hidden, 7, -1, 1);
-  const HostTensor gb0 = random_tensor(1, ik, 8, -1, 1);
+  const HostTensor g0 = testing::random_tensor({ik, c.hidden}, 7, -1, 1);
+  const HostTensor gb0 = testing::random_tensor({1, ik}, 8, -1, 1);
   Matrix cgw = put(*cpu, g0), ggw = put(*gpu, g0), cgb = put(*cpu, gb0), ggb = put(*gpu, gb0);
   cops->stats(cr, cs, ch, 0.37f, cgw, cgb);
   gops->stats(gr, gs, gh, 0.37f, ggw, ggb);
@@ -147,7 +117,7 @@ TEST(RatingsTrainerParity, CdGradientAndPredictionsMatchCpu) {
     cm.init_random(5, 0.3f, &d);
     gm.init_random(5, 0.3f, &d);  // same Philox draws on both
     if (conditional) {
-      const HostTensor dw = random_tensor(d.items, 16, 9, -0.3f, 0.3f);
+      const HostTensor dw = testing::random_tensor({d.items, 16}, 9, -0.3f, 0.3f);
       cm.rated_weights().upload(dw);
       gm.rated_weights().upload(dw);
     }

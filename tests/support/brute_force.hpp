@@ -16,6 +16,15 @@ inline std::vector<double> bits_of(uint64_t code, int64_t n) {
   return x;
 }
 
+// Every configuration of n binary units, one per row: row c holds the bits of c.
+inline HostTensor all_codes(int64_t n) {
+  HostTensor t({int64_t(1) << n, n});
+  for (uint64_t c = 0; c < (uint64_t(1) << n); ++c) {
+    for (int64_t i = 0; i < n; ++i) t.data[c * n + i] = float((c >> i) & 1u);
+  }
+  return t;
+}
+
 // -E(v, h) for a Bernoulli-Bernoulli RBM.
 inline double neg_energy(const RbmParams& p, const std::vector<double>& v,
                          const std::vector<double>& h) {

@@ -11,73 +11,45 @@
 namespace crbm::op_cases {
 
 const char* to_string(Op op) {
-  switch (op) {
-    case Op::upload_download:
-      return "upload_download";
-    case Op::copy:
-      return "copy";
-    case Op::fill:
-      return "fill";
-    case Op::gemm:
-      return "gemm";
-    case Op::axpby:
-      return "axpby";
-    case Op::column_sums:
-      return "column_sums";
-    case Op::row_reduce:
-      return "row_reduce";
-    case Op::scale_add_activate:
-      return "scale_add_activate";
-    case Op::momentum_update:
-      return "momentum_update";
-    case Op::sample_bernoulli:
-      return "sample_bernoulli";
-    case Op::sample_gaussian:
-      return "sample_gaussian";
-    case Op::fill_uniform:
-      return "fill_uniform";
-    case Op::fill_normal:
-      return "fill_normal";
-    case Op::fill_binary_codes:
-      return "fill_binary_codes";
-    case Op::softmax_groups:
-      return "softmax_groups";
-    case Op::sample_softmax_groups:
-      return "sample_softmax_groups";
-    case Op::sample_multinomial_counts:
-      return "sample_multinomial_counts";
-    case Op::multiply:
-      return "multiply";
-    case Op::sigmoid_backward:
-      return "sigmoid_backward";
-    case Op::gather_rows:
-      return "gather_rows";
-    case Op::sum_squared_diff:
-      return "sum_squared_diff";
-    case Op::all_finite:
-      return "all_finite";
-    case Op::mean:
-      return "mean";
-    case Op::conv_up:
-      return "conv_up";
-    case Op::conv_down:
-      return "conv_down";
-    case Op::conv_pool_probs:
-      return "conv_pool_probs";
-    case Op::conv_pool_sample:
-      return "conv_pool_sample";
-    case Op::conv_pool_log_partition:
-      return "conv_pool_log_partition";
-    case Op::conv_weight_grad:
-      return "conv_weight_grad";
-    case Op::conv_channel_sums:
-      return "conv_channel_sums";
-    case Op::conv_channel_bias_activate:
-      return "conv_channel_bias_activate";
-    case Op::conv_softmax_rows:
-      return "conv_softmax_rows";
-  }
-  return "?";
+  // In the order of the enumerators (Op is a plain 0, 1, 2, ... enumeration).
+  static const char* const kNames[] = {
+      "upload_download",
+      "copy",
+      "fill",
+      "gemm",
+      "axpby",
+      "column_sums",
+      "row_reduce",
+      "scale_add_activate",
+      "momentum_update",
+      "sample_bernoulli",
+      "sample_gaussian",
+      "fill_uniform",
+      "fill_normal",
+      "fill_binary_codes",
+      "softmax_groups",
+      "sample_softmax_groups",
+      "sample_multinomial_counts",
+      "multiply",
+      "sigmoid_backward",
+      "gather_rows",
+      "sum_squared_diff",
+      "all_finite",
+      "mean",
+      "conv_up",
+      "conv_down",
+      "conv_pool_probs",
+      "conv_pool_sample",
+      "conv_pool_log_partition",
+      "conv_weight_grad",
+      "conv_channel_sums",
+      "conv_channel_bias_activate",
+      "conv_softmax_rows",
+  };
+  static_assert(sizeof kNames / sizeof kNames[0] == size_t(Op::conv_softmax_rows) + 1,
+                "one name per Op");
+  const auto i = static_cast<size_t>(op);
+  return i < sizeof kNames / sizeof kNames[0] ? kNames[i] : "?";
 }
 
 bool is_conv(Op op) {
@@ -151,15 +123,8 @@ RngKey key_for(uint64_t salt) {
 }
 
 const char* reduce_name(RowReduce r) {
-  switch (r) {
-    case RowReduce::sum:
-      return "sum";
-    case RowReduce::softplus_sum:
-      return "softplus";
-    case RowReduce::square_sum:
-      return "square";
-  }
-  return "?";
+  static const char* const kNames[] = {"sum", "softplus", "square"};  // RowReduce's order
+  return kNames[static_cast<int>(r)];
 }
 
 struct Dims {

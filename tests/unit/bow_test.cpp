@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "crbm/data.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crbm {
 namespace {
@@ -19,9 +20,7 @@ std::string temp_path(const std::string& name) {
   return std::string(CRBM_BINARY_DIR) + "/bow_test_" + name;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using testing::write_file;
 
 // A gzip member holding `text` in one stored (uncompressed) deflate block: enough to
 // exercise the transparent decompression without linking zlib into the tests.
@@ -51,7 +50,7 @@ std::string gzip_stored(const std::string& text) {
 
 std::string error_of(const std::string& text) {
   const std::string path = temp_path("bad.txt");
-  write_text(path, text);
+  write_file(path, text);
   try {
     read_docword(path);
   } catch (const Error& e) {
@@ -92,7 +91,7 @@ TEST(Bow, SyntheticDocumentsRoundTrip) {
 TEST(Bow, ReadsGzip) {
   const std::string text = "2\n3\n3\n1 1 2\n1 3 1\n2 2 5\n";
   const std::string path = temp_path("small.txt.gz");
-  write_text(path, gzip_stored(text));
+  write_file(path, gzip_stored(text));
   const HostTensor t = read_docword(path);
   EXPECT_EQ(t.data, (std::vector<float>{2, 0, 1, 0, 5, 0}));
   std::remove(path.c_str());
@@ -145,9 +144,9 @@ TEST(Bow, MalformedInputNamesFileAndLine) {
 
 TEST(Bow, LabelLines) {
   const std::string path = temp_path("labels.txt");
-  write_text(path, "1\n20\n\n3\n");
+  write_file(path, "1\n20\n\n3\n");
   EXPECT_EQ(read_label_lines(path), (std::vector<int32_t>{0, 19, 2}));
-  write_text(path, "1\n0\n");
+  write_file(path, "1\n0\n");
   EXPECT_THROW(read_label_lines(path), Error);
   std::remove(path.c_str());
 }
@@ -165,7 +164,7 @@ TEST(Bow, DocwordAndNewsgroupsSpecs) {
   write_docword((dir / "train.docword.txt").string(), counts);
   std::string labels;
   for (int32_t t : topics) labels += std::to_string(t + 1) + "\n";
-  write_text((dir / "train.labels.txt").string(), labels);
+  write_file((dir / "train.labels.txt").string(), labels);
 
   const Dataset a = load_dataset("docword:" + (dir / "train.docword.txt").string());
   EXPECT_EQ(a.x.shape, counts.shape);
@@ -185,7 +184,7 @@ TEST(Bow, DocwordAndNewsgroupsSpecs) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("test.docword.txt"), std::string::npos) << e.what();
   }
-  write_text((dir / "train.labels.txt").string(), "1\n2\n");
+  write_file((dir / "train.labels.txt").string(), "1\n2\n");
   try {
     load_dataset("docword:" + (dir / "train.docword.txt").string());
     ADD_FAILURE() << "12 documents with 2 labels must throw";

@@ -16,18 +16,13 @@
 #include "crbm/preprocess.hpp"
 #include "philox.cuh"
 #include "pool_math.cuh"
+#include "support/tensor_check.hpp"
 
 namespace crbm {
 namespace {
 
-HostTensor random_tensor(std::vector<int64_t> shape, uint32_t seed, float lo = -1.0f,
-                         float hi = 1.0f) {
-  HostTensor t(std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (float& x : t.data) x = dist(gen);
-  return t;
-}
+using testing::max_rel_error;
+using testing::random_tensor;
 
 // ---- naive references ----
 
@@ -99,16 +94,6 @@ std::vector<double> direct_block_softmax(const std::vector<float>& logits) {
   for (float x : logits) p.push_back(std::exp(double(x)) / z);
   p.push_back(1.0 / z);
   return p;
-}
-
-double max_rel_error(const HostTensor& got, const HostTensor& want) {
-  double worst = 0.0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    const double e = std::fabs(double(got.data[i]) - want.data[i]) /
-                     std::max(1.0, std::fabs(double(want.data[i])));
-    if (!(e <= worst)) worst = e;  // NaN sticks
-  }
-  return worst;
 }
 
 const std::vector<ConvShape> kShapes = {
@@ -423,10 +408,7 @@ TEST(LogisticRegressionTest, SeparatesThreeBlobs) {
 
 TEST(CdbnTest, TwoLayersTrainFeaturesCheckpointAndVisualisation) {
   auto be = make_cpu_backend();
-  HostTensor data({40, 14 * 14});
-  std::mt19937 gen(3);
-  std::bernoulli_distribution bit(0.3);
-  for (float& v : data.data) v = bit(gen) ? 1.0f : 0.0f;
+  const HostTensor data = testing::random_binary(40, 14 * 14, 3);
   Matrix d = Matrix::from_host(*be, data);
   Cdbn net(*be, 1, 14, 14);
   net.add_layer(4, 5, 2).init_random(1, 0.05f);  // hidden 10x10 -> pooled 5x5

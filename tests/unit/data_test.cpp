@@ -18,36 +18,19 @@
 #include <vector>
 
 #include "philox.cuh"
+#include "support/expect_error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
+using crbm::testing::Bytes;
 
-// A per-test directory under the system temp dir, removed afterwards.
-class DataTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("crbm-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+// A per-test directory under the system temp dir.
+class DataTest : public crbm::testing::TempDirTest {};
 
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  write_bytes(path, Bytes(text.begin(), text.end()));
-}
+using crbm::testing::write_bytes;
+using crbm::testing::write_file;
 
 void put_be32(Bytes& b, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
@@ -91,18 +74,7 @@ Bytes gzip_stored(const Bytes& data) {
   return out;
 }
 
-// Runs fn, expects a crbm::Error whose message contains every fragment.
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected crbm::Error containing '" << fragments.front() << "'";
-  } catch (const crbm::Error& e) {
-    const std::string message = e.what();
-    for (const std::string& f : fragments) {
-      EXPECT_NE(message.find(f), std::string::npos) << "'" << f << "' not in: " << message;
-    }
-  }
-}
+using crbm::testing::expect_error;
 
 // .npy v1 with a hand-written header (no padding rules needed by readers).
 Bytes npy_file(const std::string& dict, const Bytes& payload, int version = 1) {
@@ -120,12 +92,7 @@ Bytes npy_file(const std::string& dict, const Bytes& payload, int version = 1) {
   return b;
 }
 
-template <typename T>
-Bytes le_bytes(const std::vector<T>& values) {
-  Bytes b(values.size() * sizeof(T));
-  std::memcpy(b.data(), values.data(), b.size());
-  return b;
-}
+using crbm::testing::le_bytes;
 
 const Bytes kPixels = {0, 255, 128, 1, 2, 3, 4, 5, 6, 7, 8, 9};  // 3 images of 2 x 2
 
@@ -145,7 +112,7 @@ TEST_F(DataTest, IdxGzipAndDataset) {
   const crbm::HostTensor t = crbm::read_idx(path("a-ubyte.gz"));
   ASSERT_EQ(t.numel(), 12);
   EXPECT_EQ(t.data[1], 255.0f);
-  const crbm::Dataset d = crbm::load_dataset("idx:" + path("a-ubyte.gz"));
+  const crbm::Dataset d = crbm::load_dataset("idx:" + path("a-ubyte.gz").string());
   EXPECT_EQ(d.size(), 3);
   EXPECT_EQ(d.dim(), 4);
   EXPECT_EQ(d.height, 2);
@@ -208,7 +175,7 @@ TEST_F(DataTest, IdxWrongMagic) {
 
 TEST_F(DataTest, IdxMissingFile) {
   expect_error([&] { crbm::read_idx(path("nope")); },
-               {"cannot open '" + path("nope") + "': No such file or directory"});
+               {"cannot open '" + path("nope").string() + "': No such file or directory"});
 }
 
 TEST_F(DataTest, IdxHugeDimsFailCleanly) {
@@ -280,7 +247,7 @@ TEST_F(DataTest, NpyUint8RoundTripAndScaling) {
   EXPECT_EQ(dtype, "u1");
   EXPECT_EQ(t.shape, (std::vector<int64_t>{3, 2, 2}));
   EXPECT_EQ(t.data[1], 255.0f);
-  const crbm::Dataset d = crbm::load_dataset("npy:" + path("u.npy"));
+  const crbm::Dataset d = crbm::load_dataset("npy:" + path("u.npy").string());
   EXPECT_EQ(d.size(), 3);
   EXPECT_EQ(d.dim(), 4);
   EXPECT_EQ(d.height, 2);
@@ -344,12 +311,13 @@ TEST_F(DataTest, NanInDataNamesRowAndColumn) {
   crbm::HostTensor t({3, 4}, 0.5f);
   t.data[1 * 4 + 2] = std::numeric_limits<float>::quiet_NaN();
   crbm::write_npy(path("nan.npy"), t);
-  expect_error([&] { crbm::load_dataset("npy:" + path("nan.npy")); },
-               {"npy:" + path("nan.npy"), "element 6 (row 1, column 2) is NaN"});
+  expect_error([&] { crbm::load_dataset("npy:" + path("nan.npy").string()); },
+               {"npy:" + path("nan.npy").string(), "element 6 (row 1, column 2) is NaN"});
   t.data[6] = 0.0f;
   t.data[11] = -std::numeric_limits<float>::infinity();
   crbm::write_npy(path("inf.npy"), t);
-  expect_error([&] { crbm::load_dataset("npy:" + path("inf.npy")); }, {"(row 2, column 3) is Inf"});
+  expect_error([&] { crbm::load_dataset("npy:" + path("inf.npy").string()); },
+               {"(row 2, column 3) is Inf"});
 }
 
 // ---------------- amat ----------------
@@ -361,8 +329,8 @@ TEST_F(DataTest, AmatText) {
       text += ((r + c) % 3 == 0 ? "1" : "0") + std::string(c < 783 ? " " : "");
     text += "\n";
   }
-  write_text(path("a.amat"), text);
-  const crbm::Dataset d = crbm::load_dataset("amat:" + path("a.amat"));
+  write_file(path("a.amat"), text);
+  const crbm::Dataset d = crbm::load_dataset("amat:" + path("a.amat").string());
   EXPECT_EQ(d.size(), 3);
   EXPECT_EQ(d.dim(), 784);
   EXPECT_EQ(d.height, 28);
@@ -371,11 +339,11 @@ TEST_F(DataTest, AmatText) {
   EXPECT_EQ(d.x.data[784 + 2], 1.0f);
   write_bytes(path("a.amat.gz"), gzip_stored(Bytes(text.begin(), text.end())));
   EXPECT_EQ(crbm::load_dataset(path("a.amat.gz")).x.data, d.x.data);
-  write_text(path("bad.amat"), "0 1 0.5\n1 0\n");
-  expect_error([&] { crbm::load_dataset("amat:" + path("bad.amat")); },
+  write_file(path("bad.amat"), "0 1 0.5\n1 0\n");
+  expect_error([&] { crbm::load_dataset("amat:" + path("bad.amat").string()); },
                {path("bad.amat"), "line 2 has 2 values, expected 3"});
-  write_text(path("junk.amat"), "0 x 1\n");
-  expect_error([&] { crbm::load_dataset("amat:" + path("junk.amat")); }, {"cannot parse"});
+  write_file(path("junk.amat"), "0 x 1\n");
+  expect_error([&] { crbm::load_dataset("amat:" + path("junk.amat").string()); }, {"cannot parse"});
 }
 
 // ---------------- preprocessing ----------------

@@ -12,24 +12,13 @@
 #include <vector>
 
 #include "crbm/data.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-class ImageTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("crbm-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class ImageTest : public crbm::testing::TempDirTest {};
 
 // Pixel (c, y, x) of a [C, H, W] image as a byte.
 int byte_at(const crbm::HostTensor& img, int c, int y, int x) {
@@ -168,7 +157,7 @@ TEST_F(ImageTest, ImagePatchDataset) {
   } catch (const crbm::Error& e) {
     EXPECT_NE(std::string(e.what()).find("a.png"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(crbm::load_dataset("images:" + path("missing"), opt), crbm::Error);
+  EXPECT_THROW(crbm::load_dataset("images:" + path("missing").string(), opt), crbm::Error);
 }
 
 TEST_F(ImageTest, Errors) {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "fuzz/parsers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crbm {
 namespace {
@@ -23,17 +24,8 @@ namespace fs = std::filesystem;
 
 constexpr int kMutantsPerSeed = 120;
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using testing::read_file;
+using testing::write_file;
 
 std::string mutate(std::string s, std::mt19937_64& rng) {
   auto pick = [&](size_t n) { return n == 0 ? size_t{0} : static_cast<size_t>(rng() % n); };
@@ -83,15 +75,15 @@ TEST(MutationTest, EveryParserRejectsMutantsOnlyWithCrbmError) {
     ASSERT_FALSE(seeds.empty()) << "no seed files for " << parser;
     int accepted = 0, rejected = 0;
     for (const fs::path& seed_file : seeds) {
-      const std::string original = read_bytes(seed_file);
+      const std::string original = read_file(seed_file);
       // Keep the seed's name: some parsers look at the extension.
       const fs::path mutant = dir / seed_file.filename();
-      write_bytes(mutant, original);
+      write_file(mutant, original);
       EXPECT_NO_THROW(fuzz::parse_file_as(parser, mutant.string())) << seed_file;
       std::mt19937_64 rng(++seed);
       for (int i = 0; i < kMutantsPerSeed; ++i) {
         const std::string bytes = mutate(original, rng);
-        write_bytes(mutant, bytes);
+        write_file(mutant, bytes);
         try {
           fuzz::parse_file_as(parser, mutant.string());
           ++accepted;

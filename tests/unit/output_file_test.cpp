@@ -18,42 +18,20 @@
 
 #include "crbm/atomic_file.hpp"
 #include "crbm/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crbm {
 namespace {
 
 namespace fs = std::filesystem;
 
-class OutputFileTest : public ::testing::Test {
+class OutputFileTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("crbm_output_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string p(const std::string& name) const { return (dir_ / name).string(); }
-  static std::string read(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  std::string p(const std::string& name) const { return path(name).string(); }
+  static std::string read(const std::string& path) { return testing::read_file(path); }
   static void put(const std::string& path, const std::string& text) {
     write_file_atomically(path, text.data(), text.size());
   }
-  // Names in the directory, sorted.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path dir_;
 };
 
 TEST_F(OutputFileTest, CreatesAndReplacesRegularFiles) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "crbm/ratings.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crbm {
 namespace {
@@ -16,9 +17,7 @@ std::string temp_path(const std::string& name) {
   return std::string(CRBM_BINARY_DIR) + "/ratings_test_" + name;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using testing::write_file;
 
 std::string error_of(const std::string& spec) {
   try {
@@ -46,71 +45,67 @@ void expect_small_set(const RatingsData& d) {
   EXPECT_FLOAT_EQ(d.value(3), 4);
 }
 
-TEST(RatingsLoad, UDataTabSeparated) {
-  const std::string p = temp_path("u.data");
-  write_text(p, "7\t10\t5\t881250949\n7\t20\t1\t881250950\n3\t20\t4\t1\n\n7 30 4 2\n");
+// The small set, written as `text` to the file `name`, loads as expect_small_set wants.
+void expect_small_set_file(const std::string& name, const std::string& text) {
+  const std::string p = temp_path(name);
+  write_file(p, text);
   expect_small_set(load_ratings(p));
+}
+
+TEST(RatingsLoad, UDataTabSeparated) {
+  expect_small_set_file("u.data",
+                        "7\t10\t5\t881250949\n7\t20\t1\t881250950\n3\t20\t4\t1\n\n7 30 4 2\n");
 }
 
 TEST(RatingsLoad, CsvWithHeader) {
-  const std::string p = temp_path("ratings.csv");
-  write_text(p,
-             "userId,movieId,rating,timestamp\r\n7,10,5.0,1\r\n7,20,1.0,2\r\n3,20,4.0,3\r\n"
-             "7,30,4.0,4\r\n");
-  expect_small_set(load_ratings(p));
+  expect_small_set_file(
+      "ratings.csv",
+      "userId,movieId,rating,timestamp\r\n7,10,5.0,1\r\n7,20,1.0,2\r\n3,20,4.0,3\r\n"
+      "7,30,4.0,4\r\n");
 }
 
 TEST(RatingsLoad, DatDoubleColon) {
-  const std::string p = temp_path("ratings.dat");
-  write_text(p, "7::10::5::978300760\n7::20::1::978302109\n3::20::4::978301968\n7::30::4::1\n");
-  expect_small_set(load_ratings(p));
+  expect_small_set_file(
+      "ratings.dat",
+      "7::10::5::978300760\n7::20::1::978302109\n3::20::4::978301968\n7::30::4::1\n");
 }
 
 TEST(RatingsLoad, HalfStarLevels) {
   const std::string p = temp_path("half.csv");
-  write_text(p, "userId,movieId,rating,timestamp\n1,1,0.5,1\n1,2,3.5,1\n2,1,5.0,1\n");
+  write_file(p, "userId,movieId,rating,timestamp\n1,1,0.5,1\n1,2,3.5,1\n2,1,5.0,1\n");
   const RatingsData d = load_ratings(p);
   EXPECT_EQ(d.levels, (std::vector<float>{0.5f, 3.5f, 5.0f}));
 }
 
 TEST(RatingsLoad, MalformedLinesNameFileAndLine) {
-  const std::string p = temp_path("bad.data");
-  write_text(p, "1\t1\t5\t0\n1\t2\n");
-  std::string e = error_of(p);
-  EXPECT_NE(e.find(p + ":2:"), std::string::npos) << e;
-  EXPECT_NE(e.find("2 field(s)"), std::string::npos) << e;
-
-  write_text(p, "1\t1\t5\t0\n1\t2\tfive\t0\n");
-  e = error_of(p);
-  EXPECT_NE(e.find(p + ":2: rating 'five' is not a finite number"), std::string::npos) << e;
-
-  write_text(p, "1\t1\t5\t0\nx\t2\t3\t0\n");
-  e = error_of(p);
-  EXPECT_NE(e.find(p + ":2: user id 'x'"), std::string::npos) << e;
-
-  write_text(p, "1\t1\t5\t0\n1\t-2\t3\t0\n");
-  e = error_of(p);
-  EXPECT_NE(e.find(p + ":2: item id '-2'"), std::string::npos) << e;
-
-  write_text(p, "1\t1\t5\t0\n\n1\t1\t3\t0\n");
-  e = error_of(p);
-  EXPECT_NE(e.find(p + ":3: user 1 rated item 1 again (first on line 1)"), std::string::npos) << e;
-
-  write_text(p, "1\t1\tnan\t0\n");
-  EXPECT_NE(error_of(p).find(p + ":1: rating 'nan'"), std::string::npos);
-
-  write_text(p, "");
-  EXPECT_NE(error_of(p).find(p + ": no ratings"), std::string::npos);
-
-  const std::string csv = temp_path("bad.csv");
-  write_text(csv, "userId,movieId,rating,timestamp\n1,2,3,4\n1,3,3,4,5\n");
-  e = error_of(csv);
-  EXPECT_NE(e.find(csv + ":3: expected 'user,item,rating,timestamp'"), std::string::npos) << e;
-
-  const std::string dat = temp_path("bad.dat");
-  write_text(dat, "1::2::3::4\n1::3:3::4\n");
-  e = error_of(dat);
-  EXPECT_NE(e.find(dat + ":2:"), std::string::npos) << e;
+  struct Case {
+    const char* file;
+    const char* text;
+    const char* at;    // the error names "<path><at>"
+    const char* what;  // and, if not empty, this
+  };
+  const Case cases[] = {
+      {"bad.data", "1\t1\t5\t0\n1\t2\n", ":2:", "2 field(s)"},
+      {"bad.data", "1\t1\t5\t0\n1\t2\tfive\t0\n", ":2: rating 'five' is not a finite number", ""},
+      {"bad.data", "1\t1\t5\t0\nx\t2\t3\t0\n", ":2: user id 'x'", ""},
+      {"bad.data", "1\t1\t5\t0\n1\t-2\t3\t0\n", ":2: item id '-2'", ""},
+      {"bad.data", "1\t1\t5\t0\n\n1\t1\t3\t0\n", ":3: user 1 rated item 1 again (first on line 1)",
+       ""},
+      {"bad.data", "1\t1\tnan\t0\n", ":1: rating 'nan'", ""},
+      {"bad.data", "", ": no ratings", ""},
+      {"bad.csv", "userId,movieId,rating,timestamp\n1,2,3,4\n1,3,3,4,5\n",
+       ":3: expected 'user,item,rating,timestamp'", ""},
+      {"bad.dat", "1::2::3::4\n1::3:3::4\n", ":2:", ""},
+  };
+  for (const Case& c : cases) {
+    const std::string p = temp_path(c.file);
+    write_file(p, c.text);
+    const std::string e = error_of(p);
+    EXPECT_NE(e.find(p + c.at), std::string::npos) << e;
+    if (*c.what != '\0') {
+      EXPECT_NE(e.find(c.what), std::string::npos) << e;
+    }
+  }
 
   EXPECT_NE(error_of(temp_path("missing.data")).find("cannot open"), std::string::npos);
   EXPECT_NE(error_of("builtin:nope").find("builtin:ratings"), std::string::npos);
@@ -176,7 +171,7 @@ TEST(RatingsSplit, PerUserSeededDisjoint) {
   }
   // A user with one rating keeps it for training.
   const std::string p = temp_path("one.data");
-  write_text(p, "1\t1\t5\t0\n2\t1\t3\t0\n2\t2\t4\t0\n");
+  write_file(p, "1\t1\t5\t0\n2\t1\t3\t0\n2\t2\t4\t0\n");
   const RatingsSplit t = split_ratings(load_ratings(p), 0.9, 1);
   EXPECT_EQ(t.train.offsets, (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(t.test.offsets, (std::vector<int64_t>{0, 0, 1}));
@@ -185,7 +180,7 @@ TEST(RatingsSplit, PerUserSeededDisjoint) {
 
 TEST(RatingsAlign, ReindexesAndDropsUnknownItems) {
   const std::string p = temp_path("align.data");
-  write_text(p, "1\t30\t4\t0\n1\t99\t5\t0\n2\t10\t1\t0\n");
+  write_file(p, "1\t30\t4\t0\n1\t99\t5\t0\n2\t10\t1\t0\n");
   const RatingsData d = load_ratings(p);
   int64_t dropped = -1;
   const RatingsData a = align_ratings(d, {10, 20, 30}, {1, 2, 3, 4, 5}, &dropped);

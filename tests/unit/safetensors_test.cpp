@@ -16,45 +16,28 @@
 #include <vector>
 
 #include "crbm/atomic_file.hpp"
+#include "support/expect_error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
+using crbm::testing::Bytes;
 
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public crbm::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("crbm-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // Names in the test directory other than `keep` (leftover temp files).
   std::vector<std::string> other_files(const std::vector<std::string>& keep) const {
     std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir_)) {
-      const std::string name = e.path().filename().string();
+    for (const std::string& name : entries()) {
       if (std::find(keep.begin(), keep.end(), name) == keep.end()) out.push_back(name);
     }
     return out;
   }
-  fs::path dir_;
 };
 
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
+using crbm::testing::read_bytes;
+using crbm::testing::write_bytes;
 
 void put_le64(Bytes& b, uint64_t v) {
   for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
@@ -69,24 +52,9 @@ Bytes raw_file(const std::string& header, const Bytes& data) {
   return b;
 }
 
-template <typename T>
-Bytes le_bytes(const std::vector<T>& values) {
-  Bytes b(values.size() * sizeof(T));
-  std::memcpy(b.data(), values.data(), b.size());
-  return b;
-}
+using crbm::testing::le_bytes;
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected crbm::Error containing '" << fragments.front() << "'";
-  } catch (const crbm::Error& e) {
-    const std::string message = e.what();
-    for (const std::string& f : fragments) {
-      EXPECT_NE(message.find(f), std::string::npos) << "'" << f << "' not in: " << message;
-    }
-  }
-}
+using crbm::testing::expect_error;
 
 crbm::SafetensorsFile small_model() {
   crbm::SafetensorsFile f;
@@ -202,7 +170,7 @@ TEST_F(SafetensorsTest, AtomicReplaceAndFailure) {
   // The target is a directory: rename fails, nothing is left behind.
   fs::create_directories(path("adir"));
   expect_error([&] { crbm::save_safetensors(path("adir"), small_model()); },
-               {"cannot write '" + path("adir") + "'"});
+               {"cannot write '" + path("adir").string() + "'"});
   EXPECT_TRUE(fs::is_directory(path("adir")));
   EXPECT_TRUE(other_files({"m.safetensors", "adir"}).empty());
 
@@ -261,8 +229,9 @@ TEST_F(SafetensorsTest, CorruptFilesFailWithTellingMessages) {
                  data),
         {"overlap"});
   check(raw_file("{\"__metadata__\":{\"epochs\":5}}", data), {"__metadata__", "'epochs'"});
-  expect_error([&] { crbm::load_safetensors(path("none.safetensors")); },
-               {"cannot open '" + path("none.safetensors") + "': No such file or directory"});
+  expect_error(
+      [&] { crbm::load_safetensors(path("none.safetensors")); },
+      {"cannot open '" + path("none.safetensors").string() + "': No such file or directory"});
 }
 
 TEST(RequireTensor, Messages) {

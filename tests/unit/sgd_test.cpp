@@ -15,6 +15,7 @@
 #include "crbm/dbm.hpp"
 #include "crbm/logreg.hpp"
 #include "crbm/train.hpp"
+#include "support/random_data.hpp"
 
 namespace crbm {
 namespace {
@@ -172,14 +173,7 @@ TEST(SgdStep, SparsityTermPullsTheBiasGradientTowardTheTarget) {
   EXPECT_FALSE(SparsityTerm::enabled(off));
 }
 
-// Random binary rows [n x d].
-HostTensor binary_rows(int64_t n, int64_t d, uint32_t seed) {
-  HostTensor t({n, d});
-  std::mt19937 gen(seed);
-  std::bernoulli_distribution coin(0.3);
-  for (float& x : t.data) x = coin(gen) ? 1.0f : 0.0f;
-  return t;
-}
+using testing::random_binary;
 
 TEST(SgdTrainers, DenseTrainerFollowsTheExponentialSchedule) {
   auto be = make_cpu_backend(1);
@@ -192,7 +186,7 @@ TEST(SgdTrainers, DenseTrainerFollowsTheExponentialSchedule) {
   c.lr_floor = 0.02f;
   c.batch_size = 10;
   CdTrainer trainer(rbm, c);
-  Matrix data = Matrix::from_host(*be, binary_rows(30, 6, 1));
+  Matrix data = Matrix::from_host(*be, random_binary(30, 6, 1));
   const EpochStats first = trainer.train_epoch(data);
   EXPECT_DOUBLE_EQ(first.learning_rate, c.learning_rate_at(0, 0));
   EXPECT_EQ(trainer.updates(), 3);
@@ -268,7 +262,7 @@ TEST(SgdTrainers, DbmJointTrainingAppliesTheSparsityTermToEveryHiddenLayer) {
     c.sparsity_target = target;
     c.sparsity_cost = 5.0f;
     DbmTrainer trainer(dbm, c);
-    Matrix data = Matrix::from_host(*be, binary_rows(40, 8, 2));
+    Matrix data = Matrix::from_host(*be, random_binary(40, 8, 2));
     DbmEpochStats st;
     for (int e = 0; e < 5; ++e) st = trainer.train_epoch(data);
     return st.mean_activation;
