@@ -25,8 +25,8 @@ from .dbn import DBN
 from .rbm import RBM
 from .softmax import ReplicatedSoftmax
 
-__all__ = ["RBM", "ConvRBM", "DBN", "DBM", "ReplicatedSoftmax", "Error", "DivergenceError", "__version__", "cuda_available",
-           "cuda_compiled", "load_dataset", "load"]
+__all__ = ["RBM", "ConvRBM", "DBN", "DBM", "ReplicatedSoftmax", "Error", "DivergenceError",
+           "__version__", "cuda_available", "cuda_compiled", "load_dataset", "load"]
 
 
 def load(path, device="cpu", **params):

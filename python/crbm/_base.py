@@ -100,6 +100,28 @@ def check_X(est, X, reset: bool):
     return _validate_data(est, X, reset=reset, dtype=np.float32, order="C")
 
 
+def column_mean_rows(X):
+    """Four float32 rows whose column means, as libcrbm's Rbm::init_random computes a mean
+    (a double sum over the rows in order, then a division by the row count), are exactly
+    the double column means of X (N x V, float32) that it would compute from X itself:
+    the same visible biases without handing the library all of X (which the binding
+    would copy into a HostTensor, and the library would then read column by column).
+    The rows are a float expansion of 4 * mean: r1 + r2 + r3 + 0 (NumPy's axis-0
+    reduction adds the rows in order, as the library's loop does). None when some mean
+    cannot be written so (then pass X)."""
+    if len(X) == 0:
+        return None
+    mean = np.add.reduce(X, axis=0, dtype=np.float64) / len(X)
+    target = 4.0 * mean
+    r1 = target.astype(np.float32)
+    r2 = (target - r1).astype(np.float32)
+    r3 = (target - r1 - r2).astype(np.float32)
+    back = (((r1.astype(np.float64) + r2) + r3) + 0.0) / 4.0
+    if not np.array_equal(back, mean):
+        return None
+    return np.ascontiguousarray(np.stack([r1, r2, r3, np.zeros_like(r1)]))
+
+
 def seed_from(random_state) -> int:
     """A 63-bit library seed from an int, a RandomState or None (fresh entropy)."""
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
@@ -164,6 +186,7 @@ def run_epochs(est, X, epochs, **extra):
     """`epochs` epochs of est._trainer over X: history_ (each stats dict with the
     `extra` keys), n_iter_, progress, callback (returning True stops), then
     est._publish() (the fitted attributes), also on error."""
+    est._log_z = None  # a cached log Z is stale once the parameters move
     progress = Progress(est.verbose, epochs, type(est).__name__)
     try:
         for _ in range(epochs):
@@ -176,6 +199,11 @@ def run_epochs(est, X, epochs, **extra):
     finally:
         progress.close()
         est._publish()
+
+
+def n_epochs_of(est) -> int:
+    """est.n_epochs, checked (0 allowed: initialisation only)."""
+    return int(check_positive("n_epochs", est.n_epochs, integer=True, allow_zero=True))
 
 
 def run_layers(est, total, pretrain, desc=None):

@@ -10,9 +10,9 @@ import numpy as np
 from . import _crbm
 from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
                     ais_config, cached_log_z, check_choice, check_positive, check_X,
-                    from_checkpoint, is_dlpack_tensor, make_backend, params_from_metadata,
-                    partial_fit_epoch, run_epochs, run_layers, seed_from, set_sgd_fields,
-                    store_params)
+                    from_checkpoint, is_dlpack_tensor, make_backend, n_epochs_of,
+                    params_from_metadata, partial_fit_epoch, run_epochs, run_layers, seed_from,
+                    set_sgd_fields, store_params)
 
 # DbmTrainConfig keys (besides the SgdConfig ones) -> DBM arguments.
 _DBM_CONFIG_KEYS = dict(SGD_CONFIG_KEYS, mean_field_sweeps="mean_field_sweeps",
@@ -141,8 +141,7 @@ class DBM(TransformerMixin, BaseEstimator):
                        lambda on_epoch: dbm.pretrain(X, layers, 0.01, on_epoch))
         self._pretrain_record = (pre_epochs, float(self.pretrain_learning_rate))
         self._attach(dbm)
-        self._run_epochs(X, int(check_positive("n_epochs", self.n_epochs, integer=True,
-                                               allow_zero=True)))
+        self._run_epochs(X, n_epochs_of(self))
         return self
 
     def partial_fit(self, X, y=None):
@@ -150,7 +149,6 @@ class DBM(TransformerMixin, BaseEstimator):
         return partial_fit_epoch(self, X, "_dbm", lambda X: check_X(self, X, reset=False))
 
     def _run_epochs(self, X, epochs):
-        self._log_z = None
         first = len(self.history_)
         try:
             run_epochs(self, X, epochs, phase="joint")
@@ -180,7 +178,8 @@ class DBM(TransformerMixin, BaseEstimator):
         """log Z of the DBM: exact when the even or the odd layers ([v | h2] or [h1 | h3])
         have <= 20 units in all ("auto"/"exact", as `crbm deep-eval`), else AIS on the
         equivalent bipartite RBM (base rates from base_data, else the first 10,000
-        training rows, else -- loaded from a checkpoint -- uniform). A dict: method, log_z, and for AIS its 3-sigma band, runs, steps."""
+        training rows, else -- loaded from a checkpoint -- uniform). A dict: method,
+        log_z, and for AIS its 3-sigma band, runs, steps."""
         _check_is_fitted(self)
         bip = self._dbm.bipartite_rbm()
         base = base_data if base_data is not None else self._ais_base

@@ -6,8 +6,8 @@ import numpy as np
 from . import _crbm
 from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
                     ais_config, cached_log_z, check_choice, check_positive, check_X,
-                    from_checkpoint, is_dlpack_tensor, make_backend, params_from_metadata,
-                    run_epochs, seed_from, set_sgd_fields, store_params)
+                    column_mean_rows, from_checkpoint, is_dlpack_tensor, make_backend,
+                    params_from_metadata, run_epochs, seed_from, set_sgd_fields, store_params)
 
 
 class RBM(TransformerMixin, BaseEstimator):
@@ -96,9 +96,14 @@ class RBM(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _init_data(X):
-        """What init_random gets to set the visible biases from the data's means (host
-        data only)."""
-        return None if is_dlpack_tensor(X) else X
+        """What init_random gets to set the visible biases from the data's means: four
+        rows with exactly the data's column means (column_mean_rows; the same biases as
+        from X, without copying X), X itself when those cannot be formed; None for
+        device tensors."""
+        if is_dlpack_tensor(X):
+            return None
+        rows = column_mean_rows(X)
+        return X if rows is None else rows
 
     def _run_epochs(self, X, epochs):
         self._log_z = None

@@ -10,8 +10,8 @@ import numpy as np
 from . import _crbm
 from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
                     ais_config, ais_dict, check_choice, check_positive, check_X,
-                    from_checkpoint, make_backend, params_from_metadata, partial_fit_epoch,
-                    run_epochs, seed_from, set_sgd_fields, store_params)
+                    from_checkpoint, make_backend, n_epochs_of, params_from_metadata,
+                    partial_fit_epoch, run_epochs, seed_from, set_sgd_fields, store_params)
 
 # Models with at most this many hidden units get the exact log Z by default (rsm-eval's rule).
 _EXACT_HIDDEN = 20
@@ -87,7 +87,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
     def _attach(self, model):
         self._model = model
         self._trainer = _crbm.SoftmaxCdTrainer(model, self._config())
-        self._log_z = {}
+        self._log_z = None
 
     def _publish(self):
         p = self._model.to_host()
@@ -109,8 +109,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
         self._mean_length = max(int(round(float(X.sum(axis=1).mean()))), 1)
         self._attach(model)
         self.history_, self.n_iter_ = [], 0
-        self._run_epochs(X, int(check_positive("n_epochs", self.n_epochs, integer=True,
-                                               allow_zero=True)))
+        self._run_epochs(X, n_epochs_of(self))
         return self
 
     def partial_fit(self, X, y=None):
@@ -118,7 +117,6 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
         return partial_fit_epoch(self, X, "_model", lambda X: _counts(self, X, reset=False))
 
     def _run_epochs(self, X, epochs):
-        self._log_z = {}
         run_epochs(self, X, epochs)
 
     # ---- inference ----
@@ -145,6 +143,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
         base = None if exact or base_data is None else _counts(self, base_data, reset=False)
         digest = None if base is None else hashlib.sha1(base.data).hexdigest()
         key = (length, exact, ais_runs, ais_steps, digest)
+        self._log_z = self._log_z or {}  # {key: result}; None after training
         if key in self._log_z:
             return self._log_z[key]
         if exact:
