@@ -148,4 +148,9 @@ HostTensor to_host_tensor(const AnyArray& a, const char* name) {
   return t;
 }
 
+std::optional<HostTensor> to_host_tensor(const std::optional<AnyArray>& a, const char* name) {
+  if (!a) return std::nullopt;
+  return to_host_tensor(*a, name);
+}
+
 }  // namespace crbm::python

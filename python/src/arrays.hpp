@@ -11,6 +11,7 @@
 #include <nanobind/ndarray.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,5 +90,7 @@ nb::object to_numpy(const Matrix& m);
 // A host tensor from a NumPy/DLPack host array (float32, C-contiguous, any ndim),
 // copied (for parameters and checkpoint contents).
 HostTensor to_host_tensor(const AnyArray& a, const char* name);
+// The same for an optional argument (None: no tensor).
+std::optional<HostTensor> to_host_tensor(const std::optional<AnyArray>& a, const char* name);
 
 }  // namespace crbm::python

@@ -84,9 +84,8 @@ void bind_conv(nb::module_& m) {
           "init_random",
           [](ConvRbm& r, uint64_t seed, float stddev, std::optional<AnyArray> data,
              float hidden_bias_init) {
-            if (!data) return r.init_random(seed, stddev, nullptr, hidden_bias_init);
-            const HostTensor t = to_host_tensor(*data, "data");
-            r.init_random(seed, stddev, &t, hidden_bias_init);
+            const std::optional<HostTensor> t = to_host_tensor(data, "data");
+            r.init_random(seed, stddev, t ? &*t : nullptr, hidden_bias_init);
           },
           nb::arg("seed"), nb::arg("stddev") = 0.01f, nb::arg("data") = nb::none(),
           nb::arg("hidden_bias_init") = 0.0f)

@@ -44,13 +44,11 @@ void bind_dbm(nb::module_& m) {
                    &DbmTrainConfig::mean_field_sweeps, &DbmTrainConfig::chains,
                    &DbmTrainConfig::gibbs_steps, &DbmTrainConfig::resample_binarization);
 
-  nb::class_<DbmEpochStats> stats(m, "DbmEpochStats", "Statistics of one joint DBM epoch.");
-  readonly_fields(stats,
-                  "epoch seconds learning_rate momentum reconstruction_error "
-                  "mean_activation warnings",
-                  &DbmEpochStats::epoch, &DbmEpochStats::seconds, &DbmEpochStats::learning_rate,
-                  &DbmEpochStats::momentum, &DbmEpochStats::reconstruction_error,
-                  &DbmEpochStats::mean_activation, &DbmEpochStats::warnings);
+  using S = DbmEpochStats;
+  nb::class_<S> stats(m, "DbmEpochStats", "Statistics of one joint DBM epoch.");
+  readonly_fields(stats, "epoch seconds learning_rate momentum reconstruction_error", &S::epoch,
+                  &S::seconds, &S::learning_rate, &S::momentum, &S::reconstruction_error);
+  readonly_fields(stats, "mean_activation warnings", &S::mean_activation, &S::warnings);
 
   nb::class_<DbmParams>(m, "DbmParams", "Host copy of a DBM's parameters (a checkpoint).")
       .def(nb::init<>())

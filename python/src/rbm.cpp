@@ -120,9 +120,8 @@ void bind_rbm(nb::module_& m) {
       .def(
           "init_random",
           [](Rbm& r, uint64_t seed, float stddev, std::optional<AnyArray> data) {
-            if (!data) return r.init_random(seed, stddev, nullptr);
-            const HostTensor t = to_host_tensor(*data, "data");
-            r.init_random(seed, stddev, &t);
+            const std::optional<HostTensor> t = to_host_tensor(data, "data");
+            r.init_random(seed, stddev, t ? &*t : nullptr);
           },
           nb::arg("seed"), nb::arg("stddev") = 0.01f, nb::arg("data") = nb::none())
       .def_prop_ro("visible", &Rbm::visible)
@@ -217,7 +216,7 @@ void bind_rbm(nb::module_& m) {
   m.def(
       "ais_log_partition",
       [](const Rbm& r, std::optional<AnyArray> base_data, const AisConfig& config) {
-        const HostTensor base = base_data ? to_host_tensor(*base_data, "base_data") : HostTensor{};
+        const HostTensor base = to_host_tensor(base_data, "base_data").value_or(HostTensor{});
         nb::gil_scoped_release release;
         return ais_log_partition(r, base, config);
       },

@@ -55,9 +55,8 @@ void bind_softmax(nb::module_& m) {
       .def(
           "init_random",
           [](SoftmaxRbm& s, uint64_t seed, float stddev, std::optional<AnyArray> data) {
-            if (!data) return s.init_random(seed, stddev, nullptr);
-            const HostTensor t = to_host_tensor(*data, "data");
-            s.init_random(seed, stddev, &t);
+            const std::optional<HostTensor> t = to_host_tensor(data, "data");
+            s.init_random(seed, stddev, t ? &*t : nullptr);
           },
           nb::arg("seed"), nb::arg("stddev") = 0.01f, nb::arg("data") = nb::none(),
           "W ~ N(0, stddev^2), c = 0, b = log smoothed unit frequencies of data (host).")
@@ -97,8 +96,7 @@ void bind_softmax(nb::module_& m) {
           "ais_log_partition",
           [](const SoftmaxRbm& s, std::optional<AnyArray> base_data, const AisConfig& config,
              int64_t length) {
-            const HostTensor base =
-                base_data ? to_host_tensor(*base_data, "base_data") : HostTensor{};
+            const HostTensor base = to_host_tensor(base_data, "base_data").value_or(HostTensor{});
             nb::gil_scoped_release release;
             return s.ais_log_partition(base, config, length);
           },
