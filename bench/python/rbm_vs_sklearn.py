@@ -5,10 +5,16 @@
 
 Both: 784 visible, 500 hidden, one Gibbs step per update (ours CD-1; scikit-learn's
 BernoulliRBM is PCD-1 by construction), minibatches of 100, MNIST pixels / 255.
-Reports, for one epoch each: samples/s and the speed-up; the binding overhead (the
-estimator's wall time over libcrbm's own epoch time, EpochStats.seconds); with
---epochs N > 1 also the test log-likelihood of both models after N epochs, by our
-AIS (scikit-learn's weights loaded into a crbm.RBM). Results: docs/results/python.md.
+Each is run on the input two ways: float64 (what a user gets from
+fetch_openml(...).data / 255 or an IDX file / 255.0; BernoulliRBM then computes in
+float64, crbm.RBM converts it to float32 once in fit) and float32 (crbm.RBM uses it
+in place; BernoulliRBM computes in float32). Reports, for one epoch each: samples/s
+and the speed-ups; where the estimator's fit time goes (input check, backend,
+init_random from the data, trainer, the epoch inside and outside libcrbm's own
+timer EpochStats.seconds, publishing the fitted attributes); the raw binding's
+overhead (a second epoch through _crbm.CdTrainer.train_epoch); with --epochs N > 1
+also the test log-likelihood of both models after N epochs, by our AIS
+(scikit-learn's weights loaded into a crbm.RBM). Results: docs/results/python.md.
 """
 import argparse
 import json
@@ -20,6 +26,7 @@ import time
 import numpy as np
 
 import crbm
+from crbm._base import check_X
 from sklearn.neural_network import BernoulliRBM
 
 
@@ -36,6 +43,30 @@ def rbm_from_sklearn(sk, n_features):
     return est
 
 
+def timed(f, *args):
+    t = time.perf_counter()
+    out = f(*args)
+    return time.perf_counter() - t, out
+
+
+def fit_breakdown(X, a):
+    """RBM.fit's steps one by one, as fit runs them (seconds each)."""
+    est = crbm.RBM(a.hidden, cd=1, batch_size=100, learning_rate=a.lr, n_epochs=1,
+                   random_state=0, n_threads=a.threads)
+    out = {}
+    out["check_X"], Xc = timed(check_X, est, X, True)
+    est._seed = 0
+    config = est._train_config(0)
+    out["make_backend"], be = timed(crbm._crbm.make_backend, "cpu", a.threads)
+    out["Rbm"], rbm = timed(crbm._crbm.Rbm, be, Xc.shape[1], a.hidden, "bernoulli")
+    out["init_random"], _ = timed(rbm.init_random, 0, 0.01, est._init_data(Xc))
+    out["CdTrainer"], trainer = timed(crbm._crbm.CdTrainer, rbm, config)
+    out["train_epoch"], stats = timed(trainer.train_epoch, Xc)
+    out["epoch_library_seconds"] = stats.seconds
+    out["publish"], _ = timed(rbm.to_host)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("CRBM_DATA_DIR", "/work/shared/data") + "/mnist")
@@ -47,63 +78,69 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="crbm CPU threads (0: all cores)")
     ap.add_argument("--rows", type=int, default=0, help="first N training rows (0: all 60,000)")
     ap.add_argument("--repeats", type=int, default=1,
-                    help="alternate the two one-epoch runs this many times; report medians")
+                    help="alternate the one-epoch runs this many times; report medians")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
 
-    train = crbm.load_dataset(f"mnist:{a.data}:train", limit=a.rows)["x"]
+    train32 = crbm.load_dataset(f"mnist:{a.data}:train", limit=a.rows)["x"]
     test = crbm.load_dataset(f"mnist:{a.data}:test")["x"]
-    n, d = train.shape
+    # As a user has it: uint8 pixels / 255 in float64 (fetch_openml, IDX readers).
+    train64 = np.rint(train32.astype(np.float64) * 255.0) / 255.0
+    n, d = train32.shape
     out = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs ({platform.processor() or 'cpu'})",
-           "crbm_version": crbm.__version__, "train_rows": n, "hidden": a.hidden}
+           "crbm_version": crbm.__version__, "train_rows": n, "hidden": a.hidden,
+           "load_average_start": os.getloadavg()}
 
-    runs = {"wall": [], "lib": [], "raw": [], "raw_lib": [], "sk": []}
-    for _ in range(a.repeats):  # interleaved, so both see the same machine load
-        ours = crbm.RBM(a.hidden, cd=1, batch_size=100, learning_rate=a.lr, n_epochs=1,
-                        random_state=0, n_threads=a.threads)
-        t = time.perf_counter()
-        ours.fit(train)
-        runs["wall"].append(time.perf_counter() - t)
-        runs["lib"].append(ours.history_[0]["seconds"])
-        # the raw binding: one more epoch through _crbm.CdTrainer.train_epoch alone
-        t = time.perf_counter()
-        stats = ours._trainer.train_epoch(train)
-        runs["raw"].append(time.perf_counter() - t)
-        runs["raw_lib"].append(stats.seconds)
-        sk = BernoulliRBM(n_components=a.hidden, batch_size=100, learning_rate=a.lr, n_iter=1,
-                          random_state=0)
-        t = time.perf_counter()
-        sk.fit(train)
-        runs["sk"].append(time.perf_counter() - t)
+    inputs = {"float64": train64, "float32": train32}
+    runs = {f"{who}_{kind}": [] for who in ("crbm", "sklearn") for kind in inputs}
+    runs.update(crbm_lib_float32=[], crbm_lib_float64=[], raw=[], raw_lib=[])
+    for _ in range(a.repeats):  # interleaved, so all see the same machine load
+        for kind, X in inputs.items():
+            ours = crbm.RBM(a.hidden, cd=1, batch_size=100, learning_rate=a.lr, n_epochs=1,
+                            random_state=0, n_threads=a.threads)
+            t, _ = timed(ours.fit, X)
+            runs[f"crbm_{kind}"].append(t)
+            runs[f"crbm_lib_{kind}"].append(ours.history_[0]["seconds"])
+            if kind == "float32":  # the raw binding: one more epoch through the trainer alone
+                t, stats = timed(ours._trainer.train_epoch, X)
+                runs["raw"].append(t)
+                runs["raw_lib"].append(stats.seconds)
+            sk = BernoulliRBM(n_components=a.hidden, batch_size=100, learning_rate=a.lr,
+                              n_iter=1, random_state=0)
+            t, _ = timed(sk.fit, X)
+            runs[f"sklearn_{kind}"].append(t)
         print(json.dumps({k: v[-1] for k, v in runs.items()}), file=sys.stderr, flush=True)
     med = {k: float(np.median(v)) for k, v in runs.items()}
     out["runs_seconds"] = runs
-    out["crbm_epoch_seconds"] = med["wall"]
-    out["crbm_library_epoch_seconds"] = med["lib"]
-    out["crbm_samples_per_second"] = n / med["wall"]
-    out["binding_overhead"] = float(np.median([(w - l) / l for w, l in zip(runs["wall"], runs["lib"])]))
+    for kind in inputs:
+        out[f"crbm_{kind}_samples_per_second"] = n / med[f"crbm_{kind}"]
+        out[f"sklearn_{kind}_samples_per_second"] = n / med[f"sklearn_{kind}"]
+        out[f"speedup_{kind}"] = float(np.median(
+            [s_ / w for s_, w in zip(runs[f"sklearn_{kind}"], runs[f"crbm_{kind}"])]))
+        out[f"fit_overhead_{kind}"] = float(np.median(
+            [(w - l) / l for w, l in zip(runs[f"crbm_{kind}"], runs[f"crbm_lib_{kind}"])]))
     out["raw_binding_overhead"] = float(np.median(
         [(w - l) / l for w, l in zip(runs["raw"], runs["raw_lib"])]))
-    out["sklearn_epoch_seconds"] = med["sk"]
-    out["sklearn_samples_per_second"] = n / med["sk"]
-    out["speedup"] = float(np.median([s_ / w for s_, w in zip(runs["sk"], runs["wall"])]))
+    out["fit_breakdown_float64"] = fit_breakdown(train64, a)
+    out["fit_breakdown_float32"] = fit_breakdown(train32, a)
+    out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=1), flush=True)
 
     if a.epochs > 1:
         ours = crbm.RBM(a.hidden, cd=1, batch_size=100, learning_rate=a.lr, n_epochs=a.epochs,
-                        random_state=0, n_threads=a.threads).fit(train)
+                        random_state=0, n_threads=a.threads).fit(train32)
         sk = BernoulliRBM(n_components=a.hidden, batch_size=100, learning_rate=a.lr,
-                          n_iter=a.epochs, random_state=0).fit(train)
+                          n_iter=a.epochs, random_state=0).fit(train32)
         for name, est in (("crbm", ours), ("sklearn", rbm_from_sklearn(sk, d))):
             z = est.log_partition("ais", ais_runs=a.ais_runs, ais_steps=a.ais_steps,
-                                  base_data=train[:10000])
-            ll = float(np.mean(-np.asarray(est.free_energy(test), np.float64))) - z["log_z"]
-            band = (float(np.mean(-est.free_energy(test))) - z["log_z_high"],
-                    float(np.mean(-est.free_energy(test))) - z["log_z_low"])
-            out[f"{name}_test_log_likelihood"] = ll
-            out[f"{name}_test_log_likelihood_band"] = band
+                                  base_data=train32[:10000])
+            neg_f = float(np.mean(-np.asarray(est.free_energy(test), np.float64)))
+            out[f"{name}_test_log_likelihood"] = neg_f - z["log_z"]
+            out[f"{name}_test_log_likelihood_band"] = (neg_f - z["log_z_high"],
+                                                       neg_f - z["log_z_low"])
             out[f"{name}_ais"] = {"runs": z["runs"], "steps": z["steps"], "seconds": z["seconds"]}
         out["epochs"] = a.epochs
+        out["load_average_end"] = os.getloadavg()
         print(json.dumps(out, indent=1), flush=True)
     if a.json:
         with open(a.json, "w") as f:

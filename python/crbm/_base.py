@@ -1,6 +1,7 @@
 """Shared pieces of the estimators: input checks, seeds, progress, pickling."""
 from __future__ import annotations
 
+import json
 import numbers
 import sys
 
@@ -67,6 +68,14 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
         return X
 
 
+def store_params(est, params):
+    """The __init__ arguments (``locals()`` of __init__) as attributes, unchanged: the
+    scikit-learn convention (checked in fit, not here)."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
 def is_dlpack_tensor(X) -> bool:
     """An array that is not NumPy but speaks DLPack (PyTorch, CuPy, JAX, ...)."""
     return not isinstance(X, np.ndarray) and hasattr(X, "__dlpack__")
@@ -89,6 +98,28 @@ def check_X(est, X, reset: bool):
                 f"{est.n_features_in_} features as input")
         return X
     return _validate_data(est, X, reset=reset, dtype=np.float32, order="C")
+
+
+def column_mean_rows(X):
+    """Four float32 rows whose column means, as libcrbm's Rbm::init_random computes a mean
+    (a double sum over the rows in order, then a division by the row count), are exactly
+    the double column means of X (N x V, float32) that it would compute from X itself:
+    the same visible biases without handing the library all of X (which the binding
+    would copy into a HostTensor, and the library would then read column by column).
+    The rows are a float expansion of 4 * mean: r1 + r2 + r3 + 0 (NumPy's axis-0
+    reduction adds the rows in order, as the library's loop does). None when some mean
+    cannot be written so (then pass X)."""
+    if len(X) == 0:
+        return None
+    mean = np.add.reduce(X, axis=0, dtype=np.float64) / len(X)
+    target = 4.0 * mean
+    r1 = target.astype(np.float32)
+    r2 = (target - r1).astype(np.float32)
+    r3 = (target - r1 - r2).astype(np.float32)
+    back = (((r1.astype(np.float64) + r2) + r3) + 0.0) / 4.0
+    if not np.array_equal(back, mean):
+        return None
+    return np.ascontiguousarray(np.stack([r1, r2, r3, np.zeros_like(r1)]))
 
 
 def seed_from(random_state) -> int:
@@ -151,13 +182,15 @@ class Progress:
             self.bar.close()
 
 
-def run_epochs(est, X, epochs):
-    """`epochs` epochs of est._trainer over X: history_, n_iter_, progress, callback
-    (returning True stops), then est._publish() (the fitted attributes), also on error."""
+def run_epochs(est, X, epochs, **extra):
+    """`epochs` epochs of est._trainer over X: history_ (each stats dict with the
+    `extra` keys), n_iter_, progress, callback (returning True stops), then
+    est._publish() (the fitted attributes), also on error."""
+    est._log_z = None  # a cached log Z is stale once the parameters move
     progress = Progress(est.verbose, epochs, type(est).__name__)
     try:
         for _ in range(epochs):
-            stats = stats_dict(est._trainer.train_epoch(X))
+            stats = dict(stats_dict(est._trainer.train_epoch(X)), **extra)
             est.history_.append(stats)
             est.n_iter_ += 1
             progress.update(stats)
@@ -168,14 +201,40 @@ def run_epochs(est, X, epochs):
         est._publish()
 
 
+def n_epochs_of(est) -> int:
+    """est.n_epochs, checked (0 allowed: initialisation only)."""
+    return int(check_positive("n_epochs", est.n_epochs, integer=True, allow_zero=True))
+
+
+def run_layers(est, total, pretrain, desc=None):
+    """Greedy layer-wise pretraining with progress: pretrain(on_epoch) runs the
+    library's pretraining, on_epoch(layer, EpochStats) appends to est.history_ (with
+    "layer", and "phase": "pretrain") and calls est.callback."""
+    progress = Progress(est.verbose, total, desc or type(est).__name__)
+
+    def on_epoch(layer, stats):
+        s = dict(stats_dict(stats), layer=int(layer), phase="pretrain")
+        est.history_.append(s)
+        progress.update(s)
+        if est.callback is not None:
+            est.callback(est, s)
+
+    try:
+        pretrain(on_epoch)
+    finally:
+        progress.close()
+
+
 def set_sgd_fields(config, est):
-    """The estimator's CD and SGD hyperparameters into a library config (TrainConfig,
-    ConvTrainConfig), each checked; cd_k/persistent from cd or pcd."""
-    if est.pcd is not None:
-        config.cd_k = check_positive("pcd", est.pcd, integer=True)
-        config.persistent = True
-    else:
-        config.cd_k = check_positive("cd", est.cd, integer=True)
+    """The estimator's SGD hyperparameters into a library config (an SgdConfig:
+    TrainConfig, ConvTrainConfig, DbmTrainConfig), each checked; for configs with a
+    CD part (config.cd), cd_k/persistent from est.cd or est.pcd."""
+    if hasattr(config, "cd"):
+        if getattr(est, "pcd", None) is not None:
+            config.cd.cd_k = check_positive("pcd", est.pcd, integer=True)
+            config.cd.persistent = True
+        else:
+            config.cd.cd_k = check_positive("cd", est.cd, integer=True)
     config.epochs = max(int(check_positive("n_epochs", est.n_epochs, integer=True,
                                            allow_zero=True)), 1)
     config.batch_size = int(check_positive("batch_size", est.batch_size, integer=True))
@@ -185,6 +244,82 @@ def set_sgd_fields(config, est):
     config.momentum_switch_epoch = int(est.momentum_switch_epoch)
     config.weight_decay = float(est.weight_decay)
     return config
+
+
+# The SgdConfig keys of a checkpoint's JSON training config -> estimator arguments.
+SGD_CONFIG_KEYS = {"learning_rate": "learning_rate", "momentum": "momentum",
+                   "final_momentum": "final_momentum",
+                   "momentum_switch_epoch": "momentum_switch_epoch",
+                   "weight_decay": "weight_decay", "batch_size": "batch_size",
+                   "epochs": "n_epochs", "seed": "random_state"}
+
+
+def params_from_metadata(meta, key, names):
+    """Estimator arguments from a checkpoint's JSON training config (metadata[key]):
+    {param: value} for each (config key -> param) of `names` present."""
+    try:
+        config = json.loads(meta.get(key, "{}"))
+    except ValueError:
+        config = {}
+    if not isinstance(config, dict):
+        return {}, {}
+    return {param: config[k] for k, param in names.items() if k in config}, config
+
+
+def from_checkpoint(cls, meta, kwargs, params):
+    """cls(**kwargs), the caller's **params overriding, with metadata_ (the
+    checkpoint's metadata) and an empty history_."""
+    est = cls(**dict(kwargs, **params))
+    est.metadata_ = dict(meta)
+    est.history_ = []
+    return est
+
+
+def partial_fit_epoch(est, X, model_attr, check):
+    """partial_fit: one more epoch over check(X) (est._run_epochs), after fit(X) with
+    n_epochs = 0 (initialisation only) when est has no `model_attr` yet."""
+    if not hasattr(est, model_attr):
+        est.n_epochs, n = 0, est.n_epochs
+        try:
+            est.fit(X)
+        finally:
+            est.n_epochs = n
+    est._run_epochs(check(X), 1)
+    return est
+
+
+def ais_dict(ais) -> dict:
+    """An AisResult as the estimators report it (method "ais")."""
+    return {"method": "ais", "log_z": ais.log_z, "log_z_low": ais.log_z_low,
+            "log_z_high": ais.log_z_high, "runs": ais.runs, "steps": ais.steps,
+            "seconds": ais.seconds}
+
+
+def ais_config(runs, steps, seed):
+    """A checked AisConfig."""
+    config = _crbm.AisConfig()
+    config.runs = int(check_positive("ais_runs", runs, integer=True))
+    config.steps = int(check_positive("ais_steps", steps, integer=True, allow_zero=True))
+    config.seed = int(seed)
+    config.validate()
+    return config
+
+
+def cached_log_z(est, method, key, exact_ok, exact, ais):
+    """log Z as a dict (method, log_z, and for AIS its band, runs, steps, seconds):
+    exact() when method is "exact", or "auto" and exact_ok, else ais() (an AisResult);
+    cached in est._log_z under `key` until the parameters change."""
+    check_choice("method", method, ("auto", "exact", "ais"))
+    key = (method,) + tuple(key)
+    cached = getattr(est, "_log_z", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if method == "exact" or (method == "auto" and exact_ok):
+        result = {"method": "exact", "log_z": exact()}
+    else:
+        result = ais_dict(ais())
+    est._log_z = (key, result)
+    return result
 
 
 def stats_dict(stats) -> dict:

@@ -6,7 +6,7 @@ import numpy as np
 from . import _crbm
 from ._base import (BaseEstimator, TransformerMixin, _check_is_fitted, check_choice,
                     check_positive, is_dlpack_tensor, make_backend, run_epochs, seed_from,
-                    set_sgd_fields)
+                    partial_fit_epoch, set_sgd_fields, store_params)
 
 
 def _images(est, X, reset):
@@ -66,28 +66,7 @@ class ConvRBM(TransformerMixin, BaseEstimator):
                  momentum_switch_epoch=5, weight_decay=0.01, sparsity_target=0.0,
                  sparsity_cost=5.0, batch_size=20, n_epochs=10, output="pooled", device="cpu",
                  random_state=None, verbose=False, callback=None, n_threads=0):
-        self.n_filters = n_filters
-        self.filter_size = filter_size
-        self.pool = pool
-        self.visible = visible
-        self.sigma = sigma
-        self.cd = cd
-        self.pcd = pcd
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.final_momentum = final_momentum
-        self.momentum_switch_epoch = momentum_switch_epoch
-        self.weight_decay = weight_decay
-        self.sparsity_target = sparsity_target
-        self.sparsity_cost = sparsity_cost
-        self.batch_size = batch_size
-        self.n_epochs = n_epochs
-        self.output = output
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.n_threads = n_threads
+        store_params(self, locals())
 
     def _config(self, seed):
         check_choice("visible", self.visible, ("bernoulli", "gaussian"))
@@ -131,14 +110,7 @@ class ConvRBM(TransformerMixin, BaseEstimator):
 
     def partial_fit(self, X, y=None):
         """One more epoch over X, initializing on the first call."""
-        if not hasattr(self, "_rbm"):
-            self.n_epochs, n = 0, self.n_epochs
-            try:
-                self.fit(X)
-            finally:
-                self.n_epochs = n
-        self._run_epochs(_images(self, X, reset=False), 1)
-        return self
+        return partial_fit_epoch(self, X, "_rbm", lambda X: _images(self, X, reset=False))
 
     def _run_epochs(self, X, epochs):
         run_epochs(self, X, epochs)

@@ -6,8 +6,8 @@ import numpy as np
 
 from . import _crbm
 from ._base import (BaseEstimator, Progress, TransformerMixin, _check_is_fitted, check_choice,
-                    check_positive, check_X, make_backend, seed_from, set_sgd_fields,
-                    stats_dict)
+                    check_positive, check_X, make_backend, run_layers, seed_from, set_sgd_fields,
+                    stats_dict, store_params)
 
 
 class DBN(TransformerMixin, BaseEstimator):
@@ -38,24 +38,7 @@ class DBN(TransformerMixin, BaseEstimator):
                  weight_decay=2e-4, batch_size=100, n_epochs=10, finetune_epochs=50,
                  finetune_learning_rate=0.1, device="cpu", random_state=None, verbose=False,
                  callback=None, n_threads=0):
-        self.hidden_layers = hidden_layers
-        self.visible = visible
-        self.cd = cd
-        self.pcd = pcd
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.final_momentum = final_momentum
-        self.momentum_switch_epoch = momentum_switch_epoch
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.n_epochs = n_epochs
-        self.finetune_epochs = finetune_epochs
-        self.finetune_learning_rate = finetune_learning_rate
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.n_threads = n_threads
+        store_params(self, locals())
 
     def _config(self, num_classes):
         check_choice("visible", self.visible, ("bernoulli", "gaussian"))
@@ -98,19 +81,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self._mlp = None
         self.history_ = []
         total = len(config.layers) * max(int(self.n_epochs), 1)
-        progress = Progress(self.verbose, total, type(self).__name__)
-
-        def on_epoch(layer, stats):
-            s = dict(stats_dict(stats), layer=int(layer))
-            self.history_.append(s)
-            progress.update(s)
-            if self.callback is not None:
-                self.callback(self, s)
-
-        try:
-            self._dbn.pretrain(X, labels, config, on_epoch)
-        finally:
-            progress.close()
+        run_layers(self, total, lambda on_epoch: self._dbn.pretrain(X, labels, config, on_epoch))
 
     def fit(self, X, y=None):
         """Greedy pretraining of every layer (with y: labels in the top RBM)."""

@@ -1,21 +1,13 @@
 """crbm.RBM: a dense restricted Boltzmann machine in scikit-learn's conventions."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from . import _crbm
-from ._base import (BaseEstimator, TransformerMixin, _check_is_fitted, check_choice,
-                    check_positive, check_X, is_dlpack_tensor, make_backend, run_epochs,
-                    seed_from, set_sgd_fields)
-
-# Training-config keys read back from a checkpoint's train_config (the CLI's JSON).
-_CONFIG_TO_PARAM = {"learning_rate": "learning_rate", "momentum": "momentum",
-                    "final_momentum": "final_momentum",
-                    "momentum_switch_epoch": "momentum_switch_epoch",
-                    "weight_decay": "weight_decay", "batch_size": "batch_size",
-                    "epochs": "n_epochs"}
+from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
+                    ais_config, cached_log_z, check_choice, check_positive, check_X,
+                    column_mean_rows, from_checkpoint, is_dlpack_tensor, make_backend,
+                    params_from_metadata, run_epochs, seed_from, set_sgd_fields, store_params)
 
 
 class RBM(TransformerMixin, BaseEstimator):
@@ -70,22 +62,7 @@ class RBM(TransformerMixin, BaseEstimator):
                  momentum=0.5, final_momentum=0.9, momentum_switch_epoch=5, weight_decay=2e-4,
                  batch_size=100, n_epochs=10, device="cpu", random_state=None, verbose=False,
                  callback=None, n_threads=0):
-        self.n_hidden = n_hidden
-        self.visible = visible
-        self.cd = cd
-        self.pcd = pcd
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.final_momentum = final_momentum
-        self.momentum_switch_epoch = momentum_switch_epoch
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.n_epochs = n_epochs
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
-        self.n_threads = n_threads
+        store_params(self, locals())
 
     # ---- scikit-learn tags: outputs are float32 whatever the input dtype ----
     def __sklearn_tags__(self):
@@ -110,13 +87,23 @@ class RBM(TransformerMixin, BaseEstimator):
         config = self._train_config(self._seed)
         self._backend = make_backend(self.device, self.n_threads)
         self._rbm = _crbm.Rbm(self._backend, X.shape[1], int(self.n_hidden), self.visible)
-        host = None if is_dlpack_tensor(X) else X
-        self._rbm.init_random(self._seed, 0.01, host)
+        self._rbm.init_random(self._seed, 0.01, self._init_data(X))
         self._trainer = _crbm.CdTrainer(self._rbm, config)
-        self._ais_base = None if host is None else host[: min(len(host), 10000)]
+        self._ais_base = None if is_dlpack_tensor(X) else X[: min(len(X), 10000)]
         self._log_z = None
         self.history_ = []
         self.n_iter_ = 0
+
+    @staticmethod
+    def _init_data(X):
+        """What init_random gets to set the visible biases from the data's means: four
+        rows with exactly the data's column means (column_mean_rows; the same biases as
+        from X, without copying X), X itself when those cannot be formed; None for
+        device tensors."""
+        if is_dlpack_tensor(X):
+            return None
+        rows = column_mean_rows(X)
+        return X if rows is None else rows
 
     def _run_epochs(self, X, epochs):
         self._log_z = None
@@ -166,24 +153,12 @@ class RBM(TransformerMixin, BaseEstimator):
         Returns a dict: method, log_z, and for AIS log_z_low/log_z_high (3-sigma band),
         runs, steps. Cached until the parameters change."""
         _check_is_fitted(self)
-        check_choice("method", method, ("auto", "exact", "ais"))
-        key = (method, ais_runs, ais_steps)
-        if self._log_z is not None and self._log_z[0] == key:
-            return self._log_z[1]
-        if method == "exact" or (method == "auto" and _crbm.exact_feasible(self._rbm)):
-            result = {"method": "exact", "log_z": _crbm.exact_log_partition(self._rbm)}
-        else:
-            config = _crbm.AisConfig()
-            config.runs = int(ais_runs)
-            config.steps = int(ais_steps)
-            config.seed = self._seed
-            base = base_data if base_data is not None else self._ais_base
-            ais = _crbm.ais_log_partition(self._rbm, base, config)
-            result = {"method": "ais", "log_z": ais.log_z, "log_z_low": ais.log_z_low,
-                      "log_z_high": ais.log_z_high, "runs": ais.runs, "steps": ais.steps,
-                      "seconds": ais.seconds}
-        self._log_z = (key, result)
-        return result
+        base = base_data if base_data is not None else self._ais_base
+        return cached_log_z(
+            self, method, (ais_runs, ais_steps), _crbm.exact_feasible(self._rbm),
+            lambda: _crbm.exact_log_partition(self._rbm),
+            lambda: _crbm.ais_log_partition(self._rbm, base,
+                                            ais_config(ais_runs, ais_steps, self._seed)))
 
     def score_samples(self, X, method="auto", ais_runs=100, ais_steps=0):
         """log P(v) = -F(v) - log Z per row; log Z exact or by AIS (see log_partition).
@@ -236,23 +211,13 @@ class RBM(TransformerMixin, BaseEstimator):
         """An estimator from an RBM checkpoint (written by `crbm train` or save());
         hyperparameters from its train_config where present, overridden by **params."""
         p, meta = _crbm.load_rbm_params(str(path))
-        kwargs = {"n_hidden": int(p.hidden), "visible": p.visible_type, "device": device}
-        try:
-            config = json.loads(meta.get("train_config", "{}"))
-        except ValueError:
-            config = {}
-        for key, name in _CONFIG_TO_PARAM.items():
-            if key in config:
-                kwargs[name] = config[key]
+        kwargs, config = params_from_metadata(meta, "train_config", SGD_CONFIG_KEYS)
+        kwargs.update(n_hidden=int(p.hidden), visible=p.visible_type, device=device)
         if config.get("persistent"):
             kwargs["pcd"] = int(config.get("cd_k", 1))
         elif "cd_k" in config:
             kwargs["cd"] = int(config["cd_k"])
-        if "seed" in config:
-            kwargs["random_state"] = int(config["seed"])
-        kwargs.update(params)
-        est = cls(**kwargs)
-        est.metadata_ = dict(meta)
+        est = from_checkpoint(cls, meta, kwargs, params)
         est._restore(p, int(meta.get("epochs_done", "0") or 0))
         return est
 

@@ -2,33 +2,19 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace crbm::python {
 namespace {
 
 std::string dtype_name(nb::dlpack::dtype d) {
+  using Code = nb::dlpack::dtype_code;
+  static const std::pair<Code, const char*> kinds[] = {
+      {Code::Int, "int"},       {Code::UInt, "uint"},       {Code::Float, "float"},
+      {Code::Bfloat, "bfloat"}, {Code::Complex, "complex"}, {Code::Bool, "bool"}};
   const char* kind = "?";
-  switch (static_cast<nb::dlpack::dtype_code>(d.code)) {
-    case nb::dlpack::dtype_code::Int:
-      kind = "int";
-      break;
-    case nb::dlpack::dtype_code::UInt:
-      kind = "uint";
-      break;
-    case nb::dlpack::dtype_code::Float:
-      kind = "float";
-      break;
-    case nb::dlpack::dtype_code::Bfloat:
-      kind = "bfloat";
-      break;
-    case nb::dlpack::dtype_code::Complex:
-      kind = "complex";
-      break;
-    case nb::dlpack::dtype_code::Bool:
-      kind = "bool";
-      break;
-    default:
-      break;
+  for (const auto& [code, text] : kinds) {
+    if (static_cast<Code>(d.code) == code) kind = text;
   }
   return std::string(kind) + std::to_string(d.bits);
 }
@@ -132,6 +118,12 @@ nb::object to_numpy(HostTensor&& t) {
   return nb::cast(arr, nb::rv_policy::reference);
 }
 
+nb::object to_numpy(const Matrix& m) {
+  HostTensor t({m.rows(), m.cols()});
+  if (m.size() > 0) m.backend().download(m.cref(), t.data.data());
+  return to_numpy(std::move(t));
+}
+
 HostTensor to_host_tensor(const AnyArray& a, const char* name) {
   if (a.dtype() != nb::dtype<float>()) {
     throw nb::type_error(
@@ -154,6 +146,11 @@ HostTensor to_host_tensor(const AnyArray& a, const char* name) {
   HostTensor t(shape);
   if (t.numel() > 0) std::memcpy(t.data.data(), a.data(), sizeof(float) * t.numel());
   return t;
+}
+
+std::optional<HostTensor> to_host_tensor(const std::optional<AnyArray>& a, const char* name) {
+  if (!a) return std::nullopt;
+  return to_host_tensor(*a, name);
 }
 
 }  // namespace crbm::python

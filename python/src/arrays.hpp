@@ -11,6 +11,7 @@
 #include <nanobind/ndarray.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,10 +66,31 @@ class Output {
   bool keep_on_device_;
 };
 
+// f(in, out) with the GIL released, for the [N x cols] array `a` (checked and, for a
+// CUDA model, uploaded as Input does) into a new [N x out_cols] result, returned as
+// Output::finish gives it: (N, out_cols), or (N,) when `vector`.
+template <typename F>
+nb::object map_rows(Backend& backend, const AnyArray& a, const char* name, int64_t cols,
+                    int64_t out_cols, F&& f, bool vector = false) {
+  Input in(backend, a, name, cols);
+  const int64_t rows = in.ref().rows;
+  Output out(backend, rows, out_cols, in.on_device());
+  {
+    nb::gil_scoped_release release;
+    f(in.ref(), out.ref());
+  }
+  if (vector) return out.finish({static_cast<size_t>(rows)});
+  return out.finish();
+}
+
 // A NumPy array owning a copy-free move of `t` (shape as t.shape).
 nb::object to_numpy(HostTensor&& t);
+// A NumPy copy of a backend matrix (downloaded from a device).
+nb::object to_numpy(const Matrix& m);
 // A host tensor from a NumPy/DLPack host array (float32, C-contiguous, any ndim),
 // copied (for parameters and checkpoint contents).
 HostTensor to_host_tensor(const AnyArray& a, const char* name);
+// The same for an optional argument (None: no tensor).
+std::optional<HostTensor> to_host_tensor(const std::optional<AnyArray>& a, const char* name);
 
 }  // namespace crbm::python

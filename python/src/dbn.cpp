@@ -16,8 +16,6 @@
 namespace crbm::python {
 namespace {
 
-using Metadata = std::map<std::string, std::string>;
-
 // An MlpTrainer with the Mlp it trains.
 struct MlpWithTrainer {
   MlpWithTrainer(Mlp m, const MlpConfig& c) : mlp(std::move(m)), trainer(mlp, c) {}
@@ -28,23 +26,19 @@ struct MlpWithTrainer {
 }  // namespace
 
 void bind_dbn(nb::module_& m) {
-  nb::class_<LayerConfig>(m, "LayerConfig", "One layer of a DBN: hidden size and training.")
-      .def(nb::init<>())
-      .def_rw("hidden", &LayerConfig::hidden)
+  nb::class_<LayerConfig> layer(m, "LayerConfig", "One layer of a DBN: hidden size and training.");
+  readwrite_fields(layer, "hidden train", &LayerConfig::hidden, &LayerConfig::train);
+  layer.def(nb::init<>())
       .def_prop_rw(
           "visible_type",
           [](const LayerConfig& l) { return std::string(to_string(l.visible_type)); },
-          [](LayerConfig& l, const std::string& s) { l.visible_type = parse_visible_type(s); })
-      .def_rw("train", &LayerConfig::train);
-  nb::class_<DbnConfig>(m, "DbnConfig", "Architecture and greedy training of a DBN.")
-      .def(nb::init<>())
-      .def_rw("layers", &DbnConfig::layers)
-      .def_rw("num_classes", &DbnConfig::num_classes)
-      .def_rw("init_stddev", &DbnConfig::init_stddev)
-      .def("validate", &DbnConfig::validate);
-  nb::class_<DbnParams>(m, "DbnParams", "Host copy of a DBN (a checkpoint).")
-      .def_ro("layers", &DbnParams::layers)
-      .def_ro("num_classes", &DbnParams::num_classes);
+          [](LayerConfig& l, const std::string& s) { l.visible_type = parse_visible_type(s); });
+  nb::class_<DbnConfig> config(m, "DbnConfig", "Architecture and greedy training of a DBN.");
+  config.def(nb::init<>()).def("validate", &DbnConfig::validate);
+  readwrite_fields(config, "layers num_classes init_stddev", &DbnConfig::layers,
+                   &DbnConfig::num_classes, &DbnConfig::init_stddev);
+  nb::class_<DbnParams> params(m, "DbnParams", "Host copy of a DBN (a checkpoint).");
+  readonly_fields(params, "layers num_classes", &DbnParams::layers, &DbnParams::num_classes);
 
   nb::class_<Dbn>(m, "Dbn", "A deep belief network on a backend (crbm/dbn.hpp).")
       .def(nb::init<Backend&, int64_t, const DbnConfig&>(), nb::arg("backend"), nb::arg("visible"),
@@ -67,13 +61,8 @@ void bind_dbn(nb::module_& m) {
       .def(
           "up_pass",
           [](const Dbn& d, const AnyArray& x, size_t upto) {
-            Input in(d.backend(), x, "X", d.layer_size(0));
-            Output out(d.backend(), in.ref().rows, d.layer_size(upto), in.on_device());
-            {
-              nb::gil_scoped_release release;
-              d.up_pass(in, upto, out);
-            }
-            return out.finish();
+            return map_rows(d.backend(), x, "X", d.layer_size(0), d.layer_size(upto),
+                            [&](CMatRef in, MatRef out) { d.up_pass(in, upto, out); });
           },
           nb::arg("data"), nb::arg("upto"))
       .def(
@@ -92,16 +81,14 @@ void bind_dbn(nb::module_& m) {
           nb::arg("data"))
       .def("to_host", &Dbn::to_host);
 
-  nb::class_<MlpConfig> mlp_config(m, "MlpConfig", "Backpropagation settings (crbm/mlp.hpp).");
-  mlp_config.def(nb::init<>());
-  add_sgd_fields(mlp_config);
-  mlp_config.def("validate", &MlpConfig::validate).def("to_json", &MlpConfig::to_json);
-  nb::class_<MlpEpochStats>(m, "MlpEpochStats")
-      .def_ro("epoch", &MlpEpochStats::epoch)
-      .def_ro("train_loss", &MlpEpochStats::train_loss)
-      .def_ro("train_error", &MlpEpochStats::train_error)
-      .def_ro("seconds", &MlpEpochStats::seconds)
-      .def_ro("learning_rate", &MlpEpochStats::learning_rate);
+  nb::class_<MlpConfig, SgdConfig>(m, "MlpConfig", "Backpropagation settings (crbm/mlp.hpp).")
+      .def(nb::init<>())
+      .def("validate", &MlpConfig::validate)
+      .def("to_json", &MlpConfig::to_json);
+  nb::class_<MlpEpochStats> mlp_stats(m, "MlpEpochStats");
+  readonly_fields(mlp_stats, "epoch train_loss train_error seconds learning_rate",
+                  &MlpEpochStats::epoch, &MlpEpochStats::train_loss, &MlpEpochStats::train_error,
+                  &MlpEpochStats::seconds, &MlpEpochStats::learning_rate);
 
   nb::class_<MlpWithTrainer>(m, "MlpTrainer",
                              "A classifier initialised from a DBN and its backpropagation.")
@@ -134,14 +121,8 @@ void bind_dbn(nb::module_& m) {
 
   m.def("save_dbn", &save_dbn, nb::arg("path"), nb::arg("params"),
         nb::arg("metadata") = Metadata{});
-  m.def(
-      "load_dbn_params",
-      [](const std::string& path) {
-        Metadata meta;
-        DbnParams p = load_dbn_params(path, &meta);
-        return std::make_pair(std::move(p), meta);
-      },
-      nb::arg("path"));
+  m.def("load_dbn_params", &with_metadata<DbnParams, &load_dbn_params>, nb::arg("path"),
+        "(DbnParams, metadata) of a dbn checkpoint.");
 }
 
 }  // namespace crbm::python

@@ -9,6 +9,10 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <deque>
+#include <string>
+#include <vector>
+
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "crbm/backend.hpp"
@@ -18,6 +22,25 @@
 #include "crbm/version.hpp"
 
 namespace nb = nanobind;
+
+namespace crbm::python {
+
+std::vector<const char*> split_names(const char* names) {
+  static std::deque<std::string> storage;  // the names, for the life of the module
+  std::vector<const char*> out;
+  std::string word;
+  for (const char* p = names;; ++p) {
+    if (*p != ' ' && *p != '\0') {
+      word += *p;
+      continue;
+    }
+    if (!word.empty()) out.push_back(storage.emplace_back(std::move(word)).c_str());
+    word.clear();
+    if (*p == '\0') return out;
+  }
+}
+
+}  // namespace crbm::python
 
 NB_MODULE(_crbm, m) {
   using namespace crbm;
@@ -90,4 +113,6 @@ NB_MODULE(_crbm, m) {
   crbm::python::bind_rbm(m);
   crbm::python::bind_conv(m);
   crbm::python::bind_dbn(m);
+  crbm::python::bind_dbm(m);
+  crbm::python::bind_softmax(m);
 }

@@ -21,72 +21,75 @@
 
 namespace crbm::python {
 
-using Metadata = std::map<std::string, std::string>;
-
 void bind_config(nb::module_& m) {
-  nb::class_<TrainConfig> train(m, "TrainConfig", "CD-k / PCD-k settings (crbm/train.hpp).");
-  train.def(nb::init<>());
-  add_sgd_fields(train);
-  add_cd_fields(train);
-  train.def_rw("resample_binarization", &TrainConfig::resample_binarization)
-      .def_rw("use_cuda_graphs", &TrainConfig::use_cuda_graphs)
+  nb::class_<SgdConfig> sgd(m, "SgdConfig",
+                            "The optimizer settings every trainer config has (crbm/sgd.hpp).");
+  sgd.def(nb::init<>());
+  readwrite_fields(sgd,
+                   "epochs batch_size learning_rate lr_decay lr_decay_rate lr_floor momentum "
+                   "final_momentum momentum_switch_epoch weight_decay l1_decay sparsity_target "
+                   "sparsity_cost sparsity_decay seed",
+                   &SgdConfig::epochs, &SgdConfig::batch_size, &SgdConfig::learning_rate,
+                   &SgdConfig::lr_decay, &SgdConfig::lr_decay_rate, &SgdConfig::lr_floor,
+                   &SgdConfig::momentum, &SgdConfig::final_momentum,
+                   &SgdConfig::momentum_switch_epoch, &SgdConfig::weight_decay,
+                   &SgdConfig::l1_decay, &SgdConfig::sparsity_target, &SgdConfig::sparsity_cost,
+                   &SgdConfig::sparsity_decay, &SgdConfig::seed);
+  sgd.def_prop_rw(
+         "lr_schedule", [](const SgdConfig& t) { return std::string(to_string(t.lr_schedule)); },
+         [](SgdConfig& t, const std::string& v) { t.lr_schedule = lr_schedule_from_string(v); })
+      .def("learning_rate_at", &SgdConfig::learning_rate_at, nb::arg("epoch"), nb::arg("updates"))
+      .def("momentum_at", &SgdConfig::momentum_at, nb::arg("epoch"));
+
+  nb::class_<CdConfig> cd(m, "CdConfig",
+                          "Contrastive-divergence settings of the RBM trainers (crbm/sgd.hpp).");
+  cd.def(nb::init<>());
+  readwrite_fields(cd, "cd_k persistent pcd_chains sample_negative_visible divergence_check_every",
+                   &CdConfig::cd_k, &CdConfig::persistent, &CdConfig::pcd_chains,
+                   &CdConfig::sample_negative_visible, &CdConfig::divergence_check_every);
+
+  nb::class_<TrainConfig, SgdConfig> train(m, "TrainConfig",
+                                           "CD-k / PCD-k settings (crbm/train.hpp).");
+  train.def(nb::init<>())
       .def("validate", &TrainConfig::validate)
       .def("to_json", &TrainConfig::to_json);
+  readwrite_fields(train, "resample_binarization use_cuda_graphs",
+                   &TrainConfig::resample_binarization, &TrainConfig::use_cuda_graphs);
+  add_cd_part(train);
 
-  nb::class_<EpochStats>(m, "EpochStats", "Statistics of one training epoch.")
-      .def_ro("epoch", &EpochStats::epoch)
-      .def_ro("updates", &EpochStats::updates)
-      .def_ro("reconstruction_error", &EpochStats::reconstruction_error)
-      .def_ro("free_energy_train", &EpochStats::free_energy_train)
-      .def_ro("free_energy_holdout", &EpochStats::free_energy_holdout)
-      .def_ro("seconds", &EpochStats::seconds)
-      .def_ro("samples_per_second", &EpochStats::samples_per_second)
-      .def_ro("learning_rate", &EpochStats::learning_rate)
-      .def_ro("momentum", &EpochStats::momentum)
-      .def_ro("mean_hidden_activation", &EpochStats::mean_hidden_activation);
+  nb::class_<EpochStats> stats(m, "EpochStats", "Statistics of one training epoch.");
+  readonly_fields(stats,
+                  "epoch updates reconstruction_error free_energy_train free_energy_holdout "
+                  "seconds samples_per_second learning_rate momentum mean_hidden_activation",
+                  &EpochStats::epoch, &EpochStats::updates, &EpochStats::reconstruction_error,
+                  &EpochStats::free_energy_train, &EpochStats::free_energy_holdout,
+                  &EpochStats::seconds, &EpochStats::samples_per_second, &EpochStats::learning_rate,
+                  &EpochStats::momentum, &EpochStats::mean_hidden_activation);
 
-  nb::class_<AisConfig>(m, "AisConfig", "Annealed importance sampling settings (crbm/ais.hpp).")
-      .def(nb::init<>())
-      .def_rw("runs", &AisConfig::runs)
-      .def_rw("betas", &AisConfig::betas)
-      .def_rw("steps", &AisConfig::steps)
-      .def_rw("seed", &AisConfig::seed)
-      .def_rw("flush_every", &AisConfig::flush_every)
-      .def("validate", &AisConfig::validate);
+  nb::class_<AisConfig> ais(m, "AisConfig",
+                            "Annealed importance sampling settings (crbm/ais.hpp).");
+  ais.def(nb::init<>()).def("validate", &AisConfig::validate);
+  readwrite_fields(ais, "runs betas steps seed flush_every", &AisConfig::runs, &AisConfig::betas,
+                   &AisConfig::steps, &AisConfig::seed, &AisConfig::flush_every);
   m.def("ais_schedule", &ais_schedule, nb::arg("config"));
 
-  nb::class_<AisResult>(m, "AisResult", "An AIS estimate of log Z with its 3-sigma band.")
-      .def_ro("log_z", &AisResult::log_z)
-      .def_ro("log_z_low", &AisResult::log_z_low)
-      .def_ro("log_z_high", &AisResult::log_z_high)
-      .def_ro("log_z_base", &AisResult::log_z_base)
-      .def_ro("runs", &AisResult::runs)
-      .def_ro("steps", &AisResult::steps)
-      .def_ro("seconds", &AisResult::seconds)
-      .def_ro("log_weights", &AisResult::log_weights);
-  nb::class_<LikelihoodEstimate>(m, "LikelihoodEstimate")
-      .def_ro("mean", &LikelihoodEstimate::mean)
-      .def_ro("low", &LikelihoodEstimate::low)
-      .def_ro("high", &LikelihoodEstimate::high);
+  nb::class_<AisResult> result(m, "AisResult", "An AIS estimate of log Z with its 3-sigma band.");
+  readonly_fields(result, "log_z log_z_low log_z_high log_z_base runs steps seconds log_weights",
+                  &AisResult::log_z, &AisResult::log_z_low, &AisResult::log_z_high,
+                  &AisResult::log_z_base, &AisResult::runs, &AisResult::steps, &AisResult::seconds,
+                  &AisResult::log_weights);
+  nb::class_<LikelihoodEstimate> estimate(m, "LikelihoodEstimate");
+  readonly_fields(estimate, "mean low high", &LikelihoodEstimate::mean, &LikelihoodEstimate::low,
+                  &LikelihoodEstimate::high);
 }
 
 namespace {
-
-// An RbmParams field as NumPy (a copy) and back (shape checked by Rbm::load).
-nb::object tensor_get(const HostTensor& t) {
-  return to_numpy(HostTensor(t));
-}
 
 RngKey key(uint64_t seed, uint32_t stream, uint64_t step) {
   return RngKey{seed, stream, step};
 }
 
-// A CdTrainer with the Rbm it trains (the library's keeps only a reference).
-struct RbmTrainer {
-  RbmTrainer(Rbm& r, const TrainConfig& c) : rbm(&r), trainer(r, c) {}
-  Rbm* rbm;
-  CdTrainer trainer;
-};
+using RbmTrainer = WithModel<Rbm, CdTrainer>;
 
 }  // namespace
 
@@ -94,46 +97,31 @@ void bind_rbm(nb::module_& m) {
   m.def("parse_visible_type",
         [](const std::string& s) { return std::string(to_string(parse_visible_type(s))); });
 
-  nb::class_<RbmParams>(m, "RbmParams", "Host copy of an RBM's parameters (a checkpoint).")
-      .def(nb::init<>())
+  nb::class_<RbmParams> params(m, "RbmParams", "Host copy of an RBM's parameters (a checkpoint).");
+  tensor_fields(params, "weights visible_bias hidden_bias visible_sigma", &RbmParams::weights,
+                &RbmParams::visible_bias, &RbmParams::hidden_bias, &RbmParams::visible_sigma);
+  params.def(nb::init<>())
       .def_prop_rw(
           "visible_type", [](const RbmParams& p) { return std::string(to_string(p.visible_type)); },
           [](RbmParams& p, const std::string& s) { p.visible_type = parse_visible_type(s); })
-      .def_prop_rw(
-          "weights", [](const RbmParams& p) { return tensor_get(p.weights); },
-          [](RbmParams& p, const AnyArray& a) { p.weights = to_host_tensor(a, "weights"); })
-      .def_prop_rw(
-          "visible_bias", [](const RbmParams& p) { return tensor_get(p.visible_bias); },
-          [](RbmParams& p, const AnyArray& a) {
-            p.visible_bias = to_host_tensor(a, "visible_bias");
-          })
-      .def_prop_rw(
-          "hidden_bias", [](const RbmParams& p) { return tensor_get(p.hidden_bias); },
-          [](RbmParams& p, const AnyArray& a) { p.hidden_bias = to_host_tensor(a, "hidden_bias"); })
-      .def_prop_rw(
-          "visible_sigma", [](const RbmParams& p) { return tensor_get(p.visible_sigma); },
-          [](RbmParams& p, const AnyArray& a) {
-            p.visible_sigma = to_host_tensor(a, "visible_sigma");
-          })
       .def_prop_ro("visible", &RbmParams::visible)
       .def_prop_ro("hidden", &RbmParams::hidden);
 
-  nb::class_<Rbm>(m, "Rbm", "A dense RBM on a backend (crbm/rbm.hpp).")
-      .def(
-          "__init__",
-          [](Rbm* self, Backend& be, int64_t visible, int64_t hidden, const std::string& type) {
-            new (self) Rbm(be, visible, hidden, parse_visible_type(type));
-          },
-          nb::arg("backend"), nb::arg("visible"), nb::arg("hidden"),
-          nb::arg("visible_type") = "bernoulli", nb::keep_alive<1, 2>())
+  nb::class_<Rbm> rbm(m, "Rbm", "A dense RBM on a backend (crbm/rbm.hpp).");
+  rbm.def(
+         "__init__",
+         [](Rbm* self, Backend& be, int64_t visible, int64_t hidden, const std::string& type) {
+           new (self) Rbm(be, visible, hidden, parse_visible_type(type));
+         },
+         nb::arg("backend"), nb::arg("visible"), nb::arg("hidden"),
+         nb::arg("visible_type") = "bernoulli", nb::keep_alive<1, 2>())
       .def(nb::init<Backend&, const RbmParams&>(), nb::arg("backend"), nb::arg("params"),
            nb::keep_alive<1, 2>())
       .def(
           "init_random",
           [](Rbm& r, uint64_t seed, float stddev, std::optional<AnyArray> data) {
-            if (!data) return r.init_random(seed, stddev, nullptr);
-            const HostTensor t = to_host_tensor(*data, "data");
-            r.init_random(seed, stddev, &t);
+            const std::optional<HostTensor> t = to_host_tensor(data, "data");
+            r.init_random(seed, stddev, t ? &*t : nullptr);
           },
           nb::arg("seed"), nb::arg("stddev") = 0.01f, nb::arg("data") = nb::none())
       .def_prop_ro("visible", &Rbm::visible)
@@ -146,59 +134,29 @@ void bind_rbm(nb::module_& m) {
       .def("load", &Rbm::load, nb::arg("params"))
       .def("parameters_finite", &Rbm::parameters_finite)
       .def(
-          "hidden_given_visible",
-          [](const Rbm& r, const AnyArray& v) {
-            Input in(r.backend(), v, "X", r.visible());
-            Output out(r.backend(), in.ref().rows, r.hidden(), in.on_device());
-            {
-              nb::gil_scoped_release release;
-              r.hidden_given_visible(in, out);
-            }
-            return out.finish();
-          },
-          nb::arg("v"), "P(h=1|v) [N x H] for v [N x V].")
-      .def(
-          "visible_mean_given_hidden",
-          [](const Rbm& r, const AnyArray& h) {
-            Input in(r.backend(), h, "H", r.hidden());
-            Output out(r.backend(), in.ref().rows, r.visible(), in.on_device());
-            {
-              nb::gil_scoped_release release;
-              r.visible_mean_given_hidden(in, out);
-            }
-            return out.finish();
-          },
-          nb::arg("h"), "E[v|h] [N x V] for h [N x H].")
-      .def(
           "sample_hidden",
           [](const Rbm& r, const AnyArray& probs, uint64_t seed, uint32_t stream, uint64_t step) {
-            Input in(r.backend(), probs, "probs", r.hidden());
-            Output out(r.backend(), in.ref().rows, r.hidden(), in.on_device());
-            r.sample_hidden(in, out, key(seed, stream, step));
-            return out.finish();
+            return map_rows(
+                r.backend(), probs, "probs", r.hidden(), r.hidden(),
+                [&](CMatRef in, MatRef out) { r.sample_hidden(in, out, key(seed, stream, step)); });
           },
           nb::arg("probs"), nb::arg("seed"), nb::arg("stream") = 0, nb::arg("step") = 0)
       .def(
           "sample_visible",
           [](const Rbm& r, const AnyArray& mean, uint64_t seed, uint32_t stream, uint64_t step) {
-            Input in(r.backend(), mean, "mean", r.visible());
-            Output out(r.backend(), in.ref().rows, r.visible(), in.on_device());
-            r.sample_visible(in, out, key(seed, stream, step));
-            return out.finish();
+            return map_rows(r.backend(), mean, "mean", r.visible(), r.visible(),
+                            [&](CMatRef in, MatRef out) {
+                              r.sample_visible(in, out, key(seed, stream, step));
+                            });
           },
-          nb::arg("mean"), nb::arg("seed"), nb::arg("stream") = 0, nb::arg("step") = 0)
-      .def(
-          "free_energy",
-          [](const Rbm& r, const AnyArray& v) {
-            Input in(r.backend(), v, "X", r.visible());
-            Output out(r.backend(), in.ref().rows, 1, in.on_device());
-            {
-              nb::gil_scoped_release release;
-              r.free_energy(in, out);
-            }
-            return out.finish({static_cast<size_t>(in.ref().rows)});
-          },
-          nb::arg("v"), "F(v) [N] for v [N x V].");
+          nb::arg("mean"), nb::arg("seed"), nb::arg("stream") = 0, nb::arg("step") = 0);
+
+  def_rows(rbm, "hidden_given_visible", &Rbm::hidden_given_visible, &Rbm::visible, &Rbm::hidden,
+           "v", "X", "P(h=1|v) [N x H] for v [N x V].");
+  def_rows(rbm, "visible_mean_given_hidden", &Rbm::visible_mean_given_hidden, &Rbm::hidden,
+           &Rbm::visible, "h", "H", "E[v|h] [N x V] for h [N x H].");
+  def_rows(rbm, "free_energy", &Rbm::free_energy, &Rbm::visible, nullptr, "v", "X",
+           "F(v) [N] for v [N x V].");
 
   nb::class_<RbmTrainer>(m, "CdTrainer", "CD-k / PCD-k training of an Rbm (crbm/train.hpp).")
       .def(nb::init<Rbm&, const TrainConfig&>(), nb::arg("rbm"), nb::arg("config"),
@@ -207,10 +165,10 @@ void bind_rbm(nb::module_& m) {
           "train_epoch",
           [](RbmTrainer& t, const AnyArray& data, std::optional<AnyArray> holdout,
              int64_t stats_rows) {
-            Backend& be = t.rbm->backend();
-            Input in(be, data, "X", t.rbm->visible());
+            Backend& be = t.model->backend();
+            Input in(be, data, "X", t.model->visible());
             std::optional<Input> held;
-            if (holdout) held.emplace(be, *holdout, "holdout", t.rbm->visible());
+            if (holdout) held.emplace(be, *holdout, "holdout", t.model->visible());
             nb::gil_scoped_release release;
             return t.trainer.train_epoch(in, held ? held->ref() : CMatRef{}, stats_rows);
           },
@@ -219,7 +177,7 @@ void bind_rbm(nb::module_& m) {
       .def(
           "update",
           [](RbmTrainer& t, const AnyArray& batch) {
-            Input in(t.rbm->backend(), batch, "batch", t.rbm->visible());
+            Input in(t.model->backend(), batch, "batch", t.model->visible());
             nb::gil_scoped_release release;
             t.trainer.update(in);
           },
@@ -258,7 +216,7 @@ void bind_rbm(nb::module_& m) {
   m.def(
       "ais_log_partition",
       [](const Rbm& r, std::optional<AnyArray> base_data, const AisConfig& config) {
-        const HostTensor base = base_data ? to_host_tensor(*base_data, "base_data") : HostTensor{};
+        const HostTensor base = to_host_tensor(base_data, "base_data").value_or(HostTensor{});
         nb::gil_scoped_release release;
         return ais_log_partition(r, base, config);
       },
@@ -277,14 +235,8 @@ void bind_rbm(nb::module_& m) {
         save_rbm(path, p, extra);
       },
       nb::arg("path"), nb::arg("params"), nb::arg("metadata") = Metadata{});
-  m.def(
-      "load_rbm_params",
-      [](const std::string& path) {
-        Metadata meta;
-        RbmParams p = load_rbm_params(path, &meta);
-        return std::make_pair(std::move(p), meta);
-      },
-      nb::arg("path"), "(RbmParams, metadata) of an RBM checkpoint.");
+  m.def("load_rbm_params", &with_metadata<RbmParams, &load_rbm_params>, nb::arg("path"),
+        "(RbmParams, metadata) of an RBM checkpoint.");
   m.def(
       "load_safetensors",
       [](const std::string& path) {

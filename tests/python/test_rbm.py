@@ -95,7 +95,7 @@ def test_verbose_prints_progress(bars_data, capsys):
 
 def test_pcd_and_gaussian(bars_data):
     est = crbm.RBM(6, pcd=3, n_epochs=2, random_state=0).fit(bars_data)
-    assert est._trainer.config.persistent and est._trainer.config.cd_k == 3
+    assert est._trainer.config.cd.persistent and est._trainer.config.cd.cd_k == 3
     rng = np.random.RandomState(0)
     X = rng.randn(300, 5).astype(np.float32)
     g = crbm.RBM(4, visible="gaussian", n_epochs=2, learning_rate=0.01, random_state=0).fit(X)
