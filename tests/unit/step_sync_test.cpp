@@ -81,6 +81,16 @@ HostTensor word_counts(int64_t n, int64_t vocabulary) {
   return t;
 }
 
+// side x side single-channel images, 3x3 filters, 2x2 pooling.
+ConvShape conv_shape(int64_t side, int64_t filters) {
+  ConvShape s;
+  s.height = s.width = side;
+  s.filters = filters;
+  s.filter_size = 3;
+  s.pool = 2;
+  return s;
+}
+
 std::vector<int32_t> labels_of(int64_t n, int classes) {
   std::vector<int32_t> y(static_cast<size_t>(n));
   for (int64_t r = 0; r < n; ++r) y[size_t(r)] = int32_t(r % classes);
@@ -162,11 +172,7 @@ TEST(StepSync, DenseCdTrainerUpdates) {
 
 TEST(StepSync, ConvTrainerUpdates) {
   auto be = make_cpu_backend(1);
-  ConvShape shape;
-  shape.height = shape.width = 8;
-  shape.filters = 3;
-  shape.filter_size = 3;
-  shape.pool = 2;
+  const ConvShape shape = conv_shape(8, 3);
   constexpr int64_t kBatch = 4, kRows = 32;
   Matrix data = Matrix::from_host(*be, binary(kRows, shape.visible_size(), 3));
   for (const bool persistent : {false, true}) {
@@ -181,18 +187,15 @@ TEST(StepSync, ConvTrainerUpdates) {
     cfg.divergence_check_every = 1000;
     ConvTrainer trainer(rbm, cfg);
     expect_updates_free(
-        *be, [&](CMatRef b) { trainer.update(b); }, data, kBatch, persistent ? "conv PCD" : "conv CD");
+        *be, [&](CMatRef b) { trainer.update(b); }, data, kBatch,
+        persistent ? "conv PCD" : "conv CD");
   }
 }
 
 TEST(StepSync, ConvTrainerEpochs) {
   // The epoch loop: one gather and one synchronisation per epoch, none per batch.
   auto be = make_cpu_backend(1);
-  ConvShape shape;
-  shape.height = shape.width = 6;
-  shape.filters = 2;
-  shape.filter_size = 3;
-  shape.pool = 2;
+  const ConvShape shape = conv_shape(6, 2);
   const auto epoch_counts = [&](int64_t n) {
     Matrix data = Matrix::from_host(*be, binary(n, shape.visible_size(), 4));
     ConvRbm rbm(*be, shape);
@@ -320,8 +323,8 @@ TEST(StepSync, RatingsTrainerEpochs) {
       return count(*be, [&] { trainer.train_epoch(d); });
     };
     const BackendCounters small = epoch_counts(40), large = epoch_counts(120);
-    EXPECT_EQ(small, large) << "conditional " << conditional << ": " << small.to_string()
-                            << " vs " << large.to_string();
+    EXPECT_EQ(small, large) << "conditional " << conditional << ": " << small.to_string() << " vs "
+                            << large.to_string();
   }
 }
 
