@@ -264,20 +264,41 @@ __global__ void sample_softmax_groups_kernel(const float* __restrict__ probs,
   }
 }
 
+__device__ __forceinline__ bool valid_total(float t) {
+  return t >= 0.0f && isfinite(t);
+}
+
+// status->max_total = max over rows of floor(totals[r]) (valid rows); the first invalid
+// total found is recorded (sticky).
+__global__ void multinomial_max_total_kernel(const float* __restrict__ totals, int64_t rows,
+                                             MultinomialStatus* status) {
+  for (int64_t r = global_thread(); r < rows; r += grid_threads()) {
+    const float t = totals[r];
+    if (!valid_total(t)) {
+      if (atomicCAS(&status->bad, 0u, 1u) == 0u) {
+        status->row = static_cast<int32_t>(r);
+        status->total = t;
+      }
+      continue;
+    }
+    atomicMax(&status->max_total, static_cast<unsigned long long>(t));
+  }
+}
+
 // Block per row: zero the row, then each thread adds its draws with atomicAdd of
 // 1.0f (exact for counts below 2^24, so the result does not depend on the order).
-__global__ void sample_multinomial_counts_kernel(const float* __restrict__ probs,
-                                                 const float* __restrict__ totals,
-                                                 float* __restrict__ out, int64_t rows,
-                                                 int64_t cols, int64_t max_total,
-                                                 DeviceRngKey key) {
+__global__ void sample_multinomial_counts_kernel(
+    const float* __restrict__ probs, const float* __restrict__ totals, float* __restrict__ out,
+    int64_t rows, int64_t cols, const MultinomialStatus* __restrict__ status, DeviceRngKey key) {
   const uint64_t step = effective_step(key);
+  const int64_t max_total = static_cast<int64_t>(status->max_total);
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* p = probs + r * cols;
     float* o = out + r * cols;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) o[c] = 0.0f;
     __syncthreads();
-    const int64_t draws = static_cast<int64_t>(totals[r]);
+    const float t = totals[r];
+    const int64_t draws = valid_total(t) ? static_cast<int64_t>(t) : 0;
     for (int64_t d = threadIdx.x; d < draws; d += blockDim.x) {
       const float u =
           philox::uniform(key.seed, key.stream, step, static_cast<uint64_t>(r * max_total + d));
@@ -453,12 +474,16 @@ void launch_sample_softmax_groups(const float* probs, float* out, int64_t groups
 }
 
 void launch_sample_multinomial_counts(const float* probs, const float* totals, float* out,
-                                      int64_t rows, int64_t cols, int64_t max_total,
+                                      int64_t rows, int64_t cols, MultinomialStatus* status,
                                       DeviceRngKey key, cudaStream_t stream) {
-  if (rows <= 0 || cols <= 0) return;
+  if (rows <= 0) return;
+  CRBM_CUDA_CHECK(cudaMemsetAsync(&status->max_total, 0, sizeof(status->max_total), stream));
+  multinomial_max_total_kernel<<<blocks_for(rows), kThreads, 0, stream>>>(totals, rows, status);
+  CRBM_CUDA_CHECK_LAUNCH("multinomial_max_total_kernel");
+  if (cols <= 0) return;
   const int grid = static_cast<int>(std::min<int64_t>(rows, kMaxBlocks));
   sample_multinomial_counts_kernel<<<grid, kThreads, 0, stream>>>(probs, totals, out, rows, cols,
-                                                                  max_total, key);
+                                                                  status, key);
   CRBM_CUDA_CHECK_LAUNCH("sample_multinomial_counts_kernel");
 }
 

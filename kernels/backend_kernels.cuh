@@ -71,10 +71,22 @@ void launch_softmax_groups(float* x, int64_t groups, int64_t group, cudaStream_t
 // One-hot draw per group with uniform element g of the key.
 void launch_sample_softmax_groups(const float* probs, float* out, int64_t groups, int64_t group,
                                   DeviceRngKey key, cudaStream_t stream);
+// sample_multinomial_counts without a host round trip: the largest total (which numbers
+// the draws) is found on the device, and an invalid total (negative, NaN, Inf) is recorded
+// here for the host to report at its next synchronisation. `bad`, `row`, `total` are
+// sticky until the host clears them; max_total is set by each call.
+struct MultinomialStatus {
+  unsigned long long max_total = 0;
+  unsigned int bad = 0;
+  int32_t row = 0;
+  float total = 0.0f;
+};
 // out[r,:] = counts of floor(totals[r]) categorical draws from probs[r,:]; draw d of row r
-// uses uniform element r * max_total + d. One block per row, one thread per draw.
+// uses uniform element r * max_total + d, max_total = the largest valid floor(totals[r])
+// (computed into status->max_total first). A row with an invalid total draws nothing and
+// marks status. One block per row, one thread per draw.
 void launch_sample_multinomial_counts(const float* probs, const float* totals, float* out,
-                                      int64_t rows, int64_t cols, int64_t max_total,
+                                      int64_t rows, int64_t cols, MultinomialStatus* status,
                                       DeviceRngKey key, cudaStream_t stream);
 // y = a .* y.
 void launch_multiply(const float* a, float* y, int64_t n, cudaStream_t stream);

@@ -169,10 +169,10 @@ TEST(BackendCounters, CountEachKindOfCall) {
   Matrix totals = Matrix::from_host(*be, HostTensor({2, 1}, 2.0f));
   expected.allocations += 1;
   expected.uploads += 1;
-  be->sample_multinomial_counts(a, totals, b, RngKey{1, 0, 0});
-  expected.host_indexed = 2;
+  be->sample_multinomial_counts(a, totals, b, RngKey{1, 0, 0});  // numbered on the device
+  expected.host_indexed = 1;
   EXPECT_EQ(be->counters(), expected) << be->counters().to_string();
-  EXPECT_EQ(be->counters().host_waits(), 1 + 1 + 3 + 2);
+  EXPECT_EQ(be->counters().host_waits(), 1 + 1 + 3 + 1);
 
   Matrix moved = std::move(a);  // moving a matrix is not an allocation
   EXPECT_EQ(be->counters(), expected) << be->counters().to_string();

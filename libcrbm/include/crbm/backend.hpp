@@ -24,19 +24,22 @@
 // except:
 // - download, synchronize;
 // - the host-returning reductions sum_squared_diff, all_finite and mean;
-// - sample_multinomial_counts (the totals are read on the host to number the
-//   draws) and gather_rows (the indices are copied from host memory; the call
-//   waits until the previous call's indices have left the pinned staging
-//   buffer, and synchronises the stream when that buffer grows);
+// - gather_rows (the indices are copied from host memory; the call waits until the
+//   previous call's indices have left the pinned staging buffer, and synchronises the
+//   stream when that buffer grows);
 // - upload may wait while pageable host memory is staged by the driver;
 // - deallocate only where the device has no stream-ordered memory pool
 //   (cudaMallocAsync); with one (every current GPU) frees are stream-ordered
 //   and allocations come from a pool that keeps freed memory cached.
+// sample_multinomial_counts does not wait: the largest total, which numbers the draws,
+// is found on the device, and an invalid total is thrown by the next call that
+// synchronises (on the CPU backend, by the call itself).
 // ConvOps' automatic algorithm choice times both paths once per shape (one
 // synchronisation then). Everything else is asynchronous; on the CPU backend
 // everything completes before returning. BackendCounters counts each of these
 // calls on every backend, so a CPU test can hold a GPU contract ("no host
-// round trip inside a training step").
+// round trip inside a training step": tests/unit/step_sync_test.cpp holds it for
+// every trainer's update and for an AIS step).
 #pragma once
 
 #include <cstdint>
@@ -75,8 +78,7 @@ struct BackendCounters {
   int64_t downloads = 0;         // download() (backend -> host; waits for the device)
   int64_t synchronizations = 0;  // synchronize()
   int64_t host_reductions = 0;   // sum_squared_diff, all_finite, mean (return host values)
-  int64_t host_indexed = 0;      // gather_rows (host indices), sample_multinomial_counts
-                                 // (totals read on the host): both wait on the CUDA backend
+  int64_t host_indexed = 0;      // gather_rows (host indices; waits on the CUDA backend)
 
   // Calls that make the host wait for the device on the CUDA backend.
   int64_t host_waits() const {
@@ -166,7 +168,9 @@ class Backend {
   // Counts of totals[r] draws from row r's categorical distribution `probs`
   // (replicated softmax: a document of length D). Uniform element index of draw
   // d in row r is r * max_total + d, with max_total the largest totals[r].
-  // Totals must be finite and >= 0 (checked where they are read). Synchronises on cuda.
+  // Totals must be finite and >= 0: the CPU backend throws at the call, the CUDA
+  // backend (which numbers the draws on the device, without a host round trip) draws
+  // nothing for such a row and throws the same error at its next synchronisation.
   void sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef out, RngKey key);
   // y = a .* y (elementwise).
   void multiply(CMatRef a, MatRef y);

@@ -78,7 +78,7 @@ class ConvTrainer {
   int64_t buffer_rows_ = 0;
   ConvRbmParams last_good_;
   bool have_last_good_ = false;
-  Matrix batch_;                               // [B, V] gathered minibatch
+  Matrix shuffled_;                            // [N, V] the epoch's shuffled rows
   Matrix logits_, h0_;                         // [B, H] positive phase
   std::unique_ptr<CdNegativePhase> negative_;  // CD-k / PCD-k chains (crbm/gibbs.hpp)
   RbmStep step_;  // filters [K x C*F*F], visible bias [1 x C], hidden bias [1 x K]

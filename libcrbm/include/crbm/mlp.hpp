@@ -75,6 +75,9 @@ class Mlp {
   CMatRef forward(CMatRef x);
   // Forward + backward on one batch: fills the gradients; returns the mean cross-entropy.
   double backward(CMatRef x, CMatRef onehot);
+  // The same without a host round trip: the probability of each row's true class goes to
+  // true_class_probs [B x 1] (backend memory; the loss is -mean log of it).
+  void backward(CMatRef x, CMatRef onehot, MatRef true_class_probs);
   // Mean cross-entropy and predictions over x (batches of `batch`).
   double loss(CMatRef x, const std::vector<int32_t>& labels, int64_t batch = 1000);
   std::vector<int32_t> predict(CMatRef x, int64_t batch = 1000);
@@ -109,6 +112,7 @@ class MlpTrainer {
   int64_t updates_ = 0;
   std::vector<Matrix> vel_w_, vel_b_;
   Matrix shuffled_x_, shuffled_y_, onehot_;
+  Matrix true_class_probs_;  // [N x 1] p[r, y_r] of the epoch's updates, read once per epoch
   std::vector<int32_t> onehot_labels_;
 };
 

@@ -202,6 +202,8 @@ class RatingsCdTrainer {
   const Matrix& grad_rated_weights() const { return gd_; }
 
  private:
+  // Grows the per-batch buffers to `users` users and `nnz` entries.
+  void ensure_buffers(int64_t users, int64_t nnz);
   RatingsRbm& m_;
   RatingsTrainConfig config_;
   Backend& be_;

@@ -32,12 +32,15 @@ struct HostSparseRows {
   int64_t nnz() const { return int64_t(item.size()); }
 };
 
-// The same CSR in backend memory (move-only; freed through the ops that made it), with
-// each entry's user index (entry_user [nnz]) so that kernels over entries need no search.
+// The same CSR in backend memory (move-only), with each entry's user index
+// (entry_user [nnz]) so that kernels over entries need no search. The int32 buffer lives
+// in a backend Matrix (its bytes, not float values), so it is allocated, uploaded and freed
+// like every other backend buffer (counted by BackendCounters; stream-ordered on CUDA). A
+// batch of SparseBatches is a view: it owns nothing.
 class SparseRows {
  public:
   SparseRows() = default;
-  ~SparseRows() { reset(); }
+  ~SparseRows() = default;
   SparseRows(const SparseRows&) = delete;
   SparseRows& operator=(const SparseRows&) = delete;
   SparseRows(SparseRows&& o) noexcept { swap(o); }
@@ -61,10 +64,17 @@ class SparseRows {
  private:
   friend class RatingsOps;
   void swap(SparseRows& o) noexcept;
-  RatingsOps* ops_ = nullptr;
-  int32_t* buffer_ = nullptr;  // offsets | entry_user | item | level
+  Matrix storage_;                   // the owned buffer (empty for a view)
+  const int32_t* buffer_ = nullptr;  // offsets | entry_user | item | level
   int64_t users_ = 0, nnz_ = 0;
   Device device_ = Device::cpu;
+};
+
+// Several CSR minibatches (e.g. one epoch's) in one backend buffer, made by one allocation
+// and one upload: batches[i] is a view into `storage`, valid while this object lives.
+struct SparseBatches {
+  Matrix storage;
+  std::vector<SparseRows> batches;
 };
 
 class RatingsOps {
@@ -79,6 +89,9 @@ class RatingsOps {
   // Checks the CSR (offsets non-decreasing from 0 to nnz, item in [0, items), level in
   // [0, levels) when present) and copies it to the backend (an explicit transfer).
   SparseRows upload(const HostSparseRows& rows, int64_t items, int64_t levels);
+  // The same checks for each of `rows`, and one transfer for all of them.
+  SparseBatches upload_batches(const std::vector<HostSparseRows>& rows, int64_t items,
+                               int64_t levels);
 
   // values [nnz, K] = one-hot of each entry's level.
   virtual void one_hot(const SparseRows& rows, MatRef values) = 0;
@@ -93,21 +106,20 @@ class RatingsOps {
 
  protected:
   explicit RatingsOps(Backend& backend) : backend_(&backend) {}
-  virtual int32_t* allocate_ints(size_t count) = 0;
-  virtual void free_ints(int32_t* ptr) noexcept = 0;
-  virtual void upload_ints(const int32_t* host, int32_t* dst, size_t count) = 0;
   // Shape checks shared by the implementations (throw crbm::Error).
   void check_up(const SparseRows& r, CMatRef v, CMatRef w, CMatRef h) const;
   void check_down(const SparseRows& r, CMatRef h, CMatRef w, CMatRef b, CMatRef p) const;
   void check_stats(const SparseRows& r, CMatRef v, CMatRef h, CMatRef gw, CMatRef gb) const;
 
  private:
-  friend class SparseRows;
+  // Checks `r` and appends its layout (offsets | entry_user | item | level) to `out`.
+  static void pack(const HostSparseRows& r, int64_t items, int64_t levels,
+                   std::vector<int32_t>& out);
   Backend* backend_ = nullptr;
 };
 
 // The ops for `backend` (CPU: OpenMP loops; CUDA: kernels/ratings_kernels.cu). The backend
-// must outlive the ops, and the ops the SparseRows they made.
+// must outlive the ops and the SparseRows they made.
 std::unique_ptr<RatingsOps> make_ratings_ops(Backend& backend);
 
 }  // namespace crbm

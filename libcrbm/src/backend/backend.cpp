@@ -247,7 +247,6 @@ void Backend::sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef ou
   check_same_shape(probs, out, "sample_multinomial_counts");
   CRBM_CHECK_THROW(totals.size() == probs.rows, "sample_multinomial_counts: ", totals.size(),
                    " totals for ", probs.rows, " rows");
-  ++counters_.host_indexed;
   if (probs.rows == 0) return;
   sample_multinomial_counts_impl(probs, totals, out, key);
 }

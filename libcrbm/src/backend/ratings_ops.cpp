@@ -1,7 +1,9 @@
-// The parts of the ratings ops shared by both implementations: the checked upload of a
-// CSR minibatch (offsets | entry_user | item | level in one int32 buffer), the shape
+// The parts of the ratings ops shared by both implementations: the checked upload of
+// CSR minibatches (offsets | entry_user | item | level in one int32 buffer), the shape
 // checks, and the dispatch from a Backend to its ratings ops.
 #include "crbm/ratings_ops.hpp"
+
+#include <algorithm>
 
 namespace crbm {
 
@@ -11,28 +13,31 @@ std::unique_ptr<RatingsOps> make_cuda_ratings_ops(Backend& backend);
 #endif
 
 void SparseRows::reset() noexcept {
-  if (buffer_ != nullptr) ops_->free_ints(buffer_);
+  storage_.reset();
   buffer_ = nullptr;
   users_ = nnz_ = 0;
 }
 
 void SparseRows::swap(SparseRows& o) noexcept {
-  std::swap(ops_, o.ops_);
+  std::swap(storage_, o.storage_);
   std::swap(buffer_, o.buffer_);
   std::swap(users_, o.users_);
   std::swap(nnz_, o.nnz_);
   std::swap(device_, o.device_);
 }
 
-SparseRows RatingsOps::upload(const HostSparseRows& r, int64_t items, int64_t levels) {
+void RatingsOps::pack(const HostSparseRows& r, int64_t items, int64_t levels,
+                      std::vector<int32_t>& out) {
   const int64_t users = r.users(), nnz = r.nnz();
   CRBM_CHECK_THROW(users >= 0 && r.offsets.front() == 0 && r.offsets.back() == nnz,
                    "sparse rows: offsets must run from 0 to the ", nnz, " entries");
   CRBM_CHECK_THROW(r.level.empty() || int64_t(r.level.size()) == nnz,
                    "sparse rows: ", r.level.size(), " levels for ", nnz, " entries");
-  std::vector<int32_t> host(size_t(users + 1 + 3 * nnz), 0);
-  for (int64_t u = 0; u <= users; ++u) host[size_t(u)] = r.offsets[size_t(u)];
-  int32_t* entry_user = host.data() + users + 1;
+  const size_t base = out.size();
+  out.resize(base + size_t(users + 1 + 3 * nnz), 0);
+  int32_t* offsets = out.data() + base;
+  for (int64_t u = 0; u <= users; ++u) offsets[u] = r.offsets[size_t(u)];
+  int32_t* entry_user = offsets + users + 1;
   int32_t* item = entry_user + nnz;
   int32_t* level = item + nnz;
   for (int64_t u = 0; u < users; ++u) {
@@ -52,13 +57,42 @@ SparseRows RatingsOps::upload(const HostSparseRows& r, int64_t items, int64_t le
       level[n] = k;
     }
   }
-  SparseRows out;
-  out.ops_ = this;
-  out.users_ = users;
-  out.nnz_ = nnz;
-  out.device_ = backend().device();
-  out.buffer_ = allocate_ints(host.size());
-  upload_ints(host.data(), out.buffer_, host.size());
+}
+
+SparseBatches RatingsOps::upload_batches(const std::vector<HostSparseRows>& rows, int64_t items,
+                                         int64_t levels) {
+  static_assert(sizeof(int32_t) == sizeof(float), "the CSR ints are stored in float memory");
+  if (rows.empty()) return SparseBatches{};
+  std::vector<int32_t> host;
+  std::vector<size_t> starts;
+  for (const HostSparseRows& r : rows) {
+    starts.push_back(host.size());
+    pack(r, items, levels, host);
+  }
+  SparseBatches out;
+  // At least one element, so that even an empty batch has a (non-null) buffer.
+  out.storage = Matrix(backend(), std::max<int64_t>(int64_t(host.size()), 1), 1);
+  // The bytes are copied as they are (memcpy / cudaMemcpyAsync), never read as floats.
+  if (!host.empty()) {
+    backend().upload(reinterpret_cast<const float*>(host.data()),
+                     out.storage.rows_view(0, int64_t(host.size())));
+  }
+  const int32_t* base = reinterpret_cast<const int32_t*>(out.storage.data());
+  for (size_t b = 0; b < rows.size(); ++b) {
+    SparseRows view;
+    view.buffer_ = base + starts[b];
+    view.users_ = rows[b].users();
+    view.nnz_ = rows[b].nnz();
+    view.device_ = backend().device();
+    out.batches.push_back(std::move(view));
+  }
+  return out;
+}
+
+SparseRows RatingsOps::upload(const HostSparseRows& r, int64_t items, int64_t levels) {
+  SparseBatches packed = upload_batches({r}, items, levels);
+  SparseRows out = std::move(packed.batches.front());
+  out.storage_ = std::move(packed.storage);
   return out;
 }
 

@@ -50,7 +50,16 @@ void LogisticRegression::fit(CMatRef x, const std::vector<int32_t>& labels,
   }
   Matrix targets = Matrix::from_host(*backend_, one_hot);
   const int64_t b = std::min(config.batch_size, n);
-  Matrix xb(*backend_, b, features_), yb(*backend_, b, classes_), probs(*backend_, b, classes_);
+  // Each epoch gathers the shuffled inputs and targets once into device copies and takes
+  // the minibatches as row views of them (the order of a per-batch gather). The loss
+  // keeps the probability of each row's true class on the device (p_true [N x 1]) and is
+  // summed on the host once per epoch: no host round trip inside an update.
+  Matrix xs(*backend_, n, features_), ys(*backend_, n, classes_), probs(*backend_, b, classes_);
+  Matrix true_probs, picked;
+  if (progress) {
+    true_probs = Matrix(*backend_, n, 1);
+    picked = Matrix(*backend_, b, classes_);
+  }
   Matrix grad_w(*backend_, features_, classes_), grad_b(*backend_, 1, classes_);
   Matrix vel_w(*backend_, features_, classes_), vel_b(*backend_, 1, classes_);
   backend_->fill(vel_w, 0.0f);
@@ -58,20 +67,19 @@ void LogisticRegression::fit(CMatRef x, const std::vector<int32_t>& labels,
   int64_t updates = 0;
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
     const std::vector<int32_t> order = shuffled_indices(n, config.seed, uint64_t(epoch));
-    double loss = 0.0;
+    backend_->gather_rows(x, order, xs);
+    backend_->gather_rows(targets, order, ys);
     for (int64_t first = 0; first < n; first += b) {
       const int64_t rows = std::min(b, n - first);
-      const std::vector<int32_t> index(order.begin() + first, order.begin() + first + rows);
-      MatRef xr = xb.rows_view(0, rows), yr = yb.rows_view(0, rows), pr = probs.rows_view(0, rows);
-      backend_->gather_rows(x, index, xr);
-      backend_->gather_rows(targets, index, yr);
+      const CMatRef xr = xs.rows_view(first, rows), yr = ys.rows_view(first, rows);
+      const MatRef pr = probs.rows_view(0, rows);
       predict_proba(xr, pr);
       if (progress) {
-        // Cross-entropy of this batch (host side; only when someone listens).
-        const HostTensor p = probs.download();
-        for (int64_t r = 0; r < rows; ++r) {
-          loss -= std::log(std::max(p.data[r * classes_ + labels[index[r]]], 1e-30f));
-        }
+        // p[r, y_r] = sum_c onehot[r, c] p[r, c] (exact: one non-zero term).
+        const MatRef pick = picked.rows_view(0, rows);
+        backend_->copy(pr, pick);
+        backend_->multiply(yr, pick);
+        backend_->row_reduce(pick, RowReduce::sum, true_probs.rows_view(first, rows));
       }
       backend_->axpby(1.0f, yr, -1.0f, pr);  // Y - P
       const float inv = 1.0f / float(rows);
@@ -81,6 +89,11 @@ void LogisticRegression::fit(CMatRef x, const std::vector<int32_t>& labels,
       momentum_step(*backend_, weights_, vel_w, grad_w, rates, config, Decay::weights);
       momentum_step(*backend_, bias_, vel_b, grad_b, rates, config, Decay::none);
       ++updates;
+    }
+    double loss = 0.0;
+    if (progress) {
+      // Cross-entropy of the epoch, summed in the order of the updates.
+      for (const float p : true_probs.download().data) loss -= std::log(std::max(p, 1e-30f));
     }
     if (!backend_->all_finite(weights_)) {
       CRBM_FAIL("logistic regression diverged in epoch ", epoch + 1,

@@ -127,22 +127,28 @@ CMatRef Mlp::forward(CMatRef x) {
 }
 
 double Mlp::backward(CMatRef x, CMatRef onehot) {
+  Matrix py(*backend_, x.rows, 1);
+  backward(x, onehot, py);
+  double loss = 0;
+  for (float v : py.download().data) loss -= std::log(std::max(double(v), 1e-30));
+  return loss / static_cast<double>(x.rows);
+}
+
+void Mlp::backward(CMatRef x, CMatRef onehot, MatRef true_class_probs) {
   Backend& be = *backend_;
   const int64_t b = x.rows;
   CRBM_CHECK_THROW(onehot.rows == b && onehot.cols == sizes_.back(), "targets ", onehot.rows, "x",
                    onehot.cols, " for ", b, " rows and ", sizes_.back(), " classes");
+  CRBM_CHECK_THROW(true_class_probs.rows == b && true_class_probs.cols == 1,
+                   "true-class probabilities ", true_class_probs.rows, "x", true_class_probs.cols,
+                   " for ", b, " rows");
   const CMatRef p = forward(x);
   const size_t L = weights_.size();
-  // Loss: -mean log p[y] from the probabilities of the true classes.
+  // p[r, y_r] = sum_c onehot[r, c] p[r, c] (exact: one non-zero term).
   MatRef dz = delta_[L].rows_view(0, b);
   be.copy(p, dz);
   be.multiply(onehot, dz);
-  Matrix py(be, b, 1);
-  be.row_reduce(dz, RowReduce::sum, py);
-  const HostTensor pyh = py.download();
-  double loss = 0;
-  for (float v : pyh.data) loss -= std::log(std::max(double(v), 1e-30));
-  loss /= static_cast<double>(b);
+  be.row_reduce(dz, RowReduce::sum, true_class_probs);
   // dz_L = (p - onehot) / B
   be.copy(p, dz);
   be.axpby(-1.0f, onehot, 1.0f, dz);
@@ -158,7 +164,6 @@ double Mlp::backward(CMatRef x, CMatRef onehot) {
       be.sigmoid_backward(a_prev, dprev);
     }
   }
-  return loss;
 }
 
 std::vector<int32_t> Mlp::predict(CMatRef x, int64_t batch) {
@@ -251,15 +256,14 @@ MlpEpochStats MlpTrainer::train_epoch(CMatRef x, const std::vector<int32_t>& lab
     shuffled_x_ = Matrix(be_, n, x.cols);
     shuffled_y_ = Matrix(be_, n, mlp_.classes());
   }
+  if (true_class_probs_.rows() != n) true_class_probs_ = Matrix(be_, n, 1);
   const auto order = shuffled_indices(n, config_.seed, static_cast<uint64_t>(epoch_));
   be_.gather_rows(x, order, shuffled_x_);
   be_.gather_rows(onehot_, order, shuffled_y_);
-  double loss = 0;
-  int64_t batches = 0;
   for (int64_t first = 0; first < n; first += config_.batch_size) {
     const int64_t b = std::min(config_.batch_size, n - first);
-    loss += mlp_.backward(shuffled_x_.rows_view(first, b), shuffled_y_.rows_view(first, b));
-    ++batches;
+    mlp_.backward(shuffled_x_.rows_view(first, b), shuffled_y_.rows_view(first, b),
+                  true_class_probs_.rows_view(first, b));
     const StepRates rates = step_rates(config_, epoch_, updates_);
     for (size_t l = 0; l < mlp_.num_layers(); ++l) {
       momentum_step(be_, mlp_.weights(l), vel_w_[l], mlp_.grad_weights(l), rates, config_,
@@ -269,7 +273,19 @@ MlpEpochStats MlpTrainer::train_epoch(CMatRef x, const std::vector<int32_t>& lab
     }
     ++updates_;
   }
-  be_.synchronize();
+  // The loss: the mean over minibatches of each one's mean cross-entropy, read once per
+  // epoch (the download waits for the epoch's updates).
+  const HostTensor py = true_class_probs_.download();
+  double loss = 0;
+  int64_t batches = 0;
+  for (int64_t first = 0; first < n; first += config_.batch_size) {
+    const int64_t b = std::min(config_.batch_size, n - first);
+    double batch_loss = 0;
+    for (int64_t r = first; r < first + b; ++r)
+      batch_loss -= std::log(std::max(double(py.data[r]), 1e-30));
+    loss += batch_loss / static_cast<double>(b);
+    ++batches;
+  }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   st.train_loss = loss / static_cast<double>(std::max<int64_t>(batches, 1));
   if (!std::isfinite(st.train_loss) || !be_.all_finite(mlp_.weights(0))) {

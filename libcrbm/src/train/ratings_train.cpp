@@ -105,20 +105,25 @@ RatingsCdTrainer::RatingsCdTrainer(RatingsRbm& model, RatingsTrainConfig config)
   }
 }
 
-void RatingsCdTrainer::compute_gradient(const SparseRows& rows, const SparseRows* rated, int k,
-                                        uint64_t step) {
-  const int64_t b = rows.users(), nnz = rows.nnz(), nk = m_.levels(), nh = m_.hidden();
-  CRBM_CHECK_THROW(k >= 1 && k <= kMaxCdK, "CD-", k, " (k must be in [1, ", kMaxCdK, "])");
+void RatingsCdTrainer::ensure_buffers(int64_t users, int64_t nnz) {
+  const int64_t nk = m_.levels(), nh = m_.hidden();
   if (v0_.rows() < nnz) {
     v0_ = Matrix(be_, nnz, nk);
     vk_ = Matrix(be_, nnz, nk);
     pk_ = Matrix(be_, nnz, nk);
   }
-  if (h0_.rows() < b) {
-    h0_ = Matrix(be_, b, nh);
-    hs_ = Matrix(be_, b, nh);
-    hk_ = Matrix(be_, b, nh);
+  if (h0_.rows() < users) {
+    h0_ = Matrix(be_, users, nh);
+    hs_ = Matrix(be_, users, nh);
+    hk_ = Matrix(be_, users, nh);
   }
+}
+
+void RatingsCdTrainer::compute_gradient(const SparseRows& rows, const SparseRows* rated, int k,
+                                        uint64_t step) {
+  const int64_t b = rows.users(), nnz = rows.nnz(), nk = m_.levels();
+  CRBM_CHECK_THROW(k >= 1 && k <= kMaxCdK, "CD-", k, " (k must be in [1, ", kMaxCdK, "])");
+  ensure_buffers(b, nnz);
   MatRef v0 = v0_.rows_view(0, nnz), vk = vk_.rows_view(0, nnz), pk = pk_.rows_view(0, nnz);
   MatRef h0 = h0_.rows_view(0, b), hs = hs_.rows_view(0, b), hk = hk_.rows_view(0, b);
   const SparseRows* r = m_.conditional() ? rated : nullptr;
@@ -179,6 +184,11 @@ RatingsEpochStats RatingsCdTrainer::train_epoch(const RatingsData& train,
     keys[size_t(u)] = {w.x[0], u};
   }
   std::sort(keys.begin(), keys.end());
+  // The epoch's minibatches (users with no ratings in the batch are skipped) are gathered
+  // on the host and uploaded once, in one buffer; the buffers of the largest batch are
+  // sized before the first update: no allocation or transfer inside an update.
+  std::vector<HostSparseRows> host_batches, host_patterns;
+  int64_t max_users = 0, max_nnz = 0;
   for (int64_t first = 0; first < train.users; first += config_.batch_size) {
     std::vector<int64_t> users;
     for (int64_t e = first; e < std::min(train.users, first + config_.batch_size); ++e) {
@@ -186,14 +196,22 @@ RatingsEpochStats RatingsCdTrainer::train_epoch(const RatingsData& train,
     }
     HostSparseRows host = gather_users(train, users);
     if (host.nnz() == 0) continue;
-    const SparseRows rows = m_.ops().upload(host, m_.items(), m_.levels());
-    SparseRows rated_rows;
+    max_users = std::max(max_users, host.users());
+    max_nnz = std::max(max_nnz, host.nnz());
+    host_batches.push_back(std::move(host));
     if (m_.conditional()) {
       HostSparseRows p = gather_users(pattern, users);
       p.level.clear();
-      rated_rows = m_.ops().upload(p, m_.items(), 1);
+      host_patterns.push_back(std::move(p));
     }
-    compute_gradient(rows, m_.conditional() ? &rated_rows : nullptr, st.cd_k, uint64_t(updates_));
+  }
+  const SparseBatches batches = m_.ops().upload_batches(host_batches, m_.items(), m_.levels());
+  const SparseBatches patterns = m_.ops().upload_batches(host_patterns, m_.items(), 1);
+  ensure_buffers(max_users, max_nnz);
+  for (size_t batch = 0; batch < batches.batches.size(); ++batch) {
+    const SparseRows& rows = batches.batches[batch];
+    compute_gradient(rows, m_.conditional() ? &patterns.batches[batch] : nullptr, st.cd_k,
+                     uint64_t(updates_));
     step_.apply(config_, epoch_, updates_, {m_.weights(), m_.visible_bias(), m_.hidden_bias()});
     if (m_.conditional()) {
       momentum_step(be_, m_.rated_weights(), vd_, gd_, step_rates(config_, epoch_, updates_),

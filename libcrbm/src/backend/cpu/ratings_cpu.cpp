@@ -90,17 +90,6 @@ class CpuRatingsOps final : public RatingsOps {
       }
     }
   }
-
- protected:
-  int32_t* allocate_ints(size_t count) override {
-    return new int32_t[std::max<size_t>(count, 1)];
-  }
-  void free_ints(int32_t* ptr) noexcept override {
-    delete[] ptr;
-  }
-  void upload_ints(const int32_t* host, int32_t* dst, size_t count) override {
-    if (count > 0) std::memcpy(dst, host, count * sizeof(int32_t));
-  }
 };
 
 }  // namespace

@@ -83,6 +83,12 @@ CudaBackend::CudaBackend(int ordinal) {
     CRBM_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&ctx_.h_result), sizeof(double)));
     CRBM_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&ctx_.h_flag), sizeof(unsigned int)));
     CRBM_CUDA_CHECK(cudaEventCreateWithFlags(&ctx_.index_copied, cudaEventDisableTiming));
+    ctx_.d_multinomial = static_cast<kernels::MultinomialStatus*>(
+        malloc_checked(sizeof(kernels::MultinomialStatus), "the multinomial status"));
+    CRBM_CUDA_CHECK(cudaMemset(ctx_.d_multinomial, 0, sizeof(kernels::MultinomialStatus)));
+    CRBM_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&ctx_.h_multinomial),
+                                   sizeof(kernels::MultinomialStatus)));
+    *ctx_.h_multinomial = kernels::MultinomialStatus{};
     // A pool of our own (not the device's default one, which other libraries in the
     // process may tune) that keeps freed memory cached: temporaries freed in a loop
     // are reused by the next allocation without a cudaFree or a synchronisation.
@@ -123,6 +129,8 @@ void CudaBackend::release() noexcept {
   (void)cudaFree(ctx_.d_result);
   (void)cudaFree(ctx_.d_flag);
   (void)cudaFree(ctx_.d_index);
+  (void)cudaFree(ctx_.d_multinomial);
+  (void)cudaFreeHost(ctx_.h_multinomial);
   (void)cudaFreeHost(ctx_.h_result);
   (void)cudaFreeHost(ctx_.h_flag);
   (void)cudaFreeHost(ctx_.h_index);
@@ -222,6 +230,7 @@ void CudaBackend::download_impl(CMatRef src, float* host) {
   CRBM_CUDA_CHECK(cudaMemcpyAsync(host, src.data, static_cast<size_t>(src.size()) * sizeof(float),
                                   cudaMemcpyDeviceToHost, ctx_.stream));
   CRBM_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+  raise_deferred_errors();
 }
 
 void CudaBackend::copy_impl(CMatRef src, MatRef dst) {
@@ -240,6 +249,20 @@ void CudaBackend::synchronize_impl() {
   require_not_capturing("synchronize");
   DeviceGuard guard(ctx_.ordinal);
   CRBM_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+  raise_deferred_errors();
+}
+
+void CudaBackend::raise_deferred_errors() {
+  kernels::MultinomialStatus& st = *ctx_.h_multinomial;
+  if (st.bad == 0u) return;
+  const int32_t row = st.row;
+  const float total = st.total;
+  st = kernels::MultinomialStatus{};
+  CRBM_CUDA_CHECK(
+      cudaMemsetAsync(ctx_.d_multinomial, 0, sizeof(kernels::MultinomialStatus), ctx_.stream));
+  // The message of the CPU backend's check (backend_checks.hpp), raised here.
+  CRBM_FAIL("sample_multinomial_counts: total ", total, " in row ", row,
+            " (reported at the next synchronisation of the cuda backend)");
 }
 
 // ---------------------------------------------------------------- dense algebra
@@ -339,18 +362,19 @@ void CudaBackend::sample_softmax_groups_impl(CMatRef probs, int64_t group, MatRe
                                         group, device_key(key, step_offset_), ctx_.stream);
 }
 
-// The totals are validated, and their maximum (which fixes the uniform numbering)
-// taken, on the host: this operation downloads them and so synchronises.
+// No host round trip: the largest total (which fixes the uniform numbering) is found on
+// the device, and an invalid total is recorded there and thrown by the next call that
+// synchronises (raise_deferred_errors); the status is copied to pinned memory on the stream.
 void CudaBackend::sample_multinomial_counts_impl(CMatRef probs, CMatRef totals, MatRef out,
                                                  RngKey key) {
   require_not_capturing("sample_multinomial_counts");
-  std::vector<float> host_totals(static_cast<size_t>(totals.size()));
-  download_impl(totals, host_totals.data());
-  const int64_t max_total = detail::checked_max_total(host_totals.data(), totals.size());
   DeviceGuard guard(ctx_.ordinal);
   kernels::launch_sample_multinomial_counts(probs.data, totals.data, out.data, probs.rows,
-                                            probs.cols, max_total, device_key(key, step_offset_),
-                                            ctx_.stream);
+                                            probs.cols, ctx_.d_multinomial,
+                                            device_key(key, step_offset_), ctx_.stream);
+  CRBM_CUDA_CHECK(cudaMemcpyAsync(ctx_.h_multinomial, ctx_.d_multinomial,
+                                  sizeof(kernels::MultinomialStatus), cudaMemcpyDeviceToHost,
+                                  ctx_.stream));
 }
 
 void CudaBackend::multiply_impl(CMatRef a, MatRef y) {
@@ -405,6 +429,7 @@ double CudaBackend::sum_squared_diff_impl(CMatRef a, CMatRef b) {
   CRBM_CUDA_CHECK(cudaMemcpyAsync(ctx_.h_result, ctx_.d_result, sizeof(double),
                                   cudaMemcpyDeviceToHost, ctx_.stream));
   CRBM_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+  raise_deferred_errors();
   return *ctx_.h_result;
 }
 
@@ -416,6 +441,7 @@ bool CudaBackend::all_finite_impl(CMatRef x) {
   CRBM_CUDA_CHECK(cudaMemcpyAsync(ctx_.h_flag, ctx_.d_flag, sizeof(unsigned int),
                                   cudaMemcpyDeviceToHost, ctx_.stream));
   CRBM_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+  raise_deferred_errors();
   return *ctx_.h_flag == 0u;
 }
 

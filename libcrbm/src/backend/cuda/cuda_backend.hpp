@@ -16,6 +16,9 @@
 #include "crbm/backend.hpp"
 
 namespace crbm::cuda {
+namespace kernels {
+struct MultinomialStatus;
+}
 
 // Everything an operation needs to touch the GPU. Created and destroyed with the
 // backend; move-free (the backend is not copyable or movable either).
@@ -41,6 +44,10 @@ struct DeviceContext {
   int32_t* h_index = nullptr;
   size_t index_capacity = 0;
   cudaEvent_t index_copied = nullptr;
+  // sample_multinomial_counts: its device-side largest total and invalid-total record,
+  // and the pinned host copy that each call refreshes (read after a synchronisation).
+  kernels::MultinomialStatus* d_multinomial = nullptr;
+  kernels::MultinomialStatus* h_multinomial = nullptr;
   // Stream-ordered allocator: a pool of this device whose release threshold keeps
   // freed memory cached (nullptr where memory pools are unsupported).
   cudaMemPool_t pool = nullptr;
@@ -111,6 +118,9 @@ class CudaBackend final : public Backend {
 
  private:
   void require_not_capturing(const char* op) const;
+  // After a stream synchronisation: throws the error an asynchronous operation recorded
+  // on the device (an invalid sample_multinomial_counts total), once.
+  void raise_deferred_errors();
   void release() noexcept;
   void free_now(float* ptr) noexcept;
 

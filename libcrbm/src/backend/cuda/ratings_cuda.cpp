@@ -49,23 +49,6 @@ class CudaRatingsOps final : public RatingsOps {
     rk::launch_stats(csr_of(r), v.data, v.cols, h.data, h.cols, alpha, gw.data, gb.data, stream_);
   }
 
- protected:
-  int32_t* allocate_ints(size_t count) override {
-    return static_cast<int32_t*>(
-        cuda::malloc_checked(std::max<size_t>(count, 1) * sizeof(int32_t), "a ratings minibatch"));
-  }
-  void free_ints(int32_t* ptr) noexcept override {
-    // cudaFree waits for the work that may still read the batch.
-    (void)cudaFree(ptr);
-  }
-  void upload_ints(const int32_t* host, int32_t* dst, size_t count) override {
-    if (count == 0) return;
-    // From pageable memory: the call returns once `host` has been staged, so the caller
-    // may free it; the copy is ordered on the stream before the kernels that read it.
-    CRBM_CUDA_CHECK(
-        cudaMemcpyAsync(dst, host, count * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
-  }
-
  private:
   cudaStream_t stream_;
 };
