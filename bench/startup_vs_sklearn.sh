@@ -9,6 +9,7 @@
 #   RUNS    interleaved pairs (default 5)
 #   PYTHON  a python with numpy and scikit-learn (default /tmp/startup-venv/bin/python:
 #           python3 -m venv /tmp/startup-venv && /tmp/startup-venv/bin/pip install scikit-learn numpy)
+#   BASELINE (environment) another crbm binary (e.g. main's) timed in the same interleave
 #   MNIST_DIR (environment) the directory of train-images-idx3-ubyte.gz (default
 #           /work/shared/data/mnist)
 set -euo pipefail
@@ -38,26 +39,43 @@ timed() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
+# --profile-startup where the binary has it (older ones: the whole process only).
+profile=()
+if "$crbm" train --help 2>/dev/null | grep -q -- --profile-startup; then profile=(--profile-startup); fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$work/crbm"
 : > "$work/sk"
+: > "$work/base"
 for i in $(seq "$runs"); do
   c=$(timed "$crbm" train --data "mnist:$mnist" --epochs 1 --hidden 500 --threads 1 \
-    --profile-startup --out "$work/m.safetensors")
-  first=$(grep -o 'startup: *[0-9.]* s  (+[0-9.]* s)  first update' "$work/last.log" |
-    awk '{print $2}' || true)
+    "${profile[@]}" --out "$work/m.safetensors")
+  # "startup: wall W s (+w)  cpu C s (+c)  first update ...": W and C
+  nums=($(grep 'startup: .*first update' "$work/last.log" | grep -o '[0-9]\+\.[0-9]\+' || true))
+  first="${nums[0]:-0}/${nums[2]:-0}"
+  b=""
+  if [[ -n "${BASELINE:-}" ]]; then
+    b=$(timed "$BASELINE" train --data "mnist:$mnist" --epochs 1 --hidden 500 --threads 1 \
+      --out "$work/b.safetensors")
+    echo "$b" >> "$work/base"
+  fi
   s=$(timed "$python" "$work/sk.py" "$mnist")
-  echo "run $i: crbm wall/user/sys $c (first update at ${first:-?} s) | sklearn $s"
-  echo "$c ${first:-0}" >> "$work/crbm"
+  echo "run $i: crbm wall/user/sys $c (first update at wall/cpu $first s) | sklearn $s${b:+ | baseline $b}"
+  echo "$c $first" | tr '/' ' ' >> "$work/crbm"
   echo "$s" >> "$work/sk"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 cw=$(awk '{print $1}' "$work/crbm" | median)
 cc=$(awk '{print $2 + $3}' "$work/crbm" | median)
 cf=$(awk '{print $4}' "$work/crbm" | median)
+cfc=$(awk '{print $5}' "$work/crbm" | median)
 sw=$(awk '{print $1}' "$work/sk" | median)
 sc=$(awk '{print $2 + $3}' "$work/sk" | median)
-echo "median crbm:    wall ${cw} s, cpu ${cc} s, first update at ${cf} s"
+echo "median crbm:    wall ${cw} s, cpu ${cc} s, first update at ${cf} s wall, ${cfc} s cpu"
 echo "median sklearn: wall ${sw} s, cpu ${sc} s"
+if [[ -s "$work/base" ]]; then
+  bw=$(awk '{print $1}' "$work/base" | median)
+  bc=$(awk '{print $2 + $3}' "$work/base" | median)
+  echo "median baseline: wall ${bw} s, cpu ${bc} s"
+fi
 awk -v a="$sw" -v b="$cw" -v c="$sc" -v d="$cc" \
   'BEGIN {printf "sklearn / crbm: %.2fx (wall), %.2fx (cpu)\n", a / b, c / d}'

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -26,14 +27,14 @@
 namespace crbm::tools {
 namespace {
 
-// --profile-startup: where the time to the first update goes, one stderr line per step
-// (seconds since the process started, and the step's own share).
+// --profile-startup: where the time to the first update goes, one stderr line per step:
+// wall and CPU seconds since the process started (CPU: all threads), and each step's share.
 class StartupProfile {
  public:
   explicit StartupProfile(bool on) : on_(on) {
     if (!on_) return;
     // The kernel's start time of this process (clock ticks after boot) against the uptime:
-    // the time before main (exec, dynamic loading) at 10 ms resolution.
+    // the wall time before main (exec, dynamic loading), at 10 ms resolution.
     std::ifstream stat("/proc/self/stat"), uptime("/proc/uptime");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     double up = 0.0, started = 0.0;
@@ -50,24 +51,27 @@ class StartupProfile {
   }
   void mark(const char* step) {
     if (!on_) return;
-    const auto now = std::chrono::steady_clock::now();
-    const double total = offset_ + std::chrono::duration<double>(now - start_).count();
-    fmt::print(stderr, "startup: {:7.3f} s  (+{:.3f} s)  {}\n", total, total - last_, step);
-    last_ = total;
-  }
-  // A step timed elsewhere (the trainer's first update), ending now.
-  void mark_after(const char* step, double seconds) {
-    if (!on_) return;
-    const double total =
+    const double wall =
         offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    fmt::print(stderr, "startup: {:7.3f} s  (+{:.3f} s)  {}\n", last_ + seconds, seconds, step);
-    last_ = total;
+    print(wall, cpu_seconds(), step);
+  }
+  // A step that ended earlier, timed by the trainer in wall seconds (the first update): its
+  // CPU share is not known, so the CPU total printed is the one at its start.
+  void mark_after(const char* step, double wall_seconds) {
+    if (on_) print(last_wall_ + wall_seconds, last_cpu_, step);
   }
 
  private:
+  static double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+  void print(double wall, double cpu, const char* step) {
+    fmt::print(stderr, "startup: wall {:6.3f} s (+{:.3f})  cpu {:6.3f} s (+{:.3f})  {}\n", wall,
+               wall - last_wall_, cpu, cpu - last_cpu_, step);
+    last_wall_ = wall;
+    last_cpu_ = cpu;
+  }
   bool on_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  double offset_ = 0.0, last_ = 0.0;
+  double offset_ = 0.0, last_wall_ = 0.0, last_cpu_ = 0.0;
 };
 
 struct TrainOptions {
