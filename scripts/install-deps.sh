@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages libcrbm needs to build and test
-# (CMake, g++, clang-format, OpenBLAS, CLI11, nlohmann-json, fmt, libpng, zlib, liblinear,
+# (CMake, g++, clang-format, OpenBLAS, CLI11, nlohmann-json, fmt, libpng, zlib, libdeflate
+# (optional in CMake: faster gzip reads), liblinear,
 # GoogleTest, Google Benchmark; python3-dev + python3-venv for the Python package that
 # scripts/test.sh builds in a virtual environment). Does nothing when everything
 # is present; when not root, prints what is missing and the apt-get command to run.
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config clang-format libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev
-  libfmt-dev libpng-dev zlib1g-dev liblinear-dev libgtest-dev libbenchmark-dev python3-dev
+  libfmt-dev libpng-dev zlib1g-dev libdeflate-dev liblinear-dev libgtest-dev libbenchmark-dev python3-dev
   python3-venv)
 for arg in "$@"; do
   case "$arg" in

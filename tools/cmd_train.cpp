@@ -3,13 +3,18 @@
 // --save-every epochs, draws the filters as a PNG and reports the exact
 // log-likelihood when the model is small enough to enumerate.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <unordered_map>
 
 #include "cmd_conv.hpp"
@@ -21,6 +26,53 @@
 
 namespace crbm::tools {
 namespace {
+
+// --profile-startup: where the time to the first update goes, one stderr line per step:
+// wall and CPU seconds since the process started (CPU: all threads), and each step's share.
+class StartupProfile {
+ public:
+  explicit StartupProfile(bool on) : on_(on) {
+    if (!on_) return;
+    // The kernel's start time of this process (clock ticks after boot) against the uptime:
+    // the wall time before main (exec, dynamic loading), at 10 ms resolution.
+    std::ifstream stat("/proc/self/stat"), uptime("/proc/uptime");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    double up = 0.0, started = 0.0;
+    const size_t paren = text.rfind(')');
+    if (uptime >> up && paren != std::string::npos) {
+      std::istringstream fields(text.substr(paren + 2));  // field 3 onwards
+      std::string field;
+      for (int i = 3; i <= 22 && fields >> field; ++i) {
+        if (i == 22) started = std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+      }
+    }
+    offset_ = started > 0.0 ? std::max(0.0, up - started) : 0.0;
+    mark("process start to the train command (exec, libraries, options)");
+  }
+  void mark(const char* step) {
+    if (!on_) return;
+    const double wall =
+        offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    print(wall, cpu_seconds(), step);
+  }
+  // A step that ended earlier, timed by the trainer in wall seconds (the first update): its
+  // CPU share is not known, so the CPU total printed is the one at its start.
+  void mark_after(const char* step, double wall_seconds) {
+    if (on_) print(last_wall_ + wall_seconds, last_cpu_, step);
+  }
+
+ private:
+  static double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+  void print(double wall, double cpu, const char* step) {
+    fmt::print(stderr, "startup: wall {:6.3f} s (+{:.3f})  cpu {:6.3f} s (+{:.3f})  {}\n", wall,
+               wall - last_wall_, cpu, cpu - last_cpu_, step);
+    last_wall_ = wall;
+    last_cpu_ = cpu;
+  }
+  bool on_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double offset_ = 0.0, last_wall_ = 0.0, last_cpu_ = 0.0;
+};
 
 struct TrainOptions {
   std::string config;
@@ -61,6 +113,7 @@ struct TrainOptions {
   int eval_ais_runs = 100;
   int64_t stats_rows = 1000;
   bool quiet = false;
+  bool profile_startup = false;
 
   // Options whose default depends on the data (set after parsing when absent).
   CLI::Option* hidden_opt = nullptr;
@@ -95,6 +148,18 @@ bool is_builtin(const std::string& spec) {
 bool all_binary(const HostTensor& x) {
   for (float v : x.data) {
     if (v != 0.0f && v != 1.0f) return false;
+  }
+  return true;
+}
+
+bool all_binary(const Dataset& d) {
+  if (!d.stored_as_bytes()) return all_binary(d.x);
+  const HostBytes& b = d.bytes;
+  bool seen[256] = {};
+  for (const uint8_t v : b.data) seen[v] = true;
+  for (int v = 0; v < 256; ++v) {
+    const float value = static_cast<float>(v) * b.scale;
+    if (seen[v] && value != 0.0f && value != 1.0f) return false;
   }
   return true;
 }
@@ -264,6 +329,10 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
       ->type_name("N")
       ->capture_default_str()
       ->group(kGroupOutput);
+  cmd->add_flag("--profile-startup", o.profile_startup,
+                "Print on stderr the seconds each step takes up to the first update (loading, "
+                "preprocessing, backend, model, upload, first minibatch)")
+      ->group(kGroupOutput);
 }
 
 // --recipe NAME: the recipe over the command's defaults, then every option given again, so
@@ -424,6 +493,7 @@ void run_train(TrainOptions& o) {
         "dense RBM (add --model conv)");
   }
   if (o.eval_every < 0) CRBM_FAIL("--eval-every: must be >= 0, got ", o.eval_every);
+  StartupProfile profile(o.profile_startup);
   if (o.device == "cuda") open_backend(o.device, 0);  // fail before loading data
   const VisibleType visible_type = parse_visible_type(o.visible);
   const bool gaussian = visible_type == VisibleType::gaussian;
@@ -439,31 +509,32 @@ void run_train(TrainOptions& o) {
   load.seed = o.train.seed;
   if (o.binarize == "threshold") load.binarize = Binarize::threshold;
   load.unit_interval = !gaussian;
+  // uint8 data stays uint8 on the CPU (converted per minibatch); the CUDA trainer gathers
+  // its minibatches from float data on the device.
+  load.keep_bytes = !gaussian && o.device == "cpu";
   Dataset train = load_dataset(o.data, load);
+  profile.mark("load_dataset (read, gzip decode, IDX parse, to float, scale, checks)");
   apply_data_dependent_defaults(o, train);
   validate_options(o);
 
   std::string binarize = gaussian ? "none" : o.binarize;
   if (!gaussian) {
-    if (binarize == "auto") binarize = all_binary(train.x) ? "none" : "stochastic";
+    if (binarize == "auto") binarize = all_binary(train) ? "none" : "stochastic";
   }
   const bool resample = binarize == "stochastic";
 
   Dataset holdout;
   if (o.holdout > 0.0 && train.size() > 1) holdout = split_holdout(train, o.holdout, o.train.seed);
+  profile.mark("binary check and hold-out split");
   Metadata metadata;
   if (gaussian) {
     const Standardization s = standardize(train.x);
     if (holdout.size() > 0) apply_standardization(holdout.x, s);
     write_standardization(metadata, s);
   }
-  // Exact likelihoods need binary rows: stochastic data gets one fixed draw.
-  HostTensor ll_train = train.x, ll_holdout = holdout.x;
-  if (resample) {
-    binarize_stochastic(ll_train, o.train.seed);
-    if (holdout.size() > 0) binarize_stochastic(ll_holdout, o.train.seed + 1);
-  }
-  const bool ll_meaningful = gaussian || all_binary(ll_train);
+  // Likelihoods need binary rows (stochastic data gets one fixed draw, always binary).
+  const bool ll_meaningful = gaussian || resample || all_binary(train);
+  profile.mark("standardization, binary check");
 
   // ---- model and trainer ----
   TrainConfig config = o.train;
@@ -473,9 +544,15 @@ void run_train(TrainOptions& o) {
   // dwarfs the work, and spinning workers hurt on a shared machine).
   const bool tiny = train.dim() * o.hidden * o.train.batch_size < (int64_t{1} << 20);
   auto backend = open_backend(o.device, o.threads > 0 ? o.threads : (tiny ? 1 : 0));
+  profile.mark("backend");
   Rbm rbm(*backend, train.dim(), o.hidden, visible_type);
-  rbm.init_random(o.train.seed, o.init_std, &train.x);
+  if (train.stored_as_bytes()) {
+    rbm.init_random(o.train.seed, o.init_std, train.bytes.column_means());
+  } else {
+    rbm.init_random(o.train.seed, o.init_std, &train.x);
+  }
   CdTrainer trainer(rbm, config);
+  profile.mark("model and trainer (weights, log-odds visible bias over the data)");
 
   metadata[meta::kTrainConfig] = config.to_json();
   metadata[meta::kData] = o.data;
@@ -485,16 +562,37 @@ void run_train(TrainOptions& o) {
   if (!o.recipe.empty()) metadata[kRecipeMetadataKey] = o.recipe;
   write_geometry(metadata, train);
 
-  Matrix data = Matrix::from_host(*backend, train.x);
-  Matrix held;
-  if (holdout.size() > 0) held = Matrix::from_host(*backend, holdout.x);
-  Matrix ll_data = Matrix::from_host(*backend, ll_train);
-  Matrix ll_held;
-  if (holdout.size() > 0) ll_held = Matrix::from_host(*backend, ll_holdout);
+  // Bytes stay on the host; the trainer reads only the first --stats-rows held-out rows.
+  Matrix data, held;
+  if (train.stored_as_bytes()) {
+    if (holdout.size() > 0) {
+      held = Matrix::from_host(*backend,
+                               holdout.bytes.to_float(0, std::min(holdout.size(), o.stats_rows)));
+    }
+  } else {
+    data = Matrix::from_host(*backend, train.x);
+    if (holdout.size() > 0) held = Matrix::from_host(*backend, holdout.x);
+  }
+  profile.mark("upload (training and held-out data)");
 
   ExactOptions exact_opt;
   exact_opt.max_enumerated_units = kExactMaxUnits;
   const bool exact_ok = ll_meaningful && exact_feasible(rbm, exact_opt);
+  // The likelihood data (binary rows), made only when a likelihood is computed.
+  HostTensor ll_train, ll_holdout;
+  Matrix ll_data, ll_held;
+  if (exact_ok || (o.eval_every > 0 && ll_meaningful)) {
+    ll_train = train.stored_as_bytes() ? train.bytes.to_float() : train.x;
+    if (holdout.size() > 0) {
+      ll_holdout = holdout.stored_as_bytes() ? holdout.bytes.to_float() : holdout.x;
+    }
+    if (resample) {
+      binarize_stochastic(ll_train, o.train.seed);
+      if (holdout.size() > 0) binarize_stochastic(ll_holdout, o.train.seed + 1);
+    }
+    ll_data = Matrix::from_host(*backend, ll_train);
+    if (holdout.size() > 0) ll_held = Matrix::from_host(*backend, ll_holdout);
+  }
   // Exact log Z enumerates the smaller layer; with Gaussian visible units, the hidden one.
   const int64_t enumerated = gaussian ? rbm.hidden() : std::min(rbm.visible(), rbm.hidden());
   const bool exact_during_training = exact_ok && enumerated <= kExactEveryEpochUnits;
@@ -502,6 +600,7 @@ void run_train(TrainOptions& o) {
       o.exact_every > 0 ? o.exact_every : std::max(1, o.train.epochs / kExactEvaluationsPerRun);
 
   MetricsFile metrics(o.metrics);
+  profile.mark("metrics file");
 
   if (!o.quiet) {
     fmt::print(stderr,
@@ -527,7 +626,12 @@ void run_train(TrainOptions& o) {
   for (int e = 1; e <= o.train.epochs; ++e) {
     EpochStats stats;
     try {
-      stats = trainer.train_epoch(data, held.cref(), o.stats_rows);
+      stats = train.stored_as_bytes() ? trainer.train_epoch(train.bytes, held.cref(), o.stats_rows)
+                                      : trainer.train_epoch(data, held.cref(), o.stats_rows);
+      if (e == 1) {
+        profile.mark_after("first update (the epoch's shuffle and minibatch 1)",
+                           stats.first_update_seconds);
+      }
     } catch (const DivergenceError& err) {
       const std::string kept =
           last_saved_epoch >= 0

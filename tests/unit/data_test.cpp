@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "crbm/atomic_file.hpp"
 #include "philox.cuh"
 #include "support/expect_error.hpp"
 #include "support/temp_dir.hpp"
@@ -538,6 +539,126 @@ TEST(SplitHoldout, MovesAFractionOfRows) {
   EXPECT_EQ(small.size(), 599);
   EXPECT_THROW(crbm::split_holdout(small, 1.0, 1), crbm::Error);
   EXPECT_THROW(crbm::split_holdout(small, -0.5, 1), crbm::Error);
+}
+
+// ---------------- uint8 rows (LoadOptions::keep_bytes) ----------------
+
+// 7 images of 3 x 3 with every kind of byte (0, 255, the 0.5 threshold's neighbours).
+Bytes byte_pixels() {
+  Bytes b;
+  for (int i = 0; i < 63; ++i) b.push_back(static_cast<uint8_t>((i * 37 + 11) % 256));
+  b[0] = 0;
+  b[1] = 255;
+  b[2] = 127;
+  b[3] = 128;
+  return b;
+}
+
+TEST_F(DataTest, BytesGiveTheFloatPathsValues) {
+  write_bytes(path("b-ubyte.gz"), gzip_stored(idx_file(0x08, {7, 3, 3}, byte_pixels())));
+  crbm::LoadOptions opt;
+  const crbm::Dataset f = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  opt.keep_bytes = true;
+  const crbm::Dataset b = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  ASSERT_TRUE(b.stored_as_bytes());
+  EXPECT_TRUE(b.x.data.empty());
+  EXPECT_EQ(b.bytes.data, byte_pixels());
+  EXPECT_EQ(b.size(), 7);
+  EXPECT_EQ(b.dim(), 9);
+  EXPECT_EQ(b.height, 3);
+  EXPECT_EQ(b.width, 3);
+  EXPECT_EQ(b.bytes.to_float().data, f.x.data);  // the very same floats
+  EXPECT_EQ(b.bytes.to_float(2, 3).data,
+            std::vector<float>(f.x.data.begin() + 18, f.x.data.begin() + 45));
+  // A shuffled minibatch and the column means.
+  const std::vector<int32_t> index = {6, 0, 3, 3};
+  std::vector<float> batch(3 * 9);
+  b.bytes.rows_to_float(index, 1, 3, batch.data());
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 9; ++c) EXPECT_EQ(batch[r * 9 + c], f.x.data[index[1 + r] * 9 + c]);
+  }
+  EXPECT_THROW(b.bytes.rows_to_float({7}, 0, 1, batch.data()), crbm::Error);
+  EXPECT_THROW(b.bytes.rows_to_float(index, 2, 3, batch.data()), crbm::Error);
+  const std::vector<double> means = b.bytes.column_means();
+  for (int c = 0; c < 9; ++c) {
+    double m = 0.0;
+    for (int r = 0; r < 7; ++r) m += f.x.data[r * 9 + c];
+    EXPECT_EQ(means[c], m / 7.0);
+  }
+  // Threshold binarization, a limit and the hold-out split as on floats.
+  opt.binarize = crbm::Binarize::threshold;
+  opt.limit = 6;
+  opt.unit_interval = true;
+  crbm::Dataset tb = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  opt.keep_bytes = false;
+  crbm::Dataset tf = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  ASSERT_TRUE(tb.stored_as_bytes());
+  EXPECT_EQ(tb.bytes.scale, 1.0f);
+  EXPECT_EQ(tb.bytes.to_float().data, tf.x.data);
+  EXPECT_EQ(tb.bytes.data[2], 0);  // 127/255 <= 0.5
+  EXPECT_EQ(tb.bytes.data[3], 1);  // 128/255 > 0.5
+  const crbm::Dataset hb = crbm::split_holdout(tb, 0.34, 3);
+  const crbm::Dataset hf = crbm::split_holdout(tf, 0.34, 3);
+  ASSERT_TRUE(hb.stored_as_bytes());
+  EXPECT_EQ(hb.size(), 2);
+  EXPECT_EQ(tb.size(), 4);
+  EXPECT_EQ(hb.bytes.to_float().data, hf.x.data);
+  EXPECT_EQ(tb.bytes.to_float().data, tf.x.data);
+  // Stochastic binarization at load draws on floats: x, no bytes.
+  opt.keep_bytes = true;
+  opt.binarize = crbm::Binarize::stochastic;
+  const crbm::Dataset sb = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  opt.keep_bytes = false;
+  EXPECT_FALSE(sb.stored_as_bytes());
+  EXPECT_EQ(sb.x.data, crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt).x.data);
+}
+
+TEST_F(DataTest, BytesFromMnistAndFallbacks) {
+  const std::string dir = path("mnist");
+  fs::create_directories(dir);
+  write_bytes(dir + "/train-images-idx3-ubyte.gz",
+              gzip_stored(idx_file(0x08, {7, 3, 3}, byte_pixels())));
+  write_bytes(dir + "/train-labels-idx1-ubyte", idx_file(0x08, {7}, {0, 1, 2, 3, 4, 5, 6}));
+  crbm::LoadOptions opt;
+  opt.keep_bytes = true;
+  const crbm::Dataset b = crbm::load_dataset("mnist:" + dir, opt);
+  const crbm::Dataset f = crbm::load_dataset("mnist:" + dir);
+  ASSERT_TRUE(b.stored_as_bytes());
+  EXPECT_EQ(b.bytes.to_float().data, f.x.data);
+  EXPECT_EQ(b.labels, f.labels);
+  EXPECT_EQ(b.num_classes, 7);
+  // Not uint8 data: read_idx_bytes names the file and type; keep_bytes falls back to floats.
+  write_bytes(path("f-ubyte"), idx_file(0x0D, {2, 1}, Bytes{0x3f, 0x80, 0, 0, 0x40, 0, 0, 0}));
+  expect_error([&] { crbm::read_idx_bytes(path("f-ubyte"), nullptr); },
+               {path("f-ubyte"), "type 0x08", "f4"});
+  const crbm::Dataset fb = crbm::load_dataset("idx:" + path("f-ubyte"), opt);
+  EXPECT_FALSE(fb.stored_as_bytes());
+  EXPECT_EQ(fb.x.data, (std::vector<float>{1.0f, 2.0f}));
+  // A truncated file reports what the float reader always reported.
+  Bytes cut = idx_file(0x08, {7, 3, 3}, byte_pixels());
+  cut.resize(cut.size() - 5);
+  write_bytes(path("cut-ubyte"), cut);
+  expect_error([&] { crbm::load_dataset("idx:" + path("cut-ubyte"), opt); },
+               {path("cut-ubyte"), "truncated"});
+}
+
+TEST_F(DataTest, GzipWithSeveralMembers) {
+  // Two concatenated gzip members (as `cat a.gz b.gz` makes): one file of both payloads,
+  // whichever decoder reads it.
+  const Bytes first = idx_file(0x08, {7, 3, 3}, byte_pixels());
+  const Bytes second = {1, 2, 3, 4, 5};
+  Bytes both = gzip_stored(first);
+  const Bytes tail = gzip_stored(second);
+  both.insert(both.end(), tail.begin(), tail.end());
+  write_bytes(path("two.gz"), both);
+  Bytes expected = first;
+  expected.insert(expected.end(), second.begin(), second.end());
+  EXPECT_EQ(crbm::read_file_contents(path("two.gz")), expected);
+  // The trailer's size (ISIZE) wrong: corrupt data, named.
+  Bytes bad = gzip_stored(first);
+  bad[bad.size() - 4] ^= 0x01;
+  write_bytes(path("bad.gz"), bad);
+  expect_error([&] { crbm::read_file_contents(path("bad.gz")); }, {path("bad.gz")});
 }
 
 // ---------------- real data (optional) ----------------

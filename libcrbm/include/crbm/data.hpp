@@ -13,15 +13,43 @@
 
 namespace crbm {
 
+// (rows, cols) row-major bytes standing for the values byte * scale: uint8 pixels with
+// scale 1/255 (the float 1.0f / 255.0f), binarized data as 0/1 with scale 1. A data set
+// kept at one byte per value until its minibatches are converted; value(i) is the very
+// float the float path holds (static_cast<float>(byte), then times the scale).
+struct HostBytes {
+  std::vector<uint8_t> data;
+  int64_t rows = 0, cols = 0;
+  float scale = 1.0f;
+
+  bool empty() const { return data.empty(); }
+  float value(size_t i) const { return static_cast<float>(data[i]) * scale; }
+  // dst row r = row index[first + r] as floats, for r in [0, count): a minibatch of a
+  // shuffle. dst holds count x cols floats; indices are checked.
+  void rows_to_float(const std::vector<int32_t>& index, int64_t first, int64_t count,
+                     float* dst) const;
+  // Rows [first, first + count) as a (count, cols) float tensor.
+  HostTensor to_float(int64_t first, int64_t count) const;
+  HostTensor to_float() const { return to_float(0, rows); }
+  // Per-column means (sum in row order, in double, over rows), as Rbm::init_random takes.
+  std::vector<double> column_means() const;
+};
+
 struct Dataset {
   std::string source;           // the spec it came from, for messages ("mnist:/x:train")
-  HostTensor x;                 // (N, D) float32
+  HostTensor x;                 // (N, D) float32; empty when the rows are in `bytes`
+  HostBytes bytes;              // (N, D) uint8 instead of x (LoadOptions::keep_bytes)
   std::vector<int32_t> labels;  // empty when the data has none
   int num_classes = 0;          // 0 when no labels
   int channels = 1, height = 0, width = 0;  // image geometry when known (D == C*H*W), else 0
 
-  int64_t size() const { return x.shape.empty() ? 0 : x.shape[0]; }
+  bool stored_as_bytes() const { return x.shape.empty() && !bytes.empty(); }
+  int64_t size() const {
+    if (stored_as_bytes()) return bytes.rows;
+    return x.shape.empty() ? 0 : x.shape[0];
+  }
   int64_t dim() const {  // product of the non-row axes (x is (N, D), so D)
+    if (stored_as_bytes()) return bytes.cols;
     int64_t d = x.shape.size() < 2 ? 0 : 1;
     for (size_t i = 1; i < x.shape.size(); ++i) d *= x.shape[i];
     return d;
@@ -37,6 +65,9 @@ struct Dataset {
 // 0..255). `stored_dtype`, when given, receives the NumPy name of the stored type
 // ("u1", "i1", "i2", "i4", "f4", "f8").
 HostTensor read_idx(const std::string& path, std::string* stored_dtype = nullptr);
+// The uint8 payload of an IDX file of type 0x08 (no conversion; any other type throws
+// naming the file and its type); `shape` receives the dimensions.
+std::vector<uint8_t> read_idx_bytes(const std::string& path, std::vector<int64_t>* shape);
 // A 1-D integer IDX file (MNIST labels).
 std::vector<int32_t> read_idx_labels(const std::string& path);
 
@@ -84,6 +115,11 @@ struct LoadOptions {
   // Bernoulli visible units: every value must lie in [0, 1] (after threshold
   // binarization, before stochastic binarization, which draws with these values).
   bool unit_interval = false;
+  // uint8 sources (mnist:, fashion-mnist:, idx: files of type 0x08) keep their rows in
+  // Dataset::bytes (x stays empty): 4x less memory, converted to float per minibatch
+  // (CdTrainer::train_epoch(const HostBytes&, ...)). Threshold binarization keeps them as
+  // bytes (0/1, scale 1); stochastic binarization at load, and every other source, give x.
+  bool keep_bytes = false;
 };
 
 // Loads a dataset from a spec:
@@ -118,7 +154,7 @@ std::vector<std::string> builtin_dataset_names();
 // Moves a random `fraction` (in [0, 1)) of the rows of d into the returned dataset
 // (at least one row when fraction > 0 and d has more than one row; d keeps at least
 // one). Rows are chosen by a Philox-driven shuffle keyed by `seed`; both parts keep
-// their original row order. Labels and geometry follow the rows.
+// their original row order. Labels and geometry follow the rows (bytes stay bytes).
 Dataset split_holdout(Dataset& d, double fraction, uint64_t seed);
 
 }  // namespace crbm

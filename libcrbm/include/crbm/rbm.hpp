@@ -46,6 +46,9 @@ class Rbm {
   // W ~ N(0, stddev^2), c = 0, b = 0 or, given data, the log-odds of each
   // visible unit's mean (Bernoulli; clamped) / the data mean (Gaussian).
   void init_random(uint64_t seed, float stddev = 0.01f, const HostTensor* data = nullptr);
+  // The same from the visible units' data means (one per unit, e.g. HostBytes::column_means);
+  // empty means: b = 0.
+  void init_random(uint64_t seed, float stddev, const std::vector<double>& visible_means);
 
   Backend& backend() const { return *backend_; }
   int64_t visible() const { return visible_; }

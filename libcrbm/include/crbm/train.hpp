@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crbm/cuda_graph.hpp"
+#include "crbm/data.hpp"
 #include "crbm/gibbs.hpp"
 #include "crbm/rbm.hpp"
 #include "crbm/sgd.hpp"
@@ -38,6 +39,9 @@ struct EpochStats {
   double free_energy_train = 0;     // mean F over (a subset of) the training rows
   double free_energy_holdout = 0;   // mean F over the held-out rows (0 if none)
   double seconds = 0;
+  // From the start of train_epoch to the return of its first update (on the CPU the
+  // update has completed; a CUDA update may still be running), shuffling included.
+  double first_update_seconds = 0;
   double samples_per_second = 0;
   double learning_rate = 0;
   double momentum = 0;
@@ -59,6 +63,12 @@ class CdTrainer {
   // the seed, updates, then epoch statistics (on up to `stats_rows` rows).
   // `holdout` may be empty. Throws DivergenceError after restoring last_good().
   EpochStats train_epoch(CMatRef data, CMatRef holdout = CMatRef{}, int64_t stats_rows = 1000);
+  // The same epoch over uint8 rows in host memory (HostBytes: value = byte * scale): each
+  // minibatch is converted to float as it is used, so no float copy of the data set exists.
+  // The same seed gives the same minibatches, the same floats and the same parameters as
+  // train_epoch on the converted data.
+  EpochStats train_epoch(const HostBytes& data, CMatRef holdout = CMatRef{},
+                         int64_t stats_rows = 1000);
   // One update from a minibatch [B x V].
   void update(CMatRef batch);
 
@@ -75,6 +85,11 @@ class CdTrainer {
   bool graphs_enabled() const;
   void graph_update(CMatRef batch);
   void check_finite(const char* where);
+  // The epoch around a pass over n rows: `pass` runs the minibatches through `step` and
+  // returns the seconds; `subset(m)` gives the first m rows of the epoch's shuffle.
+  EpochStats run_epoch(int64_t n, CMatRef holdout, int64_t stats_rows,
+                       const std::function<double(const std::function<void(CMatRef)>&)>& pass,
+                       const std::function<CMatRef(int64_t)>& subset);
 
   Rbm& rbm_;
   TrainConfig config_;
@@ -83,7 +98,8 @@ class CdTrainer {
   int64_t updates_ = 0;
   int64_t buffer_rows_ = 0;
   RbmParams last_good_;
-  Matrix shuffled_;                            // [N x V]
+  Matrix shuffled_;                            // [N x V] (float data)
+  Matrix byte_batch_, byte_subset_;            // [B x V], [m x V] (uint8 data, converted)
   Matrix v_bin_, h0_;                          // [B x V] / [B x H]
   std::unique_ptr<CdNegativePhase> negative_;  // CD-k / PCD-k chains (crbm/gibbs.hpp)
   Matrix vs_scratch_;                          // [max(B,C) x V]
@@ -103,5 +119,16 @@ std::vector<int32_t> shuffled_indices(int64_t n, uint64_t seed, uint64_t epoch);
 double for_each_shuffled_batch(Backend& backend, CMatRef data, Matrix& shuffled, uint64_t seed,
                                uint64_t epoch, int64_t batch,
                                const std::function<void(CMatRef)>& update);
+// The same pass over uint8 rows in host memory: each minibatch's rows are gathered and
+// converted to float into `batch_buffer` (resized as needed; on the CPU backend directly,
+// elsewhere through a host buffer and one upload), so `update` sees the same minibatches
+// with the same floats as the float version on data.to_float().
+double for_each_shuffled_batch(Backend& backend, const HostBytes& data, Matrix& batch_buffer,
+                               uint64_t seed, uint64_t epoch, int64_t batch,
+                               const std::function<void(CMatRef)>& update);
+// dst = rows index[first, first + dst.rows) of `data` as floats (dst.cols == data.cols), in
+// backend memory: written in place on the CPU backend, uploaded from a host buffer elsewhere.
+void gather_byte_rows(Backend& backend, const HostBytes& data, const std::vector<int32_t>& index,
+                      int64_t first, MatRef dst);
 
 }  // namespace crbm

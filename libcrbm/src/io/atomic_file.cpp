@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef CRBM_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #include <atomic>
 #include <cerrno>
@@ -336,6 +339,45 @@ void write_file_atomically(const std::string& path, const void* data, size_t siz
   });
 }
 
+#ifdef CRBM_HAVE_LIBDEFLATE
+namespace {
+
+// A regular single-member gzip file decoded in one libdeflate call (2-3x zlib's speed):
+// the whole compressed file in memory, the output sized by the trailer's ISIZE. Returns
+// nothing (the caller then reads with zlib, which reports any damage) for anything else:
+// not gzip, empty, several members, an ISIZE that does not match (files over 4 GiB) or
+// above max_bytes, corrupt data.
+std::vector<uint8_t> inflate_whole_gzip(int fd, uint64_t file_size, uint64_t max_bytes) {
+  constexpr uint64_t kMinGzip = 18;  // 10-byte header, empty deflate stream, 8-byte trailer
+  if (file_size < kMinGzip || file_size > (uint64_t{1} << 40)) return {};
+  unsigned char magic[2] = {0, 0};
+  if (::pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) return {};
+  std::vector<uint8_t> in(static_cast<size_t>(file_size));
+  size_t got = 0;
+  while (got < in.size()) {
+    const ssize_t n = ::pread(fd, in.data() + got, in.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return {};
+    got += static_cast<size_t>(n);
+  }
+  const uint8_t* t = in.data() + in.size() - 4;
+  const uint64_t isize =
+      uint64_t{t[0]} | (uint64_t{t[1]} << 8) | (uint64_t{t[2]} << 16) | (uint64_t{t[3]} << 24);
+  if (isize == 0 || isize > max_bytes) return {};
+  libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+  if (d == nullptr) return {};
+  std::vector<uint8_t> out(static_cast<size_t>(isize));
+  size_t in_used = 0, out_made = 0;
+  const libdeflate_result r = libdeflate_gzip_decompress_ex(d, in.data(), in.size(), out.data(),
+                                                            out.size(), &in_used, &out_made);
+  libdeflate_free_decompressor(d);
+  if (r != LIBDEFLATE_SUCCESS || in_used != in.size() || out_made != out.size()) return {};
+  return out;
+}
+
+}  // namespace
+#endif
+
 std::vector<uint8_t> read_file_contents(const std::string& path, uint64_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -348,6 +390,16 @@ std::vector<uint8_t> read_file_contents(const std::string& path, uint64_t max_by
     ::close(fd);
     CRBM_FAIL("cannot open '", path, "': ", errno_text(err));
   }
+#ifdef CRBM_HAVE_LIBDEFLATE
+  if (S_ISREG(st.st_mode)) {
+    std::vector<uint8_t> whole =
+        inflate_whole_gzip(fd, static_cast<uint64_t>(st.st_size), max_bytes);
+    if (!whole.empty()) {
+      ::close(fd);
+      return whole;
+    }
+  }
+#endif
   // gzdopen reads non-gzip files as they are, so one loop serves both.
   gzFile gz = ::gzdopen(fd, "rb");
   if (gz == nullptr) {

@@ -66,9 +66,19 @@ Dataset take_rows(const Dataset& d, const std::vector<int64_t>& order, const std
   out.height = d.height;
   out.width = d.width;
   const int64_t cols = d.dim();
-  out.x = HostTensor({static_cast<int64_t>(order.size()), cols});
-  for (size_t r = 0; r < order.size(); ++r) {
-    std::copy_n(d.x.data.begin() + order[r] * cols, cols, out.x.data.begin() + r * cols);
+  if (d.stored_as_bytes()) {
+    out.bytes.rows = static_cast<int64_t>(order.size());
+    out.bytes.cols = cols;
+    out.bytes.scale = d.bytes.scale;
+    out.bytes.data.resize(order.size() * static_cast<size_t>(cols));
+    for (size_t r = 0; r < order.size(); ++r) {
+      std::copy_n(d.bytes.data.begin() + order[r] * cols, cols, out.bytes.data.begin() + r * cols);
+    }
+  } else {
+    out.x = HostTensor({static_cast<int64_t>(order.size()), cols});
+    for (size_t r = 0; r < order.size(); ++r) {
+      std::copy_n(d.x.data.begin() + order[r] * cols, cols, out.x.data.begin() + r * cols);
+    }
   }
   if (!d.labels.empty()) {
     out.labels.reserve(order.size());
@@ -173,8 +183,35 @@ void set_rows_and_geometry(Dataset& d, HostTensor t, const std::string& path) {
   d.x = std::move(t);
 }
 
+constexpr float kByteScale = 1.0f / 255.0f;  // uint8 data -> [0, 1]
+
 void scale_bytes(HostTensor& t) {
-  for (float& v : t.data) v *= (1.0f / 255.0f);
+  for (float& v : t.data) v *= kByteScale;
+}
+
+// The uint8 payload of an IDX file, or nothing when it is not uint8 data or anything is
+// wrong with it: the float reader then reads it again and reports what is wrong exactly as
+// it always has.
+std::vector<uint8_t> try_read_idx_bytes(const std::string& path, std::vector<int64_t>* shape) {
+  try {
+    return read_idx_bytes(path, shape);
+  } catch (const Error&) {
+    shape->clear();
+    return {};
+  }
+}
+
+// (N, d1, ...) uint8 -> (N, prod d) bytes with geometry as set_rows_and_geometry sets it.
+void set_byte_rows_and_geometry(Dataset& d, std::vector<uint8_t> bytes,
+                                const std::vector<int64_t>& shape, const std::string& path) {
+  HostTensor geometry;  // shape only, to reuse the float version's rules
+  geometry.shape = shape;
+  set_rows_and_geometry(d, std::move(geometry), path);
+  d.bytes.rows = d.x.shape[0];
+  d.bytes.cols = d.x.shape[1];
+  d.bytes.scale = kByteScale;
+  d.bytes.data = std::move(bytes);
+  d.x = HostTensor();
 }
 
 std::string find_mnist_file(const std::string& dir, const std::string& stem,
@@ -198,7 +235,8 @@ std::string find_mnist_file(const std::string& dir, const std::string& stem,
             "-ubyte[.gz]': No such file or directory");
 }
 
-Dataset load_mnist(const std::string& dir, const std::string& split, const std::string& source) {
+Dataset load_mnist(const std::string& dir, const std::string& split, const std::string& source,
+                   bool keep_bytes) {
   if (split != "train" && split != "test") {
     CRBM_FAIL(source, ": unknown MNIST split '", split, "' (choices: train, test)");
   }
@@ -207,12 +245,20 @@ Dataset load_mnist(const std::string& dir, const std::string& split, const std::
   const std::string labels_path = find_mnist_file(dir, stem, "labels");
   Dataset d;
   d.source = source;
-  HostTensor images = read_idx(images_path);
+  HostTensor images;
+  std::vector<uint8_t> bytes;
+  if (keep_bytes) bytes = try_read_idx_bytes(images_path, &images.shape);
+  const bool as_bytes = !bytes.empty();
+  if (!as_bytes) images = read_idx(images_path);
   if (images.shape.size() != 3) {
     CRBM_FAIL(images_path, ": expected images of shape (N, H, W), got ", images.shape_string());
   }
-  scale_bytes(images);
-  set_rows_and_geometry(d, std::move(images), images_path);
+  if (as_bytes) {
+    set_byte_rows_and_geometry(d, std::move(bytes), images.shape, images_path);
+  } else {
+    scale_bytes(images);
+    set_rows_and_geometry(d, std::move(images), images_path);
+  }
   d.labels = read_idx_labels(labels_path);
   if (static_cast<int64_t>(d.labels.size()) != d.size()) {
     CRBM_FAIL(source, ": ", d.size(), " images in '", images_path, "' but ", d.labels.size(),
@@ -265,7 +311,17 @@ Dataset load_newsgroups(const std::string& dir, const std::string& split,
             "'");
 }
 
-Dataset load_array(const std::string& path, const std::string& source, bool npy) {
+Dataset load_array(const std::string& path, const std::string& source, bool npy, bool keep_bytes) {
+  if (keep_bytes && !npy) {
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes = try_read_idx_bytes(path, &shape);
+    if (!bytes.empty() && shape.size() >= 2 && shape.size() <= 4) {
+      Dataset d;
+      d.source = source;
+      set_byte_rows_and_geometry(d, std::move(bytes), shape, path);
+      return d;
+    }
+  }
   std::string dtype;
   HostTensor t = npy ? read_npy(path, &dtype) : read_idx(path, &dtype);
   if (dtype == "u1") scale_bytes(t);
@@ -426,6 +482,43 @@ void check_finite(const Dataset& d) {
 
 }  // namespace
 
+// ---- uint8 rows ----
+
+void HostBytes::rows_to_float(const std::vector<int32_t>& index, int64_t first, int64_t count,
+                              float* dst) const {
+  CRBM_CHECK_THROW(first >= 0 && count >= 0 && first + count <= static_cast<int64_t>(index.size()),
+                   "rows_to_float: rows [", first, ", ", first + count, ") of ", index.size(),
+                   " indices");
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t row = index[static_cast<size_t>(first + r)];
+    CRBM_CHECK_THROW(row >= 0 && row < rows, "rows_to_float: index ", row, " outside ", rows,
+                     " rows");
+    const uint8_t* from = data.data() + row * cols;
+    float* to = dst + r * cols;
+    for (int64_t c = 0; c < cols; ++c) to[c] = static_cast<float>(from[c]) * scale;
+  }
+}
+
+HostTensor HostBytes::to_float(int64_t first, int64_t count) const {
+  CRBM_CHECK_THROW(first >= 0 && count >= 0 && first + count <= rows, "to_float: rows [", first,
+                   ", ", first + count, ") of ", rows);
+  HostTensor t({count, cols});
+  const uint8_t* from = data.data() + first * cols;
+  for (int64_t i = 0; i < count * cols; ++i) t.data[i] = static_cast<float>(from[i]) * scale;
+  return t;
+}
+
+std::vector<double> HostBytes::column_means() const {
+  std::vector<double> mean(static_cast<size_t>(cols), 0.0);
+  if (rows == 0) return mean;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* row = data.data() + r * cols;
+    for (int64_t c = 0; c < cols; ++c) mean[c] += static_cast<float>(row[c]) * scale;
+  }
+  for (double& m : mean) m /= static_cast<double>(rows);
+  return mean;
+}
+
 // ---- preprocessing ----
 
 Binarize parse_binarize(const std::string& name) {
@@ -526,7 +619,7 @@ Dataset load_dataset(const std::string& spec, const LoadOptions& opt) {
     std::string dir = spec.substr(6), split;
     split_suffix(dir, split);
     if (dir.empty()) CRBM_FAIL(spec, ": expected mnist:DIR[:train|test]");
-    d = load_mnist(dir, split, spec);
+    d = load_mnist(dir, split, spec, opt.keep_bytes);
   } else if (spec == "fashion-mnist" || starts_with(spec, "fashion-mnist:")) {
     std::string rest = spec, split;
     split_suffix(rest, split);
@@ -536,11 +629,11 @@ Dataset load_dataset(const std::string& spec, const LoadOptions& opt) {
                 "': No such file or directory (install it with: apt-get install "
                 "dataset-fashion-mnist)");
     }
-    d = load_mnist(kFashionMnistDir, split, spec);
+    d = load_mnist(kFashionMnistDir, split, spec, opt.keep_bytes);
   } else if (starts_with(spec, "idx:")) {
-    d = load_array(spec.substr(4), spec, /*npy=*/false);
+    d = load_array(spec.substr(4), spec, /*npy=*/false, opt.keep_bytes);
   } else if (starts_with(spec, "npy:")) {
-    d = load_array(spec.substr(4), spec, /*npy=*/true);
+    d = load_array(spec.substr(4), spec, /*npy=*/true, opt.keep_bytes);
   } else if (starts_with(spec, "amat:")) {
     d = load_amat(spec.substr(5), spec);
   } else if (starts_with(spec, "docword:")) {
@@ -564,22 +657,48 @@ Dataset load_dataset(const std::string& spec, const LoadOptions& opt) {
               kSpecHelp);
   }
 
+  if (d.stored_as_bytes() && opt.binarize == Binarize::stochastic) {
+    d.x = d.bytes.to_float();  // the draws are made on floats
+    d.bytes = HostBytes();
+  }
   if (opt.limit > 0 && opt.limit < d.size()) {
     const int64_t cols = d.dim();
-    d.x.shape[0] = opt.limit;
-    d.x.data.resize(static_cast<size_t>(opt.limit * cols));
+    if (d.stored_as_bytes()) {
+      d.bytes.rows = opt.limit;
+      d.bytes.data.resize(static_cast<size_t>(opt.limit * cols));
+    } else {
+      d.x.shape[0] = opt.limit;
+      d.x.data.resize(static_cast<size_t>(opt.limit * cols));
+    }
     if (!d.labels.empty()) d.labels.resize(static_cast<size_t>(opt.limit));
   }
   if (d.size() < 1 || d.dim() < 1) {
     CRBM_FAIL(d.source, ": no rows (the data set is empty: ", d.size(), " rows of ", d.dim(),
               " values)");
   }
-  check_finite(d);
-  if (opt.binarize == Binarize::threshold) binarize_threshold(d.x);
+  check_finite(d);  // bytes are finite
+  if (opt.binarize == Binarize::threshold) {
+    if (d.stored_as_bytes()) {
+      HostBytes& b = d.bytes;
+      for (size_t i = 0; i < b.data.size(); ++i) b.data[i] = b.value(i) > 0.5f ? 1 : 0;
+      b.scale = 1.0f;
+    } else {
+      binarize_threshold(d.x);
+    }
+  }
   if (opt.unit_interval) {
-    const auto [lo, hi] = std::minmax_element(d.x.data.begin(), d.x.data.end());
-    if (*lo < 0.0f || *hi > 1.0f) {
-      CRBM_FAIL(d.source, ": values range over [", *lo, ", ", *hi,
+    float lo = 0.0f, hi = 0.0f;
+    if (d.stored_as_bytes()) {  // the conversion is monotonic: the extreme bytes
+      const auto [b_lo, b_hi] = std::minmax_element(d.bytes.data.begin(), d.bytes.data.end());
+      lo = static_cast<float>(*b_lo) * d.bytes.scale;
+      hi = static_cast<float>(*b_hi) * d.bytes.scale;
+    } else {
+      const auto [x_lo, x_hi] = std::minmax_element(d.x.data.begin(), d.x.data.end());
+      lo = *x_lo;
+      hi = *x_hi;
+    }
+    if (lo < 0.0f || hi > 1.0f) {
+      CRBM_FAIL(d.source, ": values range over [", lo, ", ", hi,
                 "], but bernoulli visible units need data in [0, 1] (use --visible gaussian "
                 "for real-valued data, or binarize it with --binarize threshold)");
     }

@@ -60,10 +60,15 @@ std::string hex32(uint32_t v) {
   return s;
 }
 
-}  // namespace
+struct IdxHeader {
+  const IdxType* type = nullptr;
+  std::vector<int64_t> shape;
+  size_t header_bytes = 0;
+  uint64_t count = 0;  // elements
+};
 
-HostTensor read_idx(const std::string& path, std::string* stored_dtype) {
-  const std::vector<uint8_t> bytes = read_file_contents(path);
+// Checks the header against the bytes present (throws naming the file).
+IdxHeader parse_idx_header(const std::string& path, const std::vector<uint8_t>& bytes) {
   const std::string what = is_gzip_file(path) ? "decompressed data has " : "file has ";
   if (bytes.size() < 4) {
     CRBM_FAIL(path, ": truncated: ", bytes.size(), " bytes, too short for an IDX header");
@@ -109,13 +114,38 @@ HostTensor read_idx(const std::string& path, std::string* stored_dtype) {
     CRBM_FAIL(path, ": truncated: header says ", dims_text, " = ", needed, " bytes of ",
               type->dtype, " data, ", what, payload, " after the ", header_bytes, "-byte header");
   }
-  HostTensor t(shape);
-  const uint8_t* src = bytes.data() + header_bytes;
-  for (uint64_t i = 0; i < count; ++i) {
-    t.data[i] = decode_element(src + i * itemsize, type->code);
+  return IdxHeader{type, shape, header_bytes, count};
+}
+
+}  // namespace
+
+HostTensor read_idx(const std::string& path, std::string* stored_dtype) {
+  const std::vector<uint8_t> bytes = read_file_contents(path);
+  const IdxHeader h = parse_idx_header(path, bytes);
+  HostTensor t(h.shape);
+  const uint8_t* src = bytes.data() + h.header_bytes;
+  if (h.type->code == 0x08) {  // the common case (MNIST), without the per-element switch
+    for (uint64_t i = 0; i < h.count; ++i) t.data[i] = static_cast<float>(src[i]);
+  } else {
+    const uint64_t itemsize = static_cast<uint64_t>(h.type->itemsize);
+    for (uint64_t i = 0; i < h.count; ++i) {
+      t.data[i] = decode_element(src + i * itemsize, h.type->code);
+    }
   }
-  if (stored_dtype != nullptr) *stored_dtype = type->dtype;
+  if (stored_dtype != nullptr) *stored_dtype = h.type->dtype;
   return t;
+}
+
+std::vector<uint8_t> read_idx_bytes(const std::string& path, std::vector<int64_t>* shape) {
+  std::vector<uint8_t> bytes = read_file_contents(path);
+  const IdxHeader h = parse_idx_header(path, bytes);
+  if (h.type->code != 0x08) {
+    CRBM_FAIL(path, ": expected IDX uint8 data (type 0x08), the file stores ", h.type->dtype);
+  }
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(h.header_bytes));
+  bytes.resize(static_cast<size_t>(h.count));  // trailing bytes beyond the payload are ignored
+  if (shape != nullptr) *shape = h.shape;
+  return bytes;
 }
 
 std::vector<int32_t> read_idx_labels(const std::string& path) {

@@ -43,23 +43,36 @@ Rbm::Rbm(Backend& backend, const RbmParams& params)
 }
 
 void Rbm::init_random(uint64_t seed, float stddev, const HostTensor* data) {
-  backend_->fill_normal(weights_, 0.0f, stddev, RngKey{seed, 0x1417, 0});
-  backend_->fill(hidden_bias_, 0.0f);
-  HostTensor b({1, visible_}, 0.0f);
+  std::vector<double> means;
   if (data != nullptr && data->rows() > 0) {
     CRBM_CHECK_THROW(data->cols() == visible_, "init data has ", data->cols(), " columns for ",
                      visible_, " visible units");
+    // Row by row (each column's sum still runs in row order): one pass through memory.
     const int64_t n = data->rows();
-    for (int64_t i = 0; i < visible_; ++i) {
-      double mean = 0.0;
-      for (int64_t r = 0; r < n; ++r) mean += data->data[r * visible_ + i];
-      mean /= static_cast<double>(n);
-      if (visible_type_ == VisibleType::bernoulli) {
-        // Hinton's guide: b_i = log(p_i / (1 - p_i)), p clamped away from 0 and 1.
-        b.data[i] = static_cast<float>(clamped_log_odds(mean));
-      } else {
-        b.data[i] = static_cast<float>(mean);
-      }
+    means.assign(static_cast<size_t>(visible_), 0.0);
+    for (int64_t r = 0; r < n; ++r) {
+      const float* row = data->data.data() + r * visible_;
+      for (int64_t i = 0; i < visible_; ++i) means[i] += row[i];
+    }
+    for (double& m : means) m /= static_cast<double>(n);
+  }
+  init_random(seed, stddev, means);
+}
+
+void Rbm::init_random(uint64_t seed, float stddev, const std::vector<double>& visible_means) {
+  CRBM_CHECK_THROW(visible_means.empty() || static_cast<int64_t>(visible_means.size()) == visible_,
+                   "init data has ", visible_means.size(), " column means for ", visible_,
+                   " visible units");
+  backend_->fill_normal(weights_, 0.0f, stddev, RngKey{seed, 0x1417, 0});
+  backend_->fill(hidden_bias_, 0.0f);
+  HostTensor b({1, visible_}, 0.0f);
+  for (size_t i = 0; i < visible_means.size(); ++i) {
+    const double mean = visible_means[i];
+    if (visible_type_ == VisibleType::bernoulli) {
+      // Hinton's guide: b_i = log(p_i / (1 - p_i)), p clamped away from 0 and 1.
+      b.data[i] = static_cast<float>(clamped_log_odds(mean));
+    } else {
+      b.data[i] = static_cast<float>(mean);
     }
   }
   visible_bias_.upload(b);

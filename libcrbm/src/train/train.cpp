@@ -71,6 +71,43 @@ double for_each_shuffled_batch(Backend& backend, CMatRef data, Matrix& shuffled,
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+void gather_byte_rows(Backend& backend, const HostBytes& data, const std::vector<int32_t>& index,
+                      int64_t first, MatRef dst) {
+  CRBM_CHECK_THROW(dst.cols == data.cols, "gather_byte_rows: a ", dst.rows, "x", dst.cols,
+                   " destination for rows of ", data.cols, " values");
+  CRBM_CHECK_THROW(dst.device == backend.device(), "gather_byte_rows destination is ",
+                   to_string(dst.device), " memory, passed to the ", to_string(backend.device()),
+                   " backend");
+  if (dst.size() == 0) return;
+  if (dst.device == Device::cpu) {  // backend memory is host memory: convert in place
+    data.rows_to_float(index, first, dst.rows, dst.data);
+    return;
+  }
+  std::vector<float> host(static_cast<size_t>(dst.size()));
+  data.rows_to_float(index, first, dst.rows, host.data());
+  backend.upload(host.data(), dst);
+}
+
+double for_each_shuffled_batch(Backend& backend, const HostBytes& data, Matrix& batch_buffer,
+                               uint64_t seed, uint64_t epoch, int64_t batch,
+                               const std::function<void(CMatRef)>& update) {
+  CRBM_CHECK_THROW(batch >= 1, "minibatch size ", batch);
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t n = data.rows;
+  const std::vector<int32_t> order = shuffled_indices(n, seed, epoch);
+  const int64_t rows = std::min(batch, n);
+  if (batch_buffer.rows() < rows || batch_buffer.cols() != data.cols) {
+    batch_buffer = Matrix(backend, rows, data.cols);
+  }
+  for (int64_t first = 0; first < n; first += batch) {
+    const MatRef minibatch = batch_buffer.rows_view(0, std::min(batch, n - first));
+    gather_byte_rows(backend, data, order, first, minibatch);
+    update(minibatch);
+  }
+  backend.synchronize();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
     : rbm_(rbm), config_(std::move(config)), be_(rbm.backend()) {
   config_.validate();
@@ -176,10 +213,47 @@ void CdTrainer::update_body(CMatRef batch) {
 }
 
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
-  const int64_t n = data.rows;
   CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols, " columns for ",
                    rbm_.visible(), " visible units");
-  if (n == 0) CRBM_FAIL("training data is empty");
+  if (data.rows == 0) CRBM_FAIL("training data is empty");
+  const uint64_t epoch = static_cast<uint64_t>(epoch_);
+  return run_epoch(
+      data.rows, holdout, stats_rows,
+      [&](const std::function<void(CMatRef)>& step) {
+        return for_each_shuffled_batch(be_, data, shuffled_, config_.seed, epoch,
+                                       config_.batch_size, step);
+      },
+      [&](int64_t m) { return shuffled_.cref().row_range(0, m); });
+}
+
+EpochStats CdTrainer::train_epoch(const HostBytes& data, CMatRef holdout, int64_t stats_rows) {
+  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols, " columns for ",
+                   rbm_.visible(), " visible units");
+  CRBM_CHECK_THROW(static_cast<int64_t>(data.data.size()) == data.rows * data.cols,
+                   "training data: ", data.data.size(), " bytes for ", data.rows, " rows of ",
+                   data.cols, " values");
+  if (data.rows == 0) CRBM_FAIL("training data is empty");
+  const uint64_t epoch = static_cast<uint64_t>(epoch_);
+  return run_epoch(
+      data.rows, holdout, stats_rows,
+      [&](const std::function<void(CMatRef)>& step) {
+        return for_each_shuffled_batch(be_, data, byte_batch_, config_.seed, epoch,
+                                       config_.batch_size, step);
+      },
+      [&](int64_t m) {
+        if (byte_subset_.rows() != m || byte_subset_.cols() != data.cols) {
+          byte_subset_ = Matrix(be_, m, data.cols);
+        }
+        gather_byte_rows(be_, data, shuffled_indices(data.rows, config_.seed, epoch), 0,
+                         byte_subset_.ref());
+        return byte_subset_.cref();
+      });
+}
+
+EpochStats CdTrainer::run_epoch(
+    int64_t n, CMatRef holdout, int64_t stats_rows,
+    const std::function<double(const std::function<void(CMatRef)>&)>& pass,
+    const std::function<CMatRef(int64_t)>& subset_rows) {
   if (last_good_.weights.data.empty()) last_good_ = rbm_.to_host();
   EpochStats stats;
   stats.learning_rate = current_learning_rate();
@@ -188,25 +262,29 @@ EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_r
   // Learning rate and momentum are constants of a captured graph, and buffers
   // may move between epochs: capture afresh each epoch.
   graph_.reset();
-  stats.seconds = for_each_shuffled_batch(
-      be_, data, shuffled_, config_.seed, static_cast<uint64_t>(epoch_), config_.batch_size,
-      [this](CMatRef batch) {
-        // The first update runs eagerly: it allocates buffers and starts PCD chains.
-        if (graphs_enabled() && batch.rows == config_.batch_size && updates_ > 0) {
-          ensure_buffers(batch.rows);
-          graph_update(batch);
-          ++updates_;
-          if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
-        } else {
-          update(batch);
-        }
-      });
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t updates_before = updates_;
+  stats.seconds = pass([&](CMatRef batch) {
+    // The first update runs eagerly: it allocates buffers and starts PCD chains.
+    if (graphs_enabled() && batch.rows == config_.batch_size && updates_ > 0) {
+      ensure_buffers(batch.rows);
+      graph_update(batch);
+      ++updates_;
+      if (updates_ % config_.divergence_check_every == 0) check_finite("periodic check");
+    } else {
+      update(batch);
+    }
+    if (updates_ == updates_before + 1) {
+      stats.first_update_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  });
   stats.samples_per_second = stats.seconds > 0 ? n / stats.seconds : 0.0;
 
   check_finite("end of epoch");
   // Statistics on a random subset (the first rows of this epoch's shuffle).
   const int64_t m = std::min(stats_rows > 0 ? stats_rows : n, n);
-  const CMatRef subset = shuffled_.rows_view(0, m);
+  const CMatRef subset = subset_rows(m);
   Matrix hprob(be_, m, rbm_.hidden());
   Matrix recon(be_, m, rbm_.visible());
   rbm_.hidden_given_visible(subset, hprob);
