@@ -291,8 +291,6 @@ MetricsFile::MetricsFile(const std::string& path) : path_(path) {
   out_->commit();
 }
 
-MetricsFile::~MetricsFile() = default;
-
 void MetricsFile::write(const nlohmann::json& record) {
   if (out_ == nullptr) return;
   const std::string line = record.dump() + "\n";
