@@ -124,9 +124,7 @@ void run_cf_train(const CfTrainOptions& o) {
   }
   const double train_seconds = seconds_since(start);
   Metadata md;
-  md[meta::kData] = all.source;
-  md[meta::kVersion] = kVersion;
-  md[meta::kCreatedBy] = "crbm cf-train";
+  write_provenance(md, "cf-train", all.source);
   md[meta::kTrainConfig] = cfg.to_json();
   md[meta::kEpochs] = std::to_string(cfg.epochs);
   md["data_seed"] = std::to_string(o.data_seed);

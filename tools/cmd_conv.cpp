@@ -225,14 +225,11 @@ int run_conv_train(const ConvCliOptions& o) {
       }
     });
     Metadata m;
-    m[meta::kData] = o.data;
+    write_provenance(m, "conv train", o.data, o.recipe);
     m[meta::kBinarize] = gaussian ? "none" : o.binarize;
     m["standardize"] = o.standardize ? "true" : "false";
     m["whiten"] = o.whiten ? "true" : "false";
     m[fmt::format("layer{}.train_config", l)] = cfg.to_json();
-    m[meta::kVersion] = kVersion;
-    m[meta::kCreatedBy] = "crbm conv train";
-    if (!o.recipe.empty()) m[kRecipeMetadataKey] = o.recipe;
     save_cdbn(o.out, net, m);
     fmt::print("wrote {} ({} layer{})\n", o.out, net.size(), net.size() > 1 ? "s" : "");
   }

@@ -184,11 +184,8 @@ void run_dbn_train(const DbnTrainOptions& o) {
   });
   const double train_seconds = seconds_since(start);
   Metadata m;
-  m[meta::kData] = data.source;
+  write_provenance(m, "dbn-train", data.source, o.common.recipe);
   m[meta::kBinarize] = o.common.binarize;
-  m[meta::kVersion] = kVersion;
-  m[meta::kCreatedBy] = "crbm dbn-train";
-  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   write_geometry(m, data);
   for (size_t l = 0; l < cfg.layers.size(); ++l) {
     m["layer" + std::to_string(l) + "." + meta::kTrainConfig] = cfg.layers[l].train.to_json();
@@ -308,10 +305,7 @@ void run_finetune(const FinetuneOptions& o) {
   }
   const double train_error = mlp->error_rate(x, train.labels);
   Metadata m;
-  m[meta::kData] = train.source;
-  m[meta::kVersion] = kVersion;
-  m[meta::kCreatedBy] = "crbm finetune";
-  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
+  write_provenance(m, "finetune", train.source, o.common.recipe);
   m["init"] = o.dbn.empty() ? "random" : "dbn:" + o.dbn;
   m["finetune_config"] = cfg.to_json();
   save_mlp(o.common.out, mlp->to_host(), m);
@@ -468,11 +462,8 @@ void run_dbm_train(const DbmTrainOptions& o) {
   DbmTrainer trainer(dbm, jc);
   if (start_params) trainer.resume(epochs_done, updates_done);
   Metadata m;
-  m[meta::kData] = data.source;
+  write_provenance(m, "dbm-train", data.source, o.common.recipe);
   m[meta::kBinarize] = o.common.binarize;
-  m[meta::kVersion] = kVersion;
-  m[meta::kCreatedBy] = "crbm dbm-train";
-  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   m["dbm_train_config"] = jc.to_json();
   write_geometry(m, data);
   if (start_params) {

@@ -402,9 +402,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
   }
   const double train_seconds = seconds_since(start);
   Metadata meta_data;
-  meta_data[meta::kData] = d.source;
-  meta_data[meta::kVersion] = kVersion;
-  meta_data[meta::kCreatedBy] = "crbm rsm-train";
+  write_provenance(meta_data, "rsm-train", d.source);
   meta_data[meta::kTrainConfig] = cfg.to_json();
   meta_data[meta::kEpochs] = std::to_string(o.train.epochs);
   save_softmax_rbm(o.out, m, meta_data);

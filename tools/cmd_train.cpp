@@ -479,11 +479,8 @@ void run_train(TrainOptions& o) {
   CdTrainer trainer(rbm, config);
 
   metadata[meta::kTrainConfig] = config.to_json();
-  metadata[meta::kData] = o.data;
+  write_provenance(metadata, "train", o.data, o.recipe);
   metadata[meta::kBinarize] = binarize;
-  metadata[meta::kVersion] = kVersion;
-  metadata[meta::kCreatedBy] = "crbm train";
-  if (!o.recipe.empty()) metadata[kRecipeMetadataKey] = o.recipe;
   write_geometry(metadata, train);
 
   Matrix data = Matrix::from_host(*backend, train.x);

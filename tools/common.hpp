@@ -118,6 +118,11 @@ inline constexpr const char* kCreatedBy = "created_by";
 
 using Metadata = std::map<std::string, std::string>;
 
+// The provenance every training command records: the data spec, crbm's version, "crbm
+// <command>" (created_by) and, when one was used, the recipe's name (crbm/recipes.hpp).
+void write_provenance(Metadata& m, const std::string& command, const std::string& data,
+                      const std::string& recipe = "");
+
 // A non-negative integer metadata entry: nullopt when absent; an error naming `path` and the
 // key when it is not a whole number >= 0.
 std::optional<int64_t> metadata_int(const Metadata& m, const std::string& key,
