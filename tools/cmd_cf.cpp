@@ -28,17 +28,8 @@ struct CfTrainOptions {
   int64_t hidden = 100;
   bool conditional = false;
   float init_std = 0.1f;
-  int epochs = 20;
-  int64_t batch = 100;
-  float lr = 0.5f;
-  std::string lr_schedule = "constant";
-  float lr_decay = 0.0f;
+  RatingsTrainConfig train;  // the SGD options and --sample-negative; cd_schedule from --cd
   std::string cd = "1";
-  bool sample_negative = false;
-  float momentum = 0.5f, final_momentum = 0.9f;
-  int momentum_switch_epoch = 5;
-  float weight_decay = 1e-3f;
-  uint64_t seed = 1;
   std::string device = "cpu";
   int threads = 0;
   std::string out = "ratings.safetensors";
@@ -80,26 +71,15 @@ RatingsData load_spec(const std::string& spec, uint64_t data_seed) {
 
 void run_cf_train(const CfTrainOptions& o) {
   const auto start = std::chrono::steady_clock::now();
-  RatingsTrainConfig cfg;
-  cfg.epochs = o.epochs;
-  cfg.batch_size = o.batch;
-  cfg.learning_rate = o.lr;
-  cfg.lr_schedule = lr_schedule_from_string(o.lr_schedule);
-  cfg.lr_decay = o.lr_decay;
-  cfg.momentum = o.momentum;
-  cfg.final_momentum = o.final_momentum;
-  cfg.momentum_switch_epoch = o.momentum_switch_epoch;
-  cfg.weight_decay = o.weight_decay;
-  cfg.seed = o.seed;
+  RatingsTrainConfig cfg = o.train;
   cfg.cd_schedule = parse_cd_schedule(o.cd);
-  cfg.sample_negative_visible = o.sample_negative;
   cfg.validate();
   if (o.hidden < 1) CRBM_FAIL("--hidden: must be >= 1, got ", o.hidden);
   auto backend = open_backend(o.device, o.threads);
   const RatingsData all = load_spec(o.data, o.data_seed);
   const RatingsSplit s = split_ratings(all, o.test_fraction, o.split_seed);
   RatingsRbm m(*backend, all.items, all.levels, o.hidden, o.conditional);
-  m.init_random(o.seed, o.init_std, &s.train);
+  m.init_random(cfg.seed, o.init_std, &s.train);
   RatingsCdTrainer trainer(m, cfg);
   if (!o.quiet) {
     fmt::print(stderr,
@@ -116,7 +96,7 @@ void run_cf_train(const CfTrainOptions& o) {
   MetricsFile metrics(o.metrics);
   nlohmann::json epochs = nlohmann::json::array();
   double best = NAN;
-  for (int e = 0; e < o.epochs; ++e) {
+  for (int e = 0; e < cfg.epochs; ++e) {
     const RatingsEpochStats st = trainer.train_epoch(s.train, o.conditional ? &all : nullptr);
     const double test_rmse =
         s.test.nnz() > 0 ? rmse(s.test, m.predict_split(s.train, s.test)) : NAN;
@@ -137,18 +117,16 @@ void run_cf_train(const CfTrainOptions& o) {
       fmt::print(stderr,
                  "  epoch {:3d}/{}  CD-{}  train RMSE {:.4f}  held-out RMSE {:.4f}  {} ratings/s"
                  "  ETA {}\n",
-                 st.epoch, o.epochs, st.cd_k, st.train_rmse, test_rmse,
+                 st.epoch, cfg.epochs, st.cd_k, st.train_rmse, test_rmse,
                  with_thousands(st.ratings_per_second),
-                 hms(el / double(e + 1) * double(o.epochs - e - 1)));
+                 hms(el / double(e + 1) * double(cfg.epochs - e - 1)));
     }
   }
   const double train_seconds = seconds_since(start);
   Metadata md;
-  md[meta::kData] = all.source;
-  md[meta::kVersion] = kVersion;
-  md[meta::kCreatedBy] = "crbm cf-train";
+  write_provenance(md, "cf-train", all.source);
   md[meta::kTrainConfig] = cfg.to_json();
-  md[meta::kEpochs] = std::to_string(o.epochs);
+  md[meta::kEpochs] = std::to_string(cfg.epochs);
   md["data_seed"] = std::to_string(o.data_seed);
   md["test_fraction"] = fmt::format("{}", o.test_fraction);
   md["split_seed"] = std::to_string(o.split_seed);
@@ -159,7 +137,7 @@ void run_cf_train(const CfTrainOptions& o) {
   fmt::print(
       "held-out RMSE {:.4f} after {} epochs (best {:.4f}); item mean {:.4f}, user+item "
       "bias {:.4f}",
-      final_rmse, o.epochs, best, base.item_mean, base.bias);
+      final_rmse, cfg.epochs, best, base.item_mean, base.bias);
   if (std::isfinite(base.truth)) fmt::print(", true means {:.4f}", base.truth);
   fmt::print("\nwrote {} ({} of training)\n", o.out, hms(train_seconds));
   nlohmann::json j = {{"command", "cf-train"},
@@ -280,17 +258,15 @@ void run_cf_predict(const CfPredictOptions& o) {
   write_json_file(o.json, j);
 }
 
-}  // namespace
-
 void register_cf(CLI::App& app) {
   {
-    auto o = std::make_shared<CfTrainOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "cf-train",
+    auto [cmd, o] = add_command<CfTrainOptions>(
+        app, "cf-train",
         "Collaborative filtering: train a ratings RBM (softmax visible units for each user's "
         "rated items, weights shared across users) with CD-k; held-out RMSE every epoch.\n"
         "Example: crbm cf-train --data ml-100k/u.data --hidden 100 --epochs 40 --cd 1,3@15,5@25 "
-        "--out ml100k.safetensors");
+        "--out ml100k.safetensors",
+        run_cf_train);
     cmd->add_option("--data", o->data,
                     "Ratings: a MovieLens file (u.data, ratings.csv, ratings.dat) or "
                     "builtin:ratings[:USERSxITEMS]")
@@ -317,61 +293,30 @@ void register_cf(CLI::App& app) {
     cmd->add_option("--init-std", o->init_std, "Initial weight stddev")
         ->capture_default_str()
         ->group(kGroupModel);
-    cmd->add_option("--epochs", o->epochs, "Epochs")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--batch", o->batch, "Users per minibatch")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->group(kGroupTraining);
-    cmd->add_option("--lr-schedule", o->lr_schedule, "constant | inverse (lr / (1 + D * epoch))")
-        ->check(CLI::IsMember({"constant", "inverse"}))
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--lr-decay", o->lr_decay, "D of the inverse schedule")->group(kGroupTraining);
+    const SgdOptions sgd = add_sgd_options(cmd, o->train, kSgdMomentum | kSgdSeed);
+    sgd.epochs->check(CLI::PositiveNumber);
+    sgd.batch->description("Users per minibatch");
+    sgd.seed->description("Seed (initialisation, user order, Gibbs sampling)");
     cmd->add_option("--cd", o->cd,
                     "CD-k schedule: K, or K@EPOCH stages (e.g. 1,3@20,5@30,9@40: CD-1, then "
                     "CD-3 from epoch 20, ...)")
         ->capture_default_str()
         ->group(kGroupTraining);
-    cmd->add_flag("--sample-negative", o->sample_negative,
+    cmd->add_flag("--sample-negative", o->train.sample_negative_visible,
                   "Sample the last negative visible state (default: its probabilities)")
         ->group(kGroupTraining);
-    cmd->add_option("--momentum", o->momentum, "Momentum of epochs 1..N (N = switch epoch)")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--final-momentum", o->final_momentum, "Momentum from epoch N+1 on")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--momentum-switch-epoch", o->momentum_switch_epoch, "N")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--weight-decay", o->weight_decay, "L2 on the weights")
-        ->capture_default_str()
-        ->group(kGroupTraining);
-    cmd->add_option("--seed", o->seed, "Seed (initialisation, user order, Gibbs sampling)")
-        ->capture_default_str()
-        ->group(kGroupTraining);
     add_compute_options(cmd, o->device, o->threads);
-    cmd->add_option("--out", o->out, "Checkpoint to write")
-        ->capture_default_str()
-        ->group(kGroupOutput);
-    cmd->add_option("--metrics", o->metrics, "One JSON object per epoch (JSONL)")
-        ->type_name("FILE.jsonl")
-        ->group(kGroupOutput);
-    cmd->add_option("--json", o->json, "Write a JSON summary here")->group(kGroupOutput);
-    cmd->add_flag("--quiet,-q", o->quiet, "No progress lines")->group(kGroupOutput);
-    cmd->callback([o] { run_cf_train(*o); });
+    add_output_options(cmd, &o->out, &o->metrics, &o->json, &o->quiet)
+        .quiet->description("No progress lines");
   }
   {
-    auto o = std::make_shared<CfPredictOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "cf-predict",
+    auto [cmd, o] = add_command<CfPredictOptions>(
+        app, "cf-predict",
         "Predict ratings with a ratings RBM: the held-out ratings of the training split "
         "(RMSE, TSV of user item rating predicted), or the top-N unrated items of one user.\n"
-        "Example: crbm cf-predict ml100k.safetensors --data ml-100k/u.data --user 42 --top 10");
-    cmd->add_option("model", o->model, "Checkpoint written by cf-train")->required();
+        "Example: crbm cf-predict ml100k.safetensors --data ml-100k/u.data --user 42 --top 10",
+        run_cf_predict);
+    add_model_argument(cmd, "model", o->model, "Checkpoint written by cf-train");
     cmd->add_option("--data", o->data, "The ratings (same spec as for training)")
         ->required()
         ->group(kGroupData);
@@ -388,14 +333,12 @@ void register_cf(CLI::App& app) {
     cmd->add_option("--out", o->out,
                     "Write the predictions here (default predictions.tsv; with --user: stdout)")
         ->group(kGroupOutput);
-    cmd->add_option("--json", o->json, "Write a JSON summary here")->group(kGroupOutput);
+    add_output_options(cmd, nullptr, nullptr, &o->json, nullptr);
     add_compute_options(cmd, o->device, o->threads);
-    cmd->callback([o] { run_cf_predict(*o); });
   }
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{78, register_cf};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

@@ -42,6 +42,26 @@ Dataset load_images(const std::string& spec, const std::string& binarize, int64_
   return d;
 }
 
+// A checkpoint of `crbm conv train` and the input preprocessing it was trained with
+// (metadata standardize and whiten; the first layer's visible units).
+struct ConvCheckpoint {
+  Cdbn net;
+  bool standardize = false, whiten = false;
+  // The images of `spec`, preprocessed as in training.
+  Dataset images(const std::string& spec, const std::string& binarize, int64_t limit,
+                 uint64_t seed) const {
+    const bool gaussian = net.layer(0).visible_type() == VisibleType::gaussian;
+    return load_images(spec, binarize, limit, seed, standardize, whiten, gaussian);
+  }
+};
+
+ConvCheckpoint load_conv_checkpoint(const std::string& path, Backend& backend,
+                                    const std::string& conv_algo) {
+  Metadata m;
+  Cdbn net = load_cdbn(path, backend, parse_conv_algo(conv_algo), &m);
+  return {std::move(net), m["standardize"] == "true", m["whiten"] == "true"};
+}
+
 template <typename T>
 T layer_value(const std::vector<T>& v, size_t layer, const char* name) {
   if (v.empty()) CRBM_FAIL("--", name, " is empty");
@@ -205,14 +225,11 @@ int run_conv_train(const ConvCliOptions& o) {
       }
     });
     Metadata m;
-    m[meta::kData] = o.data;
+    write_provenance(m, "conv train", o.data, o.recipe);
     m[meta::kBinarize] = gaussian ? "none" : o.binarize;
     m["standardize"] = o.standardize ? "true" : "false";
     m["whiten"] = o.whiten ? "true" : "false";
     m[fmt::format("layer{}.train_config", l)] = cfg.to_json();
-    m[meta::kVersion] = kVersion;
-    m[meta::kCreatedBy] = "crbm conv train";
-    if (!o.recipe.empty()) m[kRecipeMetadataKey] = o.recipe;
     save_cdbn(o.out, net, m);
     fmt::print("wrote {} ({} layer{})\n", o.out, net.size(), net.size() > 1 ? "s" : "");
   }
@@ -222,11 +239,9 @@ int run_conv_train(const ConvCliOptions& o) {
 
 int run_conv_transform(const ConvTransformOptions& o) {
   auto backend = open_backend(o.device, o.threads);
-  Metadata m;
-  Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo), &m);
-  const bool gaussian = net.layer(0).visible_type() == VisibleType::gaussian;
-  const Dataset d = load_images(o.data, o.binarize, o.limit, 1, m["standardize"] == "true",
-                                m["whiten"] == "true", gaussian);
+  const ConvCheckpoint model = load_conv_checkpoint(o.model, *backend, o.conv_algo);
+  const Cdbn& net = model.net;
+  const Dataset d = model.images(o.data, o.binarize, o.limit, 1);
   const size_t layer = o.layer < 0 ? net.size() - 1 : size_t(o.layer);
   if (layer >= net.size())
     CRBM_FAIL("--layer ", o.layer, ": the model has ", net.size(), " layers");
@@ -275,12 +290,10 @@ int run_conv_sample(const ConvSampleOptions& o) {
 
 int run_conv_classify(const ConvClassifyOptions& o) {
   auto backend = open_backend(o.device, o.threads);
-  Metadata m;
-  Cdbn net = load_cdbn(o.model, *backend, parse_conv_algo(o.conv_algo), &m);
-  const bool gaussian = net.layer(0).visible_type() == VisibleType::gaussian;
+  const ConvCheckpoint model = load_conv_checkpoint(o.model, *backend, o.conv_algo);
+  const Cdbn& net = model.net;
   auto features_of = [&](const std::string& spec, int64_t limit, std::vector<int32_t>* labels) {
-    const Dataset d = load_images(spec, o.binarize, limit, o.train.seed, m["standardize"] == "true",
-                                  m["whiten"] == "true", gaussian);
+    const Dataset d = model.images(spec, o.binarize, limit, o.train.seed);
     if (d.labels.empty()) CRBM_FAIL(spec, ": classification needs labels");
     *labels = d.labels;
     Matrix x = Matrix::from_host(*backend, d.x);
@@ -325,109 +338,110 @@ int run_conv_classify(const ConvClassifyOptions& o) {
 
 namespace {
 
+// The callback of `crbm conv train`: the config file, the recipe as the defaults (its layers
+// replace --filters, --filter-size, --pool and --sparsity-target), then the training.
+void start_conv_train(CLI::App* cmd, ConvCliOptions& o) {
+  apply_config_file(cmd, o.config);
+  apply_recipe_defaults<CdbnPlan>(cmd, o.recipe, RecipeModel::cdbn, [&o](const CdbnPlan& plan) {
+    o.filters.clear();
+    o.filter_size.clear();
+    o.pool.clear();
+    o.sparsity_target.clear();
+    o.recipe_layers.clear();
+    for (const CdbnLayerPlan& l : plan.layers) {
+      o.filters.push_back(l.filters);
+      o.filter_size.push_back(l.filter_size);
+      o.pool.push_back(l.pool);
+      o.sparsity_target.push_back(l.train.sparsity_target);
+      o.recipe_layers.push_back(l.train);
+    }
+    o.train = plan.layers.front().train;
+    o.visible = to_string(plan.visible_type);
+    o.sigma = plan.sigma;
+    o.binarize = to_string(plan.binarize);
+  });
+  run_conv_train(o);
+}
+
+// The callback of `crbm conv classify`: a CDBN recipe's SVM and binarization as the defaults
+// (and --classifier svm unless given), then the classification.
+void start_conv_classify(CLI::App* cmd, ConvClassifyOptions& o) {
+  apply_recipe_defaults<CdbnPlan>(cmd, o.recipe, RecipeModel::cdbn, [&](const CdbnPlan& plan) {
+    o.svm = plan.svm;
+    o.binarize = to_string(plan.binarize);
+    if (cmd->get_option("--classifier")->count() == 0) o.classifier = "svm";
+  });
+  run_conv_classify(o);
+}
+
 void register_conv(CLI::App& app) {
   CLI::App* conv = app.add_subcommand(
       "conv", "Convolutional RBMs with probabilistic max-pooling and CDBN stacks");
   conv->require_subcommand(1);
 
-  static ConvCliOptions train_opts;
-  CLI::App* train = conv->add_subcommand("train", "Train a conv RBM / greedy CDBN");
-  add_conv_options(*train, train_opts);
-  train->callback([train] {
-    apply_config_file(train, train_opts.config);
-    ConvCliOptions& o = train_opts;
-    if (const Recipe* r = use_recipe(o.recipe, RecipeModel::cdbn)) {
-      CdbnPlan plan;
-      apply_recipe(*r, plan);
-      o.filters.clear();
-      o.filter_size.clear();
-      o.pool.clear();
-      o.sparsity_target.clear();
-      o.recipe_layers.clear();
-      for (const CdbnLayerPlan& l : plan.layers) {
-        o.filters.push_back(l.filters);
-        o.filter_size.push_back(l.filter_size);
-        o.pool.push_back(l.pool);
-        o.sparsity_target.push_back(l.train.sparsity_target);
-        o.recipe_layers.push_back(l.train);
-      }
-      o.train = plan.layers.front().train;
-      o.visible = to_string(plan.visible_type);
-      o.sigma = plan.sigma;
-      o.binarize = to_string(plan.binarize);
-      reapply_given_options(train);
-    }
-    run_conv_train(o);
-  });
-
-  static ConvTransformOptions t;
-  CLI::App* transform = conv->add_subcommand(
-      "transform", "Write P(h=1|v) or P(pool on|v) maps as (N, K, rows, cols) .npy");
-  transform->add_option("model", t.model, "Checkpoint")->required();
-  transform->add_option("--data", t.data, "Images")->required();
-  transform->add_option("--out,-o", t.out, "Output .npy")->required();
-  transform->add_option("--output", t.output, "hidden or pooled")->capture_default_str();
-  transform->add_option("--layer", t.layer, "Layer (default: the last)");
-  transform->add_option("--binarize", t.binarize, "Input binarization")->capture_default_str();
-  transform->add_option("--limit", t.limit, "First N images");
-  add_compute_options(transform, t.device, t.threads);
-  transform->add_option("--conv-algo", t.conv_algo, "auto|custom|cudnn");
-  transform->callback([] { run_conv_transform(t); });
-
-  static ConvSampleOptions sm;
-  CLI::App* sample = conv->add_subcommand("sample", "Gibbs samples of the first layer as a PNG");
-  sample->add_option("model", sm.model, "Checkpoint")->required();
-  sample->add_option("--out,-o", sm.out, "PNG")->capture_default_str();
-  sample->add_option("--chains", sm.chains, "Number of chains")->capture_default_str();
-  sample->add_option("--steps", sm.steps, "Gibbs steps")->capture_default_str();
-  sample->add_option("--seed", sm.seed, "Seed");
-  add_compute_options(sample, sm.device, sm.threads);
-  sample->add_option("--conv-algo", sm.conv_algo, "auto|custom|cudnn");
-  sample->callback([] { run_conv_sample(sm); });
-
-  static ConvClassifyOptions c;
-  CLI::App* classify = conv->add_subcommand(
-      "classify", "Logistic regression on the pooled features of every layer; test error");
-  classify->add_option("model", c.model, "Checkpoint")->required();
-  classify->add_option("--train-data", c.train_data, "Labelled training images (e.g. mnist:DIR)")
-      ->required();
-  classify->add_option("--test-data", c.test_data, "Labelled test images (e.g. mnist:DIR:test)")
-      ->required();
-  classify->add_option("--train-limit", c.train_limit, "First N training images");
-  classify->add_option("--test-limit", c.test_limit, "First N test images");
-  classify->add_option("--binarize", c.binarize, "Input binarization")->capture_default_str();
-  const SgdOptions sgd = add_sgd_options(classify, c.train, kSgdSeed);
-  sgd.epochs->description("Logistic regression epochs");
-  sgd.seed->description("Seed (the logistic regression, stochastic binarization)");
-  add_recipe_option(classify, c.recipe, RecipeModel::cdbn)
-      ->description(
-          "A CDBN recipe (docs/recipes.md): its classifier (the linear SVM), SVM settings and "
-          "input binarization; options given override them. Recipes: lee09-cdbn");
-  CLI::Option* classifier_opt =
-      classify
-          ->add_option("--classifier", c.classifier,
-                       "softmax: logistic regression (SGD); svm: a linear SVM (liblinear, "
-                       "one-vs-rest) [default: svm with --recipe]")
-          ->check(CLI::IsMember({"softmax", "svm"}))
-          ->capture_default_str();
-  classify->add_option("--svm-c", c.svm.C, "--classifier svm: the cost C (liblinear -c)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  add_output_options(classify, nullptr, nullptr, &c.json, nullptr)
-      .json->description("Write a JSON summary here (error_rate: the test error)");
-  add_compute_options(classify, c.device, c.threads);
-  classify->add_option("--conv-algo", c.conv_algo, "auto|custom|cudnn");
-  classify->callback([classify, classifier_opt] {
-    if (const Recipe* r = use_recipe(c.recipe, RecipeModel::cdbn)) {
-      CdbnPlan plan;
-      apply_recipe(*r, plan);
-      c.svm = plan.svm;
-      c.binarize = to_string(plan.binarize);
-      if (classifier_opt->count() == 0) c.classifier = "svm";
-      reapply_given_options(classify);
-    }
-    run_conv_classify(c);
-  });
+  {
+    auto [train, o] = add_command<ConvCliOptions>(*conv, "train", "Train a conv RBM / greedy CDBN",
+                                                  start_conv_train);
+    add_conv_options(*train, *o);
+  }
+  {
+    auto [transform, t] = add_command<ConvTransformOptions>(
+        *conv, "transform", "Write P(h=1|v) or P(pool on|v) maps as (N, K, rows, cols) .npy",
+        run_conv_transform);
+    add_model_argument(transform, "model", t->model, "Checkpoint");
+    transform->add_option("--data", t->data, "Images")->required();
+    transform->add_option("--out,-o", t->out, "Output .npy")->required();
+    transform->add_option("--output", t->output, "hidden or pooled")->capture_default_str();
+    transform->add_option("--layer", t->layer, "Layer (default: the last)");
+    transform->add_option("--binarize", t->binarize, "Input binarization")->capture_default_str();
+    transform->add_option("--limit", t->limit, "First N images");
+    add_compute_options(transform, t->device, t->threads);
+    transform->add_option("--conv-algo", t->conv_algo, "auto|custom|cudnn");
+  }
+  {
+    auto [sample, sm] = add_command<ConvSampleOptions>(
+        *conv, "sample", "Gibbs samples of the first layer as a PNG", run_conv_sample);
+    add_model_argument(sample, "model", sm->model, "Checkpoint");
+    sample->add_option("--out,-o", sm->out, "PNG")->capture_default_str();
+    sample->add_option("--chains", sm->chains, "Number of chains")->capture_default_str();
+    sample->add_option("--steps", sm->steps, "Gibbs steps")->capture_default_str();
+    sample->add_option("--seed", sm->seed, "Seed");
+    add_compute_options(sample, sm->device, sm->threads);
+    sample->add_option("--conv-algo", sm->conv_algo, "auto|custom|cudnn");
+  }
+  {
+    auto [classify, c] = add_command<ConvClassifyOptions>(
+        *conv, "classify", "Logistic regression on the pooled features of every layer; test error",
+        start_conv_classify);
+    add_model_argument(classify, "model", c->model, "Checkpoint");
+    classify->add_option("--train-data", c->train_data, "Labelled training images (e.g. mnist:DIR)")
+        ->required();
+    classify->add_option("--test-data", c->test_data, "Labelled test images (e.g. mnist:DIR:test)")
+        ->required();
+    classify->add_option("--train-limit", c->train_limit, "First N training images");
+    classify->add_option("--test-limit", c->test_limit, "First N test images");
+    classify->add_option("--binarize", c->binarize, "Input binarization")->capture_default_str();
+    const SgdOptions sgd = add_sgd_options(classify, c->train, kSgdSeed);
+    sgd.epochs->description("Logistic regression epochs");
+    sgd.seed->description("Seed (the logistic regression, stochastic binarization)");
+    add_recipe_option(classify, c->recipe, RecipeModel::cdbn)
+        ->description(
+            "A CDBN recipe (docs/recipes.md): its classifier (the linear SVM), SVM settings and "
+            "input binarization; options given override them. Recipes: lee09-cdbn");
+    classify
+        ->add_option("--classifier", c->classifier,
+                     "softmax: logistic regression (SGD); svm: a linear SVM (liblinear, "
+                     "one-vs-rest) [default: svm with --recipe]")
+        ->check(CLI::IsMember({"softmax", "svm"}))
+        ->capture_default_str();
+    classify->add_option("--svm-c", c->svm.C, "--classifier svm: the cost C (liblinear -c)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    add_output_options(classify, nullptr, nullptr, &c->json, nullptr)
+        .json->description("Write a JSON summary here (error_rate: the test error)");
+    add_compute_options(classify, c->device, c->threads);
+    classify->add_option("--conv-algo", c->conv_algo, "auto|custom|cudnn");
+  }
 }
 
 const SubcommandRegistrar kRegistrar{50, register_conv};

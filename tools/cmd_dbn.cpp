@@ -24,9 +24,6 @@
 #include "crbm/safetensors.hpp"
 
 namespace crbm::tools {
-
-void register_deep(CLI::App& app);
-
 namespace {
 
 std::vector<int64_t> parse_sizes(const std::string& s, const char* flag) {
@@ -89,6 +86,38 @@ Dataset load_training(const CommonOptions& o) {
   return d;
 }
 
+// --eval-data SPEC: after training, `crbm deep-eval` of the checkpoint just written (its JSON
+// summary, with --json FILE, in FILE.eval.json), with these AIS settings.
+struct EvalAfterTraining {
+  std::string data;
+  int ais_runs = 100;
+  int64_t ais_steps = 0;
+  int bound_samples = 0;  // DBN: samples of q(h|v) per row (--bound-samples)
+};
+
+// --eval-data (described by `data_help`), --ais-runs and --ais-steps in the Output group.
+void add_eval_after_training(CLI::App* cmd, EvalAfterTraining& e, const char* data_help) {
+  cmd->add_option("--eval-data", e.data, data_help)->group(kGroupOutput);
+  cmd->add_option("--ais-runs", e.ais_runs, "AIS runs for --eval-data")->group(kGroupOutput);
+  cmd->add_option("--ais-steps", e.ais_steps, "AIS steps (0 = the authors' 14,500)")
+      ->group(kGroupOutput);
+}
+
+void evaluate_written_model(const CommonOptions& c, const EvalAfterTraining& e) {
+  if (e.data.empty()) return;
+  EvalRequest r;
+  r.model = c.out;
+  r.data = e.data;
+  r.ais_runs = e.ais_runs;
+  r.ais_steps = e.ais_steps;
+  r.seed = c.seed;
+  r.device = c.device;
+  r.threads = c.threads;
+  r.json = c.json.empty() ? "" : c.json + ".eval.json";
+  r.quiet = c.quiet;
+  eval_deep_model(r, e.bound_samples);
+}
+
 // ---- dbn-train ----
 
 struct DbnTrainOptions {
@@ -103,10 +132,7 @@ struct DbnTrainOptions {
   CdOptions cd;
   bool pcd_top = false;
   std::string samples_png;
-  std::string eval_data;
-  int ais_runs = 100;
-  int64_t ais_steps = 0;
-  int bound_samples = 10;
+  EvalAfterTraining eval = {"", 100, 0, 10};
 };
 
 void run_dbn_train(const DbnTrainOptions& o) {
@@ -158,11 +184,8 @@ void run_dbn_train(const DbnTrainOptions& o) {
   });
   const double train_seconds = seconds_since(start);
   Metadata m;
-  m[meta::kData] = data.source;
+  write_provenance(m, "dbn-train", data.source, o.common.recipe);
   m[meta::kBinarize] = o.common.binarize;
-  m[meta::kVersion] = kVersion;
-  m[meta::kCreatedBy] = "crbm dbn-train";
-  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   write_geometry(m, data);
   for (size_t l = 0; l < cfg.layers.size(); ++l) {
     m["layer" + std::to_string(l) + "." + meta::kTrainConfig] = cfg.layers[l].train.to_json();
@@ -185,11 +208,26 @@ void run_dbn_train(const DbnTrainOptions& o) {
                       {"device", backend->describe()}};
   if (!o.common.recipe.empty()) j["recipe"] = o.common.recipe;
   write_json_file(o.common.json, j);
-  if (!o.eval_data.empty()) {
-    eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, o.bound_samples,
-                    o.common.seed, o.common.device, o.common.threads,
-                    o.common.json.empty() ? "" : o.common.json + ".eval.json", o.common.quiet);
-  }
+  evaluate_written_model(o.common, o.eval);
+}
+
+// The callback of dbn-train: the config file, the recipe as the defaults, then the training.
+void start_dbn_train(CLI::App* cmd, DbnTrainOptions& o) {
+  apply_config_file(cmd, o.common.config);
+  apply_recipe_defaults<DbnPlan>(cmd, o.common.recipe, RecipeModel::dbn, [&o](const DbnPlan& plan) {
+    std::string sizes;
+    for (const LayerConfig& lc : plan.dbn.layers) {
+      sizes += (sizes.empty() ? "" : ",") + std::to_string(lc.hidden);
+    }
+    o.layers = sizes;
+    o.labels = plan.dbn.num_classes > 0;
+    o.init_stddev = plan.dbn.init_stddev;
+    for (const LayerConfig& lc : plan.dbn.layers) o.recipe_layers.push_back(lc.train);
+    o.layer = o.recipe_layers.front();
+    const bool resample = o.layer.resample_binarization;
+    o.common.binarize = resample ? "stochastic" : to_string(plan.binarize);
+  });
+  run_dbn_train(o);
 }
 
 // ---- finetune ----
@@ -267,10 +305,7 @@ void run_finetune(const FinetuneOptions& o) {
   }
   const double train_error = mlp->error_rate(x, train.labels);
   Metadata m;
-  m[meta::kData] = train.source;
-  m[meta::kVersion] = kVersion;
-  m[meta::kCreatedBy] = "crbm finetune";
-  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
+  write_provenance(m, "finetune", train.source, o.common.recipe);
   m["init"] = o.dbn.empty() ? "random" : "dbn:" + o.dbn;
   m["finetune_config"] = cfg.to_json();
   save_mlp(o.common.out, mlp->to_host(), m);
@@ -294,6 +329,16 @@ void run_finetune(const FinetuneOptions& o) {
                    {"epochs", epochs}});
 }
 
+// The callback of finetune: the config file, the recipe as the defaults, then the training.
+void start_finetune(CLI::App* cmd, FinetuneOptions& o) {
+  apply_config_file(cmd, o.common.config);
+  apply_recipe_defaults<DbnPlan>(cmd, o.common.recipe, RecipeModel::dbn, [&o](const DbnPlan& plan) {
+    o.train = plan.finetune;
+    o.common.binarize = to_string(plan.binarize);
+  });
+  run_finetune(o);
+}
+
 // ---- dbm-train ----
 
 struct DbmTrainOptions {
@@ -308,14 +353,12 @@ struct DbmTrainOptions {
   float init_stddev = 0.01f;
   CLI::Option *pretrain_epochs_opt = nullptr, *pretrain_lr_opt = nullptr, *batch_opt = nullptr;
   int save_every = 0;
-  std::string resume;         // a dbm-train checkpoint to continue joint training from
-  bool hidden_given = false;  // --hidden on the command line (checked against --resume)
+  std::string resume;                 // a dbm-train checkpoint to continue joint training from
+  CLI::Option* hidden_opt = nullptr;  // --hidden (given: checked against --resume)
   std::string metrics;
   std::string samples_png;
   int sample_steps = 1000;
-  std::string eval_data;
-  int ais_runs = 100;
-  int64_t ais_steps = 0;
+  EvalAfterTraining eval;
 };
 
 void run_dbm_train(const DbmTrainOptions& o) {
@@ -343,7 +386,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
       CRBM_FAIL("--resume ", o.resume, ": the DBM has ", sizes.front(), " visible units, ",
                 data.source, " has ", data.dim(), " values per row");
     }
-    if (o.hidden_given && saved_hidden != hidden) {
+    if (o.hidden_opt->count() > 0 && saved_hidden != hidden) {
       CRBM_FAIL("--resume ", o.resume, ": its hidden sizes are ",
                 fmt::format("{}", fmt::join(saved_hidden, ",")), ", not --hidden ", o.hidden,
                 " (leave --hidden out when resuming)");
@@ -419,11 +462,8 @@ void run_dbm_train(const DbmTrainOptions& o) {
   DbmTrainer trainer(dbm, jc);
   if (start_params) trainer.resume(epochs_done, updates_done);
   Metadata m;
-  m[meta::kData] = data.source;
+  write_provenance(m, "dbm-train", data.source, o.common.recipe);
   m[meta::kBinarize] = o.common.binarize;
-  m[meta::kVersion] = kVersion;
-  m[meta::kCreatedBy] = "crbm dbm-train";
-  if (!o.common.recipe.empty()) m[kRecipeMetadataKey] = o.common.recipe;
   m["dbm_train_config"] = jc.to_json();
   write_geometry(m, data);
   if (start_params) {
@@ -500,12 +540,29 @@ void run_dbm_train(const DbmTrainOptions& o) {
                    {"device", backend->describe()},
                    {"warnings", warnings},
                    {"log", log}});
-  if (!o.eval_data.empty()) {
-    eval_deep_model(o.common.out, o.eval_data, 0, o.ais_runs, o.ais_steps, 0, o.common.seed,
-                    o.common.device, o.common.threads,
-                    o.common.json.empty() ? "" : o.common.json + ".eval.json", o.common.quiet);
-  }
+  evaluate_written_model(o.common, o.eval);
 }
+
+// The callback of dbm-train: the config file, the recipe as the defaults, then the training.
+void start_dbm_train(CLI::App* cmd, DbmTrainOptions& o) {
+  apply_config_file(cmd, o.common.config);
+  apply_recipe_defaults<DbmPlan>(cmd, o.common.recipe, RecipeModel::dbm, [&o](const DbmPlan& plan) {
+    o.hidden = fmt::format("{}", fmt::join(plan.hidden, ","));
+    o.init_stddev = plan.init_stddev;
+    o.recipe_pretrain = plan.pretrain;
+    o.pretrain_epochs = plan.pretrain.front().epochs;
+    o.pretrain_lr = plan.pretrain.front().learning_rate;
+    o.train = plan.joint;
+    o.common.binarize = plan.joint.resample_binarization ? "stochastic" : to_string(plan.binarize);
+  });
+  run_dbm_train(o);
+}
+
+// deep-eval: the request (data default builtin:bars) and the DBN bound's samples of q per row.
+struct DeepEvalOptions : EvalRequest {
+  DeepEvalOptions() { data = "builtin:bars"; }
+  int bound_samples = 10;
+};
 
 Dataset load_binary_eval(const std::string& spec, int64_t limit, uint64_t seed) {
   LoadOptions l;
@@ -518,115 +575,118 @@ Dataset load_binary_eval(const std::string& spec, int64_t limit, uint64_t seed) 
   return d;
 }
 
+// log Z of a DBN's top RBM or of a DBM, with its band (exact: low = high = log Z).
+struct LogZ {
+  double value = 0, low = 0, high = 0;
+  bool exact = false;
+  const char* method() const { return exact ? "exact" : "ais"; }
+};
+
+// Exact enumeration when the smaller layer (`smaller`) has at most 20 units, else AIS with a
+// progress line on stderr naming `what`.
+template <typename Exact, typename Ais>
+LogZ deep_log_z(int64_t smaller, const char* what, const EvalRequest& r, const AisConfig& cfg,
+                Exact exact_log_z, Ais ais) {
+  LogZ z;
+  z.exact = smaller <= 20;
+  if (z.exact) {
+    z.value = z.low = z.high = exact_log_z();
+    return z;
+  }
+  if (!r.quiet) {
+    fmt::print(stderr, "deep-eval: AIS on {} ({} runs x {} steps)...\n", what, r.ais_runs,
+               ais_schedule(cfg).size() - 1);
+  }
+  const AisResult a = ais();
+  z.value = a.log_z;
+  z.low = a.log_z_low;
+  z.high = a.log_z_high;
+  return z;
+}
+
+// The keys crbm eval writes for every model (issue contract): log Z, its band, the method, and
+// the likelihood figure (here a variational lower bound, its band carried over from log Z's).
+void write_bound_summary(nlohmann::json& j, const LogZ& z, double bound, int64_t rows) {
+  j["log_z"] = z.value;
+  j["log_z_low"] = z.low;
+  j["log_z_high"] = z.high;
+  j["method"] = z.method();
+  j["mean_log_likelihood"] = bound;
+  j["mean_log_likelihood_is_lower_bound"] = true;
+  j["mean_lower_bound"] = bound;
+  j["mean_lower_bound_band"] = {bound - (z.high - z.value), bound + (z.value - z.low)};
+  j["rows"] = rows;
+}
+
 }  // namespace
 
 // ---- evaluation (also used by `crbm eval` for these models) ----
 
-int eval_deep_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
-                    int ais_runs, int64_t ais_steps, int bound_samples, uint64_t seed,
-                    const std::string& device, int threads, const std::string& json_path,
-                    bool quiet) {
+int eval_deep_model(const EvalRequest& r, int bound_samples) {
   const auto start = std::chrono::steady_clock::now();
-  const SafetensorsFile file = load_checkpoint(model_path);
-  const std::string model = require_metadata(file, "model", model_path);
-  auto backend = open_backend(device, threads);
+  const SafetensorsFile file = load_checkpoint(r.model);
+  const std::string model = require_metadata(file, "model", r.model);
+  auto backend = open_backend(r.device, r.threads);
   AisConfig ais_cfg;
-  ais_cfg.runs = ais_runs;
-  ais_cfg.steps = ais_steps;
-  ais_cfg.seed = seed;
+  ais_cfg.runs = r.ais_runs;
+  ais_cfg.steps = r.ais_steps;
+  ais_cfg.seed = r.seed;
   ais_cfg.validate();
-  nlohmann::json j = {{"model", model}, {"checkpoint", model_path}, {"data", data_spec}};
+  nlohmann::json j = {{"model", model}, {"checkpoint", r.model}, {"data", r.data}};
   if (model == "dbn") {
-    Dbn dbn(*backend, load_dbn_params(model_path));
-    const Dataset d = load_binary_eval(data_spec, limit, seed);
+    Dbn dbn(*backend, load_dbn_params(r.model));
+    const Dataset d = load_binary_eval(r.data, r.limit, r.seed);
     Matrix x = Matrix::from_host(*backend, d.x);
     const size_t top_in = dbn.depth() - 1;
-    double log_z, lo, hi;
-    const bool exact = std::min(dbn.top().visible(), dbn.top().hidden()) <= 20;
-    if (exact) {
-      log_z = lo = hi = dbn.top_log_partition_exact();
-    } else {
-      Matrix up(*backend, d.size(), dbn.layer_size(top_in));
-      dbn.up_pass(x, top_in, up);
-      const HostTensor base = up.download();
-      if (!quiet) {
-        fmt::print(stderr, "deep-eval: AIS on the top RBM ({} runs x {} steps)...\n", ais_runs,
-                   ais_schedule(ais_cfg).size() - 1);
-      }
-      const AisResult r = dbn.top_log_partition_ais(base, ais_cfg);
-      log_z = r.log_z;
-      lo = r.log_z_low;
-      hi = r.log_z_high;
-    }
-    const DbnBoundResult b = dbn.lower_bound(x, log_z, std::max(bound_samples, 1), seed);
-    j["top_log_z"] = log_z;
-    j["top_log_z_band"] = {lo, hi};
-    j["top_log_z_method"] = exact ? "exact" : "ais";
-    // The keys crbm eval writes for every model (issue contract): log Z of the
-    // top RBM, its band, the method, and the likelihood figure (here a bound).
-    j["log_z"] = log_z;
-    j["log_z_low"] = lo;
-    j["log_z_high"] = hi;
-    j["method"] = exact ? "exact" : "ais";
-    j["mean_log_likelihood"] = b.mean_bound;
-    j["mean_log_likelihood_is_lower_bound"] = true;
-    j["mean_lower_bound"] = b.mean_bound;
-    j["mean_lower_bound_band"] = {b.mean_bound - (hi - log_z), b.mean_bound + (log_z - lo)};
+    const LogZ z = deep_log_z(
+        std::min(dbn.top().visible(), dbn.top().hidden()), "the top RBM", r, ais_cfg,
+        [&] { return dbn.top_log_partition_exact(); },
+        [&] {
+          Matrix up(*backend, d.size(), dbn.layer_size(top_in));
+          dbn.up_pass(x, top_in, up);
+          return dbn.top_log_partition_ais(up.download(), ais_cfg);
+        });
+    const DbnBoundResult b = dbn.lower_bound(x, z.value, std::max(bound_samples, 1), r.seed);
+    j["top_log_z"] = z.value;
+    j["top_log_z_band"] = {z.low, z.high};
+    j["top_log_z_method"] = z.method();
+    write_bound_summary(j, z, b.mean_bound, d.size());
     j["mean_importance_estimate"] = b.mean_importance;
     j["bound_samples"] = bound_samples;
-    j["rows"] = d.size();
-    if (!quiet) {
+    if (!r.quiet) {
       fmt::print(
           "{}: {} rows of {}\n  top log Z {:.3f} ({}; band [{:.3f}, {:.3f}])\n"
           "  mean variational lower bound on log p(v): {:.3f} nats ({} samples of q)\n"
           "  mean importance-weighted estimate:         {:.3f} nats\n",
-          model_path, d.size(), d.source, log_z, exact ? "exact" : "AIS", lo, hi, b.mean_bound,
-          bound_samples, b.mean_importance);
+          r.model, d.size(), d.source, z.value, z.exact ? "exact" : "AIS", z.low, z.high,
+          b.mean_bound, bound_samples, b.mean_importance);
     }
   } else if (model == "dbm") {
-    Dbm dbm(*backend, load_dbm_params(model_path));
-    const Dataset d = load_binary_eval(data_spec, limit, seed);
+    Dbm dbm(*backend, load_dbm_params(r.model));
+    const Dataset d = load_binary_eval(r.data, r.limit, r.seed);
     Matrix x = Matrix::from_host(*backend, d.x);
     const RbmParams bip = dbm.bipartite_rbm();
-    double log_z, lo, hi;
-    const bool exact = std::min(bip.visible(), bip.hidden()) <= 20;
-    if (exact) {
-      log_z = lo = hi = dbm.exact_log_partition();
-    } else {
-      if (!quiet) {
-        fmt::print(stderr, "deep-eval: AIS on the DBM ({} runs x {} steps)...\n", ais_runs,
-                   ais_schedule(ais_cfg).size() - 1);
-      }
-      const AisResult r = dbm.ais_log_partition(x, ais_cfg);
-      log_z = r.log_z;
-      lo = r.log_z_low;
-      hi = r.log_z_high;
-    }
-    const std::vector<double> bound = dbm.lower_bound(x, log_z, 30);
+    const LogZ z = deep_log_z(
+        std::min(bip.visible(), bip.hidden()), "the DBM", r, ais_cfg,
+        [&] { return dbm.exact_log_partition(); },
+        [&] { return dbm.ais_log_partition(x, ais_cfg); });
+    const std::vector<double> bound = dbm.lower_bound(x, z.value, 30);
     double mean = 0;
     for (double v : bound) mean += v / double(bound.size());
-    j["log_z"] = log_z;
-    j["log_z_band"] = {lo, hi};
-    j["log_z_method"] = exact ? "exact" : "ais";
-    j["log_z_low"] = lo;
-    j["log_z_high"] = hi;
-    j["method"] = exact ? "exact" : "ais";
-    j["mean_log_likelihood"] = mean;
-    j["mean_log_likelihood_is_lower_bound"] = true;
-    j["mean_lower_bound"] = mean;
-    j["mean_lower_bound_band"] = {mean - (hi - log_z), mean + (log_z - lo)};
-    j["rows"] = d.size();
-    if (!quiet) {
+    j["log_z_band"] = {z.low, z.high};
+    j["log_z_method"] = z.method();
+    write_bound_summary(j, z, mean, d.size());
+    if (!r.quiet) {
       fmt::print(
           "{}: {} rows of {}\n  log Z {:.3f} ({}; band [{:.3f}, {:.3f}])\n"
           "  mean variational (mean-field) lower bound on log p(v): {:.3f} nats\n",
-          model_path, d.size(), d.source, log_z, exact ? "exact" : "AIS", lo, hi, mean);
+          r.model, d.size(), d.source, z.value, z.exact ? "exact" : "AIS", z.low, z.high, mean);
     }
   } else if (model == "mlp") {
-    Mlp mlp(*backend, load_mlp_params(model_path));
+    Mlp mlp(*backend, load_mlp_params(r.model));
     LoadOptions l;
-    l.limit = limit;
-    const Dataset d = load_dataset(data_spec, l);
+    l.limit = r.limit;
+    const Dataset d = load_dataset(r.data, l);
     if (d.labels.empty()) CRBM_FAIL(d.source, ": the MLP's test error needs labels");
     Matrix x = Matrix::from_host(*backend, d.x);
     const double err = mlp.error_rate(x, d.labels);
@@ -634,27 +694,29 @@ int eval_deep_model(const std::string& model_path, const std::string& data_spec,
     j["error_rate"] = err;
     j["cross_entropy"] = loss;
     j["rows"] = d.size();
-    if (!quiet) {
-      fmt::print("{}: {} rows of {}\n  error {:.2f}%  cross-entropy {:.4f}\n", model_path, d.size(),
+    if (!r.quiet) {
+      fmt::print("{}: {} rows of {}\n  error {:.2f}%  cross-entropy {:.4f}\n", r.model, d.size(),
                  d.source, 100 * err, loss);
     }
   } else {
-    CRBM_FAIL(model_path, ": deep-eval handles dbn, dbm and mlp checkpoints, not '", model, "'");
+    CRBM_FAIL(r.model, ": deep-eval handles dbn, dbm and mlp checkpoints, not '", model, "'");
   }
   j["seconds"] = seconds_since(start);
   j["device"] = backend->describe();
-  write_json_file(json_path, j);
+  write_json_file(r.json, j);
   return 0;
 }
 
+namespace {
+
 void register_deep(CLI::App& app) {
   {
-    auto o = std::make_shared<DbnTrainOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "dbn-train",
+    auto [cmd, o] = add_command<DbnTrainOptions>(
+        app, "dbn-train",
         "Pretrain a deep belief net greedily (RBM per layer on the probabilities of the one "
         "below).\nExample: crbm dbn-train --data mnist:DIR:train --hidden 500,500,2000 --labels "
-        "--epochs 50 --out dbn.safetensors");
+        "--epochs 50 --out dbn.safetensors",
+        start_dbn_train);
     add_common(cmd, o->common, "dbn.safetensors");
     cmd->add_option("--hidden,--layers", o->layers, "Hidden sizes, bottom to top")
         ->type_name("N[,N...]")
@@ -672,42 +734,17 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--samples,--samples-png", o->samples_png, "Write 100 generated digits here")
         ->type_name("FILE.png")
         ->group(kGroupOutput);
-    cmd->add_option("--eval-data", o->eval_data, "Evaluate the lower bound on this data afterwards")
+    add_eval_after_training(cmd, o->eval, "Evaluate the lower bound on this data afterwards");
+    cmd->add_option("--bound-samples", o->eval.bound_samples, "Samples of q(h|v) per row")
         ->group(kGroupOutput);
-    cmd->add_option("--ais-runs", o->ais_runs, "AIS runs for the top RBM's log Z")
-        ->group(kGroupOutput);
-    cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)")
-        ->group(kGroupOutput);
-    cmd->add_option("--bound-samples", o->bound_samples, "Samples of q(h|v) per row")
-        ->group(kGroupOutput);
-    cmd->callback([o, cmd] {
-      apply_config_file(cmd, o->common.config);
-      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbn)) {
-        DbnPlan plan;
-        apply_recipe(*r, plan);
-        std::string sizes;
-        for (const LayerConfig& lc : plan.dbn.layers) {
-          sizes += (sizes.empty() ? "" : ",") + std::to_string(lc.hidden);
-        }
-        o->layers = sizes;
-        o->labels = plan.dbn.num_classes > 0;
-        o->init_stddev = plan.dbn.init_stddev;
-        for (const LayerConfig& lc : plan.dbn.layers) o->recipe_layers.push_back(lc.train);
-        o->layer = o->recipe_layers.front();
-        const bool resample = o->layer.resample_binarization;
-        o->common.binarize = resample ? "stochastic" : to_string(plan.binarize);
-        reapply_given_options(cmd);
-      }
-      run_dbn_train(*o);
-    });
   }
   {
-    auto o = std::make_shared<FinetuneOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "finetune",
+    auto [cmd, o] = add_command<FinetuneOptions>(
+        app, "finetune",
         "Fine-tune a DBN as a sigmoid/softmax classifier with backprop (or train the same net "
         "from random weights).\nExample: crbm finetune --dbn dbn.safetensors --data "
-        "mnist:DIR:train --test mnist:DIR:test --out mlp.safetensors");
+        "mnist:DIR:train --test mnist:DIR:test --out mlp.safetensors",
+        start_finetune);
     add_common(cmd, o->common, "mlp.safetensors");
     cmd->add_option("--dbn", o->dbn, "Pretrained DBN checkpoint")->group(kGroupModel);
     cmd->add_option("--random-layers", o->random_layers, "Hidden sizes for a random-init net")
@@ -720,31 +757,19 @@ void register_deep(CLI::App& app) {
         ->group(kGroupData);
     add_recipe_option(cmd, o->common.recipe, RecipeModel::dbn);
     add_sgd_options(cmd, o->train, kSgdMomentum);
-    cmd->callback([o, cmd] {
-      apply_config_file(cmd, o->common.config);
-      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbn)) {
-        DbnPlan plan;
-        apply_recipe(*r, plan);
-        o->train = plan.finetune;
-        o->common.binarize = to_string(plan.binarize);
-        reapply_given_options(cmd);
-      }
-      run_finetune(*o);
-    });
   }
   {
-    auto o = std::make_shared<DbmTrainOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "dbm-train",
+    auto [cmd, o] = add_command<DbmTrainOptions>(
+        app, "dbm-train",
         "Train a deep Boltzmann machine: doubled-input pretraining, then mean-field + "
         "persistent chains.\nExample: crbm dbm-train --data mnist:DIR:train --hidden 500,1000 "
-        "--out dbm.safetensors --eval-data mnist:DIR:test");
+        "--out dbm.safetensors --eval-data mnist:DIR:test",
+        start_dbm_train);
     add_common(cmd, o->common, "dbm.safetensors");
-    CLI::Option* hidden_opt =
-        cmd->add_option("--hidden,--layers", o->hidden, "Hidden sizes (2 or 3 layers)")
-            ->type_name("N,N[,N]")
-            ->capture_default_str()
-            ->group(kGroupModel);
+    o->hidden_opt = cmd->add_option("--hidden,--layers", o->hidden, "Hidden sizes (2 or 3 layers)")
+                        ->type_name("N,N[,N]")
+                        ->capture_default_str()
+                        ->group(kGroupModel);
     add_recipe_option(cmd, o->common.recipe, RecipeModel::dbm);
     o->pretrain_epochs_opt =
         cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
@@ -794,45 +819,16 @@ void register_deep(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber)
         ->group(kGroupOutput);
-    cmd->add_option("--eval-data", o->eval_data, "Evaluate log Z and the bound on this data")
-        ->group(kGroupOutput);
-    cmd->add_option("--ais-runs", o->ais_runs, "AIS runs")->group(kGroupOutput);
-    cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)")
-        ->group(kGroupOutput);
-    cmd->callback([o, cmd, hidden_opt] {
-      apply_config_file(cmd, o->common.config);
-      if (const Recipe* r = use_recipe(o->common.recipe, RecipeModel::dbm)) {
-        DbmPlan plan;
-        apply_recipe(*r, plan);
-        o->hidden = fmt::format("{}", fmt::join(plan.hidden, ","));
-        o->init_stddev = plan.init_stddev;
-        o->recipe_pretrain = plan.pretrain;
-        o->pretrain_epochs = plan.pretrain.front().epochs;
-        o->pretrain_lr = plan.pretrain.front().learning_rate;
-        o->train = plan.joint;
-        o->common.binarize =
-            plan.joint.resample_binarization ? "stochastic" : to_string(plan.binarize);
-        reapply_given_options(cmd);
-      }
-      o->hidden_given = hidden_opt->count() > 0;
-      run_dbm_train(*o);
-    });
+    add_eval_after_training(cmd, o->eval, "Evaluate log Z and the bound on this data");
   }
   {
-    struct EvalOpts {
-      std::string model, data = "builtin:bars", device = "cpu", json;
-      int64_t limit = 0, ais_steps = 0;
-      int ais_runs = 100, bound_samples = 10, threads = 0;
-      uint64_t seed = 1;
-      bool quiet = false;
-    };
-    auto o = std::make_shared<EvalOpts>();
-    CLI::App* cmd = app.add_subcommand(
-        "deep-eval",
+    auto [cmd, o] = add_command<DeepEvalOptions>(
+        app, "deep-eval",
         "Evaluate a DBN (top-RBM log Z + variational lower bound), a DBM (AIS log Z + "
         "mean-field bound) or an MLP (test error).\nExample: crbm deep-eval dbm.safetensors "
-        "--data mnist:DIR:test");
-    cmd->add_option("model", o->model, "Checkpoint")->required();
+        "--data mnist:DIR:test",
+        [](const DeepEvalOptions& o) { eval_deep_model(o, o.bound_samples); });
+    add_model_argument(cmd, "model", o->model, "Checkpoint");
     cmd->add_option("--data", o->data, "Data spec (binarized stochastically for DBN/DBM)")
         ->capture_default_str();
     cmd->add_option("--limit", o->limit, "First N rows only");
@@ -842,17 +838,12 @@ void register_deep(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed (binarization, AIS, samples)");
     add_compute_options(cmd, o->device, o->threads);
-    cmd->add_option("--json", o->json, "Write the results as JSON here");
-    cmd->add_flag("--quiet,-q", o->quiet, "No output but the JSON");
-    cmd->callback([o] {
-      eval_deep_model(o->model, o->data, o->limit, o->ais_runs, o->ais_steps, o->bound_samples,
-                      o->seed, o->device, o->threads, o->json, o->quiet);
-    });
+    add_output_options(cmd, nullptr, nullptr, &o->json, &o->quiet)
+        .quiet->description("No output but the JSON");
   }
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{60, register_deep};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

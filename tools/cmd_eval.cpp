@@ -21,22 +21,14 @@ namespace {
 
 constexpr int kExactHardLimit = 30;  // --exact refuses beyond 2^30 configurations
 
-struct EvalOptions {
-  std::string model;
-  std::string data;  // empty: the checkpoint's training data spec, else builtin:bars
+// The request handed on for deep and softmax models (EvalRequest; data empty: the checkpoint's
+// training data, else builtin:bars) and the dense model's own options.
+struct EvalOptions : EvalRequest {
   std::string train_data;
   std::string binarize = "auto";
-  int64_t limit = 0;
   bool force_exact = false;
   bool force_ais = false;
   int exact_max_units = 20;
-  int ais_runs = 100;
-  int64_t ais_steps = 0;
-  uint64_t seed = 1;
-  std::string device = "cpu";
-  int threads = 0;
-  std::string json;
-  bool quiet = false;
 };
 
 bool all_binary(const HostTensor& x) {
@@ -44,6 +36,12 @@ bool all_binary(const HostTensor& x) {
     if (v != 0.0f && v != 1.0f) return false;
   }
   return true;
+}
+
+// The default --data: what the checkpoint was trained on (metadata "data"), else builtin:bars.
+std::string training_data(const Metadata& m) {
+  const auto it = m.find(meta::kData);
+  return it != m.end() && !it->second.empty() ? it->second : "builtin:bars";
 }
 
 void run_eval(const EvalOptions& o) {
@@ -55,18 +53,9 @@ void run_eval(const EvalOptions& o) {
       CRBM_FAIL("--exact/--ais apply to dense RBMs; for a ", kind,
                 " crbm eval uses the exact log Z when it is enumerable and AIS otherwise");
     }
-    // Default data: what the checkpoint was trained on.
-    std::string spec = o.data;
-    if (spec.empty()) {
-      const SafetensorsFile f = load_checkpoint(o.model);
-      const auto it = f.metadata.find(meta::kData);
-      spec = it == f.metadata.end() ? "builtin:bars" : it->second;
-    }
-    const int rc = kind == "softmax_rbm"
-                       ? eval_softmax_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, o.seed,
-                                            o.device, o.threads, o.json, o.quiet)
-                       : eval_deep_model(o.model, spec, o.limit, o.ais_runs, o.ais_steps, 10,
-                                         o.seed, o.device, o.threads, o.json, o.quiet);
+    EvalRequest r = o;
+    if (r.data.empty()) r.data = training_data(load_checkpoint(o.model).metadata);
+    const int rc = kind == "softmax_rbm" ? eval_softmax_model(r) : eval_deep_model(r, 10);
     if (rc != 0) {
       CRBM_FAIL("evaluation of '", o.model, "' failed");
     }
@@ -84,11 +73,7 @@ void run_eval(const EvalOptions& o) {
   Rbm rbm(*backend, params);
   const bool gaussian = rbm.visible_type() == VisibleType::gaussian;
 
-  std::string spec = o.data;
-  if (spec.empty()) {
-    auto it = metadata.find(meta::kData);
-    spec = it != metadata.end() && !it->second.empty() ? it->second : "builtin:bars";
-  }
+  const std::string spec = o.data.empty() ? training_data(metadata) : o.data;
   if (gaussian && o.binarize != "auto" && o.binarize != "none") {
     CRBM_FAIL("--binarize ", o.binarize, ": the model has gaussian visible units");
   }
@@ -227,24 +212,20 @@ void run_eval(const EvalOptions& o) {
   }
 }
 
-}  // namespace
-
 void register_eval(CLI::App& app) {
-  auto o = std::make_shared<EvalOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "eval",
+  auto [cmd, o] = add_command<EvalOptions>(
+      app, "eval",
       "Evaluate a checkpoint (dense RBM, DBN, DBM or MLP) on data: log Z (exact when the smaller "
       "layer is small, "
       "else annealed importance sampling with a +-3 sigma band), mean log-likelihood, "
       "pseudo-likelihood, reconstruction error.\n"
-      "Example: crbm eval mnist.safetensors --data mnist:DIR:test --json eval.json");
-  cmd->add_option("model", o->model, "Checkpoint (.safetensors) written by crbm train")
-      ->required()
+      "Example: crbm eval mnist.safetensors --data mnist:DIR:test --json eval.json",
+      run_eval);
+  add_model_argument(cmd, "model", o->model, "Checkpoint (.safetensors) written by crbm train")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--data", o->data,
-                  "Dataset SPEC (as for crbm train); default: the model's training data, or "
-                  "builtin:bars")
-      ->group(kGroupData);
+  add_data_options(cmd, o->data, o->limit,
+                   "Dataset SPEC (as for crbm train); default: the model's training data, or "
+                   "builtin:bars");
   cmd->add_option("--train-data", o->train_data,
                   "Also report the free-energy gap between this (training) data and --data")
       ->group(kGroupData);
@@ -252,9 +233,6 @@ void register_eval(CLI::App& app) {
                   "auto = as in training (a stochastic model gets one fixed draw from --seed); "
                   "none|threshold|stochastic")
       ->check(CLI::IsMember({"auto", "none", "threshold", "stochastic"}))
-      ->capture_default_str()
-      ->group(kGroupData);
-  cmd->add_option("--limit", o->limit, "Use only the first N rows (0 = all)")
       ->capture_default_str()
       ->group(kGroupData);
   cmd->add_flag("--exact", o->force_exact,
@@ -281,13 +259,11 @@ void register_eval(CLI::App& app) {
       ->capture_default_str()
       ->group(kGroupModel);
   add_compute_options(cmd, o->device, o->threads);
-  cmd->add_option("--json", o->json, "Also write the results as JSON to FILE")->group(kGroupOutput);
-  cmd->add_flag("--quiet,-q", o->quiet, "No progress line on stderr")->group(kGroupOutput);
-  cmd->callback([o] { run_eval(*o); });
+  add_output_options(cmd, nullptr, nullptr, &o->json, &o->quiet)
+      .quiet->description("No progress line on stderr");
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{40, register_eval};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

@@ -152,23 +152,17 @@ void run_info(const InfoOptions& o) {
   }
 }
 
-}  // namespace
-
 void register_info(CLI::App& app) {
-  auto o = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "info",
+  auto [cmd, o] = add_command<InfoOptions>(
+      app, "info",
       "Show what a checkpoint holds: model, sizes, tensors and their statistics, training "
-      "configuration.\nExample: crbm info crbm-model.safetensors --json");
-  cmd->add_option("MODEL", o->model, "Checkpoint (.safetensors)")
-      ->type_name("MODEL.safetensors")
-      ->required();
+      "configuration.\nExample: crbm info crbm-model.safetensors --json",
+      run_info);
+  add_model_argument(cmd, "MODEL", o->model, "Checkpoint (.safetensors)");
   cmd->add_flag("--json", o->json, "Print everything as one JSON object")->group(kGroupOutput);
-  cmd->callback([o] { run_info(*o); });
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{90, register_info};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

@@ -402,9 +402,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
   }
   const double train_seconds = seconds_since(start);
   Metadata meta_data;
-  meta_data[meta::kData] = d.source;
-  meta_data[meta::kVersion] = kVersion;
-  meta_data[meta::kCreatedBy] = "crbm rsm-train";
+  write_provenance(meta_data, "rsm-train", d.source);
   meta_data[meta::kTrainConfig] = cfg.to_json();
   meta_data[meta::kEpochs] = std::to_string(o.train.epochs);
   save_softmax_rbm(o.out, m, meta_data);
@@ -431,21 +429,11 @@ void run_rsm_train(const RsmTrainOptions& o) {
 
 // ---- rsm-eval ----
 
-struct RsmEvalOptions {
-  std::string model;
-  std::string data;
-  int64_t limit = 0;
+struct RsmEvalOptions : EvalRequest {
   int64_t docs = 0;
   std::string train_data;
   int classify_epochs = 50;
-  int ais_runs = 100;
-  int64_t ais_steps = 0;
   bool exact = false;
-  uint64_t seed = 1;
-  std::string device = "cpu";
-  int threads = 0;
-  std::string json;
-  bool quiet = false;
 };
 
 void run_rsm_eval(const RsmEvalOptions& o) {
@@ -485,20 +473,9 @@ void add_eval_options(CLI::App* cmd, int& runs, int64_t& steps) {
 
 }  // namespace
 
-int eval_softmax_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
-                       int ais_runs, int64_t ais_steps, uint64_t seed, const std::string& device,
-                       int threads, const std::string& json_path, bool quiet) {
+int eval_softmax_model(const EvalRequest& r) {
   RsmEvalOptions o;
-  o.model = model_path;
-  o.data = data_spec;
-  o.limit = limit;
-  o.ais_runs = ais_runs;
-  o.ais_steps = ais_steps;
-  o.seed = seed;
-  o.device = device;
-  o.threads = threads;
-  o.json = json_path;
-  o.quiet = quiet;
+  static_cast<EvalRequest&>(o) = r;
   run_rsm_eval(o);
   return 0;
 }
@@ -520,14 +497,19 @@ void transform_softmax_model(const std::string& model_path, const std::string& d
              d.source, model_path);
 }
 
+namespace {
+
 void register_rsm(CLI::App& app) {
   {
-    auto o = std::make_shared<RsmTrainOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "rsm-train",
+    auto [cmd, o] = add_command<RsmTrainOptions>(
+        app, "rsm-train",
         "Train a replicated-softmax model of word counts (or an RBM with K-way softmax visible "
         "groups) with CD-k.\nExample: crbm rsm-train --data newsgroups:DIR:train --hidden 50 "
-        "--test newsgroups:DIR:test --eval-docs 200 --out rsm.safetensors");
+        "--test newsgroups:DIR:test --eval-docs 200 --out rsm.safetensors",
+        [](CLI::App* cmd, RsmTrainOptions& o) {
+          apply_config_file(cmd, o.config);
+          run_rsm_train(o);
+        });
     add_config_option(cmd, o->config);
     add_data_options(cmd, o->data, o->limit,
                      "Documents: docword:FILE, newsgroups:DIR[:train|test], builtin:docs, or "
@@ -559,21 +541,16 @@ void register_rsm(CLI::App& app) {
                     "With --test and labels: logistic regression on P(h|v), this many epochs")
         ->group(kGroupOutput);
     add_eval_options(cmd, o->ais_runs, o->ais_steps);
-    cmd->callback([o, cmd] {
-      apply_config_file(cmd, o->config);
-      run_rsm_train(*o);
-    });
   }
   {
-    auto o = std::make_shared<RsmEvalOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "rsm-eval",
+    auto [cmd, o] = add_command<RsmEvalOptions>(
+        app, "rsm-eval",
         "Estimate log p(v) and the perplexity of documents under a softmax RBM (AIS per "
         "document length, exact for <= 20 hidden units).\nExample: crbm rsm-eval rsm.safetensors "
-        "--data newsgroups:DIR:test --docs 200 --train-data newsgroups:DIR:train");
-    cmd->add_option("model", o->model, "Checkpoint written by rsm-train")->required();
-    cmd->add_option("--data", o->data, "Documents to evaluate")->required()->group(kGroupData);
-    cmd->add_option("--limit", o->limit, "Only the first N documents (0 = all)")->group(kGroupData);
+        "--data newsgroups:DIR:test --docs 200 --train-data newsgroups:DIR:train",
+        run_rsm_eval);
+    add_model_argument(cmd, "model", o->model, "Checkpoint written by rsm-train");
+    add_data_options(cmd, o->data, o->limit, "Documents to evaluate", "documents").data->required();
     cmd->add_option("--docs", o->docs, "A random subset of this many documents (0 = all)")
         ->group(kGroupData);
     cmd->add_option("--train-data", o->train_data,
@@ -588,14 +565,12 @@ void register_rsm(CLI::App& app) {
         ->group(kGroupOutput);
     cmd->add_option("--seed", o->seed, "Seed (subset, AIS)")->capture_default_str();
     add_compute_options(cmd, o->device, o->threads);
-    cmd->add_option("--json", o->json, "Write the results as JSON here")->group(kGroupOutput);
-    cmd->add_flag("--quiet,-q", o->quiet, "No progress output")->group(kGroupOutput);
-    cmd->callback([o] { run_rsm_eval(*o); });
+    add_output_options(cmd, nullptr, nullptr, &o->json, &o->quiet)
+        .quiet->description("No progress output");
   }
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{75, register_rsm};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

@@ -17,16 +17,15 @@
 namespace crbm::tools {
 namespace {
 
-struct SampleOptions {
-  std::string model;
-  int64_t chains = 64;
-  int steps = 1000;
-  std::string out;
-  uint64_t seed = 1;
+// The options of `crbm conv sample` (a convolutional checkpoint is handed on to it) and those
+// of the dense and deep models.
+struct SampleOptions : ConvSampleOptions {
+  SampleOptions() {
+    chains = 64;
+    out.clear();
+  }
   int every = 0;
   std::string init = "random";
-  std::string device = "cpu";
-  int threads = 0;
   int label = -1;               // labelled DBNs: clamp the label units to this class
   std::string inpaint;          // DBN: data spec whose rows are completed
   std::string mask = "bottom";  // the part hidden from the model: top|bottom|left|right|random:P
@@ -210,15 +209,7 @@ void run_sample(const SampleOptions& o) {
     if (o.init != "random" || o.every != 0) {
       CRBM_FAIL("--init/--every: convolutional models sample from random starts only");
     }
-    ConvSampleOptions c;
-    c.model = o.model;
-    c.out = o.out;
-    c.chains = o.chains;
-    c.steps = o.steps;
-    c.seed = o.seed;
-    c.device = o.device;
-    c.threads = o.threads;
-    if (run_conv_sample(c) != 0) CRBM_FAIL("sampling failed");
+    if (run_conv_sample(o) != 0) CRBM_FAIL("sampling failed");
     return;
   }
   Metadata metadata;
@@ -268,17 +259,13 @@ void run_sample(const SampleOptions& o) {
              g.height, g.width, o.model);
 }
 
-}  // namespace
-
 void register_sample(CLI::App& app) {
-  auto o = std::make_shared<SampleOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "sample",
+  auto [cmd, o] = add_command<SampleOptions>(
+      app, "sample",
       "Draw samples from a trained model by Gibbs sampling and write them as a PNG grid.\n"
-      "Example: crbm sample crbm-model.safetensors --chains 64 --steps 1000 --out samples.png");
-  cmd->add_option("MODEL", o->model, "Checkpoint written by 'crbm train' (.safetensors)")
-      ->type_name("MODEL.safetensors")
-      ->required();
+      "Example: crbm sample crbm-model.safetensors --chains 64 --steps 1000 --out samples.png",
+      run_sample);
+  add_model_argument(cmd, "MODEL", o->model, "Checkpoint written by 'crbm train' (.safetensors)");
   cmd->add_option("--chains", o->chains, "Number of independent chains (tiles)")
       ->type_name("N")
       ->capture_default_str()
@@ -333,11 +320,9 @@ void register_sample(CLI::App& app) {
       ->capture_default_str()
       ->group(kGroupOutput);
   add_compute_options(cmd, o->device, o->threads);
-  cmd->callback([o] { run_sample(*o); });
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{20, register_sample};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

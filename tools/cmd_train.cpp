@@ -339,21 +339,22 @@ void register_options(CLI::App* cmd, TrainOptions& o) {
 // that explicit flags win (the recipe's hidden, epochs, batch and learning rate replace the
 // data-dependent defaults).
 void apply_recipe_options(CLI::App* cmd, TrainOptions& o) {
-  const Recipe* recipe = use_recipe(o.recipe, RecipeModel::rbm);
-  if (recipe == nullptr) return;
-  if (o.model == "conv") {
-    CRBM_FAIL("--recipe ", o.recipe,
-              " is for a dense RBM, not --model conv (a CDBN recipe runs "
-              "with 'crbm conv train --recipe')");
-  }
-  RbmPlan plan;
-  plan.init_stddev = TrainOptions{}.init_std;
-  apply_recipe(*recipe, plan);
-  o.hidden = plan.hidden;
-  o.init_std = plan.init_stddev;
-  o.train = plan.train;
-  o.binarize = plan.train.resample_binarization ? "stochastic" : to_string(plan.binarize);
-  reapply_given_options(cmd);
+  RbmPlan defaults;
+  defaults.init_stddev = TrainOptions{}.init_std;
+  apply_recipe_defaults(
+      cmd, o.recipe, RecipeModel::rbm,
+      [&o](const RbmPlan& plan) {
+        if (o.model == "conv") {
+          CRBM_FAIL("--recipe ", o.recipe,
+                    " is for a dense RBM, not --model conv (a CDBN recipe runs "
+                    "with 'crbm conv train --recipe')");
+        }
+        o.hidden = plan.hidden;
+        o.init_std = plan.init_stddev;
+        o.train = plan.train;
+        o.binarize = plan.train.resample_binarization ? "stochastic" : to_string(plan.binarize);
+      },
+      defaults);
 }
 
 void apply_data_dependent_defaults(TrainOptions& o, const Dataset& d) {
@@ -555,11 +556,8 @@ void run_train(TrainOptions& o) {
   profile.mark("model and trainer (weights, log-odds visible bias over the data)");
 
   metadata[meta::kTrainConfig] = config.to_json();
-  metadata[meta::kData] = o.data;
+  write_provenance(metadata, "train", o.data, o.recipe);
   metadata[meta::kBinarize] = binarize;
-  metadata[meta::kVersion] = kVersion;
-  metadata[meta::kCreatedBy] = "crbm train";
-  if (!o.recipe.empty()) metadata[kRecipeMetadataKey] = o.recipe;
   write_geometry(metadata, train);
 
   // Bytes stay on the host; the trainer reads only the first --stats-rows held-out rows.
@@ -788,28 +786,24 @@ void run_train(TrainOptions& o) {
   }
 }
 
-}  // namespace
-
 void register_train(CLI::App& app) {
-  auto opts = std::make_shared<TrainOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "train",
+  auto [cmd, o] = add_command<TrainOptions>(
+      app, "train",
       "Train a dense RBM (CD-k or PCD-k), or a convolutional RBM / CDBN with --model conv, and "
       "save it as a safetensors checkpoint.\n"
       "With no options it trains on the built-in bars-and-stripes data in a few seconds and "
       "prints the exact log-likelihood.\n"
       "Example: crbm train --data mnist:DIR --hidden 500 --epochs 20 --out mnist.safetensors "
-      "--filters filters.png --metrics metrics.jsonl");
-  register_options(cmd, *opts);
-  cmd->callback([opts, cmd] {
-    apply_config_file(cmd, opts->config);
-    apply_recipe_options(cmd, *opts);
-    run_train(*opts);
-  });
+      "--filters filters.png --metrics metrics.jsonl",
+      [](CLI::App* cmd, TrainOptions& o) {
+        apply_config_file(cmd, o.config);
+        apply_recipe_options(cmd, o);
+        run_train(o);
+      });
+  register_options(cmd, *o);
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{10, register_train};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

@@ -12,35 +12,21 @@
 namespace crbm::tools {
 namespace {
 
-struct TransformOptions {
-  std::string model;
-  std::string data;
-  std::string out;
-  std::string binarize = "auto";
-  int64_t limit = 0;
-  int64_t batch = 1024;
+// The options of `crbm conv transform` (a convolutional checkpoint is handed on to it), with
+// "auto" for --binarize (as in training) and --output (pooled for convolutional models), and the
+// dense model's.
+struct TransformOptions : ConvTransformOptions {
   uint64_t seed = 1;
-  std::string device = "cpu";
-  int threads = 0;
-  std::string output = "auto";  // hidden | pooled (convolutional models); auto: pooled for conv
-  int layer = -1;
-  std::string conv_algo = "auto";
+  int64_t batch = 1024;
+  TransformOptions() { binarize = output = "auto"; }
 };
 
 void run_transform(const TransformOptions& o) {
   if (o.batch < 1) CRBM_FAIL("--batch: must be >= 1, got ", o.batch);
   if (is_conv_model(checkpoint_model_kind(o.model))) {
-    ConvTransformOptions c;
-    c.model = o.model;
-    c.data = o.data;
-    c.out = o.out;
-    c.output = o.output == "auto" ? "pooled" : o.output;
-    if (o.binarize != "auto") c.binarize = o.binarize;
-    c.limit = o.limit;
-    c.layer = o.layer;
-    c.device = o.device;
-    c.threads = o.threads;
-    c.conv_algo = o.conv_algo;
+    ConvTransformOptions c = o;
+    if (o.output == "auto") c.output = "pooled";
+    if (o.binarize == "auto") c.binarize = ConvTransformOptions{}.binarize;
     if (run_conv_transform(c) != 0) CRBM_FAIL("transform failed");
     return;
   }
@@ -74,31 +60,21 @@ void run_transform(const TransformOptions& o) {
              o.model);
 }
 
-}  // namespace
-
 void register_transform(CLI::App& app) {
-  auto o = std::make_shared<TransformOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "transform",
+  auto [cmd, o] = add_command<TransformOptions>(
+      app, "transform",
       "Write the hidden-unit probabilities P(h=1|v) of every row of a dataset as a float32 "
       ".npy [N, hidden].\nExample: crbm transform mnist.safetensors --data mnist:DIR:test "
-      "--out features.npy");
-  cmd->add_option("MODEL", o->model, "Checkpoint written by 'crbm train' (.safetensors)")
-      ->type_name("MODEL.safetensors")
-      ->required();
-  cmd->add_option("--data", o->data,
-                  "Dataset SPEC (builtin:NAME, mnist:DIR[:train|test], idx:FILE, npy:FILE, ...)")
-      ->type_name("SPEC")
-      ->required()
-      ->group(kGroupData);
+      "--out features.npy",
+      run_transform);
+  add_model_argument(cmd, "MODEL", o->model, "Checkpoint written by 'crbm train' (.safetensors)");
+  add_data_options(cmd, o->data, o->limit,
+                   "Dataset SPEC (builtin:NAME, mnist:DIR[:train|test], idx:FILE, npy:FILE, ...)")
+      .data->required();
   cmd->add_option("--binarize", o->binarize,
                   "auto = as in training (from the checkpoint), or none|threshold|stochastic")
       ->type_name("MODE")
       ->check(CLI::IsMember({"auto", "none", "threshold", "stochastic"}))
-      ->capture_default_str()
-      ->group(kGroupData);
-  cmd->add_option("--limit", o->limit, "Only the first N rows (0 = all)")
-      ->type_name("N")
       ->capture_default_str()
       ->group(kGroupData);
   cmd->add_option("--seed", o->seed, "Seed for stochastic binarization")
@@ -126,11 +102,9 @@ void register_transform(CLI::App& app) {
       ->capture_default_str()
       ->group(kGroupCompute);
   add_compute_options(cmd, o->device, o->threads);
-  cmd->callback([o] { run_transform(*o); });
 }
 
-namespace {
 const SubcommandRegistrar kRegistrar{30, register_transform};
-}  // namespace
 
+}  // namespace
 }  // namespace crbm::tools

@@ -17,6 +17,7 @@
 
 #include "crbm/atomic_file.hpp"
 #include "crbm/image.hpp"
+#include "crbm/recipes.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm::tools {
@@ -128,6 +129,14 @@ Geometry geometry_from_metadata(int64_t visible, const Metadata& m) {
   const int c = parse_int_metadata(m, meta::kChannels);
   return choose_geometry(visible, c > 0 ? c : 1, parse_int_metadata(m, meta::kHeight),
                          parse_int_metadata(m, meta::kWidth));
+}
+
+void write_provenance(Metadata& m, const std::string& command, const std::string& data,
+                      const std::string& recipe) {
+  m[meta::kData] = data;
+  m[meta::kVersion] = kVersion;
+  m[meta::kCreatedBy] = "crbm " + command;
+  if (!recipe.empty()) m[kRecipeMetadataKey] = recipe;
 }
 
 void write_geometry(Metadata& m, const Dataset& d) {
@@ -290,8 +299,6 @@ MetricsFile::MetricsFile(const std::string& path) : path_(path) {
   out_ = std::make_unique<OutputFile>(path);
   out_->commit();
 }
-
-MetricsFile::~MetricsFile() = default;
 
 void MetricsFile::write(const nlohmann::json& record) {
   if (out_ == nullptr) return;

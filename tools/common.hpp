@@ -13,8 +13,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "crbm/atomic_file.hpp"
 #include "crbm/backend.hpp"
 #include "crbm/data.hpp"
 #include "crbm/gibbs.hpp"  // run_gibbs_chains, random_chain_starts (the library)
@@ -22,18 +24,14 @@
 #include "crbm/version.hpp"
 #include "options.hpp"
 
-namespace crbm {
-class OutputFile;
-}  // namespace crbm
-
 namespace crbm::tools {
 
 // Version string recorded in checkpoints.
 inline constexpr const char* kVersion = crbm::kVersionString;
 
 // ---- subcommands ----
-// Each tools/cmd_<name>.cpp defines `void register_<name>(CLI::App&)`, which adds
-// its subcommand with a callback, and registers it at static-initialisation time:
+// Each tools/cmd_<name>.cpp defines, in its anonymous namespace, `void register_<name>(CLI::App&)`,
+// which adds its subcommands (add_command below), and registers it at static-initialisation time:
 //   const SubcommandRegistrar kRegistrar{40, register_eval};
 // so a new subcommand is one new file (the tools/ directory is globbed).
 // `order` sorts the subcommands in `crbm --help`.
@@ -44,10 +42,31 @@ struct SubcommandRegistrar {
 // The registered functions, sorted by order.
 std::vector<RegisterFn> registered_subcommands();
 
-void register_train(CLI::App& app);
-void register_sample(CLI::App& app);
-void register_transform(CLI::App& app);
-void register_info(CLI::App& app);
+// A subcommand and the options value it owns (see add_command).
+template <typename Options>
+struct Command {
+  CLI::App* cmd;
+  Options* options;
+};
+
+// Adds the subcommand `name` (--help text `help`) to `parent` with an `Options` value that lives
+// as long as the subcommand: bind the flags to *options; after parsing, the callback calls
+// run(options), or run(cmd, options) for a command that needs the subcommand itself (its config
+// file, its recipe, which options were given).
+template <typename Options, typename Run>
+Command<Options> add_command(CLI::App& parent, const std::string& name, const std::string& help,
+                             Run run) {
+  auto options = std::make_shared<Options>();
+  CLI::App* cmd = parent.add_subcommand(name, help);
+  cmd->callback([cmd, options, run] {
+    if constexpr (std::is_invocable_v<Run, CLI::App*, Options&>) {
+      run(cmd, *options);
+    } else {
+      run(*options);
+    }
+  });
+  return {cmd, options.get()};
+}
 
 // ---- small utilities ----
 // 1234567 -> "1,234,567".
@@ -70,9 +89,6 @@ nlohmann::json finite_or_null(double x);
 class MetricsFile {
  public:
   explicit MetricsFile(const std::string& path);
-  ~MetricsFile();
-  MetricsFile(const MetricsFile&) = delete;
-  MetricsFile& operator=(const MetricsFile&) = delete;
   bool is_open() const { return out_ != nullptr; }
   void write(const nlohmann::json& record);
 
@@ -101,6 +117,11 @@ inline constexpr const char* kCreatedBy = "created_by";
 }  // namespace meta
 
 using Metadata = std::map<std::string, std::string>;
+
+// The provenance every training command records: the data spec, crbm's version, "crbm
+// <command>" (created_by) and, when one was used, the recipe's name (crbm/recipes.hpp).
+void write_provenance(Metadata& m, const std::string& command, const std::string& data,
+                      const std::string& recipe = "");
 
 // A non-negative integer metadata entry: nullopt when absent; an error naming `path` and the
 // key when it is not a whole number >= 0.
@@ -152,18 +173,30 @@ void check_sample_chains(int64_t chains);
 std::string checkpoint_model_kind(const std::string& path);
 bool is_conv_model(const std::string& kind);
 
+// What `crbm eval` hands on to the evaluation of a deep or softmax model: the checkpoint, the
+// data (its first `limit` rows; 0 = all), AIS runs and steps (0 = the authors' 14,500), the seed,
+// the backend, the JSON summary's path (empty: none) and --quiet.
+struct EvalRequest {
+  std::string model;
+  std::string data;
+  int64_t limit = 0;
+  int ais_runs = 100;
+  int64_t ais_steps = 0;
+  uint64_t seed = 1;
+  std::string device = "cpu";
+  int threads = 0;
+  std::string json;
+  bool quiet = false;
+};
+
 // `crbm eval` of a DBN, DBM or MLP checkpoint (tools/cmd_dbn.cpp): log Z of the
-// top RBM / the DBM (exact or AIS), the variational lower bound, test error.
-int eval_deep_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
-                    int ais_runs, int64_t ais_steps, int bound_samples, uint64_t seed,
-                    const std::string& device, int threads, const std::string& json_path,
-                    bool quiet);
+// top RBM / the DBM (exact or AIS), the variational lower bound (a DBN's with `bound_samples`
+// samples of q per row), test error.
+int eval_deep_model(const EvalRequest& r, int bound_samples);
 
 // `crbm eval` / `crbm transform` of a softmax_rbm checkpoint (tools/cmd_rsm.cpp): log p(v)
 // and perplexity by AIS per document length; P(h=1|v) as float32 .npy [N, H].
-int eval_softmax_model(const std::string& model_path, const std::string& data_spec, int64_t limit,
-                       int ais_runs, int64_t ais_steps, uint64_t seed, const std::string& device,
-                       int threads, const std::string& json_path, bool quiet);
+int eval_softmax_model(const EvalRequest& r);
 void transform_softmax_model(const std::string& model_path, const std::string& data_spec,
                              int64_t limit, const std::string& out, const std::string& device,
                              int threads);

@@ -228,6 +228,13 @@ DataOptions add_data_options(CLI::App* cmd, std::string& spec, int64_t& limit,
   return o;
 }
 
+// ---- the checkpoint a command reads ----
+
+CLI::Option* add_model_argument(CLI::App* cmd, const std::string& name, std::string& path,
+                                const std::string& help) {
+  return cmd->add_option(name, path, help)->type_name("MODEL.safetensors")->required();
+}
+
 // ---- output ----
 
 OutputOptions add_output_options(CLI::App* cmd, std::string* out, std::string* metrics,

@@ -96,6 +96,11 @@ struct DataOptions {
 DataOptions add_data_options(CLI::App* cmd, std::string& spec, int64_t& limit,
                              const std::string& spec_help, const char* rows = "rows");
 
+// ---- the checkpoint a command reads ----
+// The required positional argument `name` (MODEL.safetensors), bound to `path`.
+CLI::Option* add_model_argument(CLI::App* cmd, const std::string& name, std::string& path,
+                                const std::string& help);
+
 // ---- output ----
 // --out,-o FILE (its default shown), --metrics FILE.jsonl, --json FILE and -q/--quiet in
 // the Output group; a null target leaves that option out. Commands replace a description
@@ -131,6 +136,20 @@ const Recipe* use_recipe(const std::string& name, RecipeModel model);
 // option given (on the command line or in a config file; count() > 0) except those in
 // `skip`, so that explicit flags override the recipe's values.
 void reapply_given_options(CLI::App* cmd, const std::vector<const CLI::Option*>& skip = {});
+
+// --recipe NAME as the defaults of a command: the recipe checked and its gaps printed
+// (use_recipe), its settings written into `plan` (crbm::apply_recipe, over the values `plan`
+// comes with), `use(plan)` copying them into the option-bound fields, and every option given run
+// again (reapply_given_options). Nothing when `name` is empty.
+template <typename Plan, typename Use>
+void apply_recipe_defaults(CLI::App* cmd, const std::string& name, RecipeModel model, Use use,
+                           Plan plan = {}) {
+  const Recipe* recipe = use_recipe(name, model);
+  if (recipe == nullptr) return;
+  apply_recipe(*recipe, plan);
+  use(plan);
+  reapply_given_options(cmd);
+}
 
 // ---- config files ----
 // CLI11 2.1 reads config files only for the top-level app, so subcommands add their own
