@@ -147,7 +147,7 @@ void run_cf_train(const CfTrainOptions& o) {
   md[meta::kData] = all.source;
   md[meta::kVersion] = kVersion;
   md[meta::kCreatedBy] = "crbm cf-train";
-  md[meta::kTrainConfig] = cfg.to_json();
+  md[meta::kTrainConfig] = with_precision(cfg.to_json());
   md[meta::kEpochs] = std::to_string(o.epochs);
   md["data_seed"] = std::to_string(o.data_seed);
   md["test_fraction"] = fmt::format("{}", o.test_fraction);

@@ -405,7 +405,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
   meta_data[meta::kData] = d.source;
   meta_data[meta::kVersion] = kVersion;
   meta_data[meta::kCreatedBy] = "crbm rsm-train";
-  meta_data[meta::kTrainConfig] = cfg.to_json();
+  meta_data[meta::kTrainConfig] = with_precision(cfg.to_json());
   meta_data[meta::kEpochs] = std::to_string(o.train.epochs);
   save_softmax_rbm(o.out, m, meta_data);
   if (!o.quiet) fmt::print("wrote {} ({} of training)\n", o.out, hms(train_seconds));

@@ -477,7 +477,7 @@ void run_train(TrainOptions& o) {
   rbm.init_random(o.train.seed, o.init_std, &train.x);
   CdTrainer trainer(rbm, config);
 
-  metadata[meta::kTrainConfig] = config.to_json();
+  metadata[meta::kTrainConfig] = with_precision(config.to_json());
   metadata[meta::kData] = o.data;
   metadata[meta::kBinarize] = binarize;
   metadata[meta::kVersion] = kVersion;
