@@ -125,7 +125,7 @@ void run_cf_train(const CfTrainOptions& o) {
   const double train_seconds = seconds_since(start);
   Metadata md;
   write_provenance(md, "cf-train", all.source);
-  md[meta::kTrainConfig] = cfg.to_json();
+  md[meta::kTrainConfig] = with_precision(cfg.to_json());
   md[meta::kEpochs] = std::to_string(cfg.epochs);
   md["data_seed"] = std::to_string(o.data_seed);
   md["test_fraction"] = fmt::format("{}", o.test_fraction);

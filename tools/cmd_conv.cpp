@@ -229,7 +229,7 @@ int run_conv_train(const ConvCliOptions& o) {
     m[meta::kBinarize] = gaussian ? "none" : o.binarize;
     m["standardize"] = o.standardize ? "true" : "false";
     m["whiten"] = o.whiten ? "true" : "false";
-    m[fmt::format("layer{}.train_config", l)] = cfg.to_json();
+    m[fmt::format("layer{}.train_config", l)] = with_precision(cfg.to_json());
     save_cdbn(o.out, net, m);
     fmt::print("wrote {} ({} layer{})\n", o.out, net.size(), net.size() > 1 ? "s" : "");
   }

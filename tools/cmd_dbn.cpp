@@ -188,7 +188,8 @@ void run_dbn_train(const DbnTrainOptions& o) {
   m[meta::kBinarize] = o.common.binarize;
   write_geometry(m, data);
   for (size_t l = 0; l < cfg.layers.size(); ++l) {
-    m["layer" + std::to_string(l) + "." + meta::kTrainConfig] = cfg.layers[l].train.to_json();
+    m["layer" + std::to_string(l) + "." + meta::kTrainConfig] =
+        with_precision(cfg.layers[l].train.to_json());
   }
   save_dbn(o.common.out, dbn.to_host(), m);
   if (!o.common.quiet) fmt::print("wrote {} ({:.1f}s of training)\n", o.common.out, train_seconds);
@@ -307,7 +308,7 @@ void run_finetune(const FinetuneOptions& o) {
   Metadata m;
   write_provenance(m, "finetune", train.source, o.common.recipe);
   m["init"] = o.dbn.empty() ? "random" : "dbn:" + o.dbn;
-  m["finetune_config"] = cfg.to_json();
+  m["finetune_config"] = with_precision(cfg.to_json());
   save_mlp(o.common.out, mlp->to_host(), m);
   const double seconds = seconds_since(start);
   if (!o.common.quiet) {
@@ -464,7 +465,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
   Metadata m;
   write_provenance(m, "dbm-train", data.source, o.common.recipe);
   m[meta::kBinarize] = o.common.binarize;
-  m["dbm_train_config"] = jc.to_json();
+  m["dbm_train_config"] = with_precision(jc.to_json());
   write_geometry(m, data);
   if (start_params) {
     m["resumed_from"] = fmt::format("{} after joint epoch {}", o.resume, epochs_done);

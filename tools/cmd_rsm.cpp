@@ -403,7 +403,7 @@ void run_rsm_train(const RsmTrainOptions& o) {
   const double train_seconds = seconds_since(start);
   Metadata meta_data;
   write_provenance(meta_data, "rsm-train", d.source);
-  meta_data[meta::kTrainConfig] = cfg.to_json();
+  meta_data[meta::kTrainConfig] = with_precision(cfg.to_json());
   meta_data[meta::kEpochs] = std::to_string(o.train.epochs);
   save_softmax_rbm(o.out, m, meta_data);
   if (!o.quiet) fmt::print("wrote {} ({} of training)\n", o.out, hms(train_seconds));

@@ -555,7 +555,7 @@ void run_train(TrainOptions& o) {
   CdTrainer trainer(rbm, config);
   profile.mark("model and trainer (weights, log-odds visible bias over the data)");
 
-  metadata[meta::kTrainConfig] = config.to_json();
+  metadata[meta::kTrainConfig] = with_precision(config.to_json());
   write_provenance(metadata, "train", o.data, o.recipe);
   metadata[meta::kBinarize] = binarize;
   write_geometry(metadata, train);

@@ -96,9 +96,22 @@ std::string one_line(std::string message) {
 }
 
 std::unique_ptr<Backend> open_backend(const std::string& device, int threads) {
-  if (device == "cpu") return make_cpu_backend(std::min(threads, usable_cores()));
-  if (device == "cuda") return make_cuda_backend(0);
-  CRBM_FAIL("--device: unknown device '", device, "' (choices: cpu, cuda)");
+  std::unique_ptr<Backend> backend;
+  if (device == "cpu") {
+    backend = make_cpu_backend(std::min(threads, usable_cores()));
+  } else if (device == "cuda") {
+    backend = make_cuda_backend(0);
+  } else {
+    CRBM_FAIL("--device: unknown device '", device, "' (choices: cpu, cuda)");
+  }
+  backend->set_precision(compute_precision());
+  return backend;
+}
+
+std::string with_precision(const std::string& config_json) {
+  nlohmann::json j = nlohmann::json::parse(config_json);
+  j["precision"] = to_string(compute_precision());
+  return j.dump();
 }
 
 // ---- geometry ----

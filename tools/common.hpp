@@ -98,8 +98,13 @@ class MetricsFile {
 };
 
 // "cpu" (threads <= 0: all cores; more than the cores this process may use: that many) or
-// "cuda"; make_cuda_backend's Error passes through.
+// "cuda"; make_cuda_backend's Error passes through. The backend computes its products in
+// the --precision of the command (compute_precision()).
 std::unique_ptr<Backend> open_backend(const std::string& device, int threads);
+
+// A trainer's configuration JSON (an object, e.g. TrainConfig::to_json()) with the
+// "precision" of the command's products added, as the checkpoints record it.
+std::string with_precision(const std::string& config_json);
 
 // ---- checkpoint metadata written by `crbm train` ----
 namespace meta {

@@ -266,6 +266,19 @@ OutputOptions add_output_options(CLI::App* cmd, std::string* out, std::string* m
 
 // ---- compute ----
 
+namespace {
+// The value of --precision: one string shared by every subcommand's option (only the
+// subcommand that runs parses its arguments into it).
+std::string& precision_value() {
+  static std::string value = "fp32";
+  return value;
+}
+}  // namespace
+
+Precision compute_precision() {
+  return parse_precision(precision_value());
+}
+
 void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
                          const char* threads_help) {
   cmd->add_option("--device", device, "Where to run: cpu or cuda (GPU 0)")
@@ -296,6 +309,23 @@ void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
             return {};
           },
           "", "0.." + std::to_string(kMaxThreads)))
+      ->capture_default_str()
+      ->group(kGroupCompute);
+  cmd->add_option("--precision", precision_value(),
+                  "Arithmetic of the dense products: fp32 (exact), tf32 or bf16 (operands "
+                  "rounded to TF32 or bfloat16, fp32 accumulation: tensor cores on cuda, "
+                  "emulated on cpu); convolutions stay fp32")
+      ->type_name("PRECISION")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            try {
+              parse_precision(value);
+            } catch (const Error&) {
+              return fmt::format("must be fp32, tf32 or bf16, got '{}'", value);
+            }
+            return {};
+          },
+          "", "fp32|tf32|bf16"))
       ->capture_default_str()
       ->group(kGroupCompute);
 }

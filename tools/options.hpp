@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "crbm/backend.hpp"
 #include "crbm/recipes.hpp"
 #include "crbm/sgd.hpp"
 
@@ -114,10 +115,16 @@ OutputOptions add_output_options(CLI::App* cmd, std::string* out, std::string* m
 // ---- compute ----
 // The most CPU threads --threads accepts.
 inline constexpr int kMaxThreads = 1024;
-// --device cpu|cuda and --threads N (0..kMaxThreads; 0 = all cores), the same on every
-// subcommand (Compute group). `threads_help` replaces the description of --threads.
+// --device cpu|cuda, --threads N (0..kMaxThreads; 0 = all cores) and --precision
+// fp32|tf32|bf16 (the arithmetic of the dense products, crbm::Precision; default fp32), the
+// same on every subcommand (Compute group). `threads_help` replaces the description of
+// --threads.
 void add_compute_options(CLI::App* cmd, std::string& device, int& threads,
                          const char* threads_help = nullptr);
+// The --precision given to the subcommand that runs (fp32 when none was): one subcommand runs
+// per process, so every command gets it through open_backend, which sets it on each backend
+// it opens, without a field of its own.
+Precision compute_precision();
 
 // ---- recipes (crbm/recipes.hpp, docs/recipes.md) ----
 // --recipe NAME in the Training group; --help lists the recipes for `model` with their

@@ -583,6 +583,37 @@ TEST_F(CliTest, ThreadsAreValidated) {
   EXPECT_NE(expect_error("dbm-train --threads -3").find("--threads"), std::string::npos);
 }
 
+// --precision (issue 12): every product-computing command takes it from the shared compute
+// options; a bad value names the flag and the choices; the checkpoint's training
+// configuration records it (fp32 when not given); tf32 changes the trained weights (the CPU
+// emulates it), fp32 given explicitly does not.
+TEST_F(CliTest, PrecisionIsValidatedRecordedAndHonoured) {
+  for (const char* cmd : {"train", "dbn-train", "dbm-train", "finetune", "eval", "sample"}) {
+    const std::string err = expect_error(std::string(cmd) + " --precision fp16");
+    EXPECT_NE(err.find("--precision"), std::string::npos) << cmd << ": " << err;
+    EXPECT_NE(err.find("fp32, tf32 or bf16"), std::string::npos) << cmd << ": " << err;
+    EXPECT_NE(err.find("fp16"), std::string::npos) << cmd << ": " << err;
+  }
+  train_small("default.safetensors", "--seed 3");
+  train_small("fp32.safetensors", "--seed 3 --precision fp32");
+  train_small("tf32.safetensors", "--seed 3 --precision tf32");
+  std::map<std::string, std::string> m_default, m_fp32, m_tf32;
+  const RbmParams p_default = load_rbm_params(path("default.safetensors").string(), &m_default);
+  const RbmParams p_fp32 = load_rbm_params(path("fp32.safetensors").string(), &m_fp32);
+  const RbmParams p_tf32 = load_rbm_params(path("tf32.safetensors").string(), &m_tf32);
+  EXPECT_EQ(nlohmann::json::parse(m_default.at("train_config")).at("precision"), "fp32");
+  EXPECT_EQ(nlohmann::json::parse(m_fp32.at("train_config")).at("precision"), "fp32");
+  EXPECT_EQ(nlohmann::json::parse(m_tf32.at("train_config")).at("precision"), "tf32");
+  EXPECT_EQ(p_fp32.weights.data, p_default.weights.data);
+  EXPECT_NE(p_tf32.weights.data, p_default.weights.data);
+
+  const Result dbn =
+      run("dbn-train --hidden 8,4 --epochs 1 --precision bf16 -q --out d.safetensors");
+  ASSERT_EQ(dbn.code, 0) << dbn.err;
+  const auto dbn_meta = load_safetensors(path("d.safetensors").string()).metadata;
+  EXPECT_EQ(nlohmann::json::parse(dbn_meta.at("layer1.train_config")).at("precision"), "bf16");
+}
+
 // Issue 15, defect 10: dbm-train trains 2 or 3 hidden layers, as its help says.
 TEST_F(CliTest, DbmTrainNeedsTwoOrThreeLayers) {
   for (const char* hidden : {"8", "8,8,8,8"}) {

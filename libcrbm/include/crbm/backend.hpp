@@ -62,6 +62,26 @@ enum class Activation { linear, sigmoid };
 // Row-wise reductions: out[r] = sum_c f(X[r,c]).
 enum class RowReduce { sum, softplus_sum, square_sum };
 
+// The arithmetic of the dense products (Backend::gemm), set per backend:
+// - fp32 (the default): full single precision, the exact path results were always
+//   computed with (OpenBLAS sgemm; cuBLAS sgemm with tensor-op math off);
+// - tf32: each operand element rounded to TF32 (10 explicit mantissa bits), fp32
+//   products and accumulation, fp32 output (cuBLAS CUBLAS_COMPUTE_32F_FAST_TF32);
+// - bf16: the same with bfloat16 operands (7 mantissa bits; CUBLAS_COMPUTE_32F_FAST_16BF).
+// Operands and results stay fp32 in memory; only the product's inputs are narrowed.
+// The CPU backend emulates tf32/bf16 by rounding the operands to nearest (ties to
+// even, kernels/precision_math.cuh) before its fp32 sgemm, so a CPU run shows what the
+// narrower inputs do to training; the GPU's conversion inside cuBLAS is not documented
+// bit for bit, so the two agree within the format's error bound, not exactly.
+// Only gemm honours it: the convolution products (ConvOps) and the elementwise
+// operations stay fp32 on every backend (see docs/user-guide.md, --precision).
+enum class Precision { fp32, tf32, bf16 };
+const char* to_string(Precision p);
+// "fp32", "tf32" or "bf16"; anything else throws crbm::Error naming the value and the choices.
+Precision parse_precision(const std::string& s);
+// Explicit mantissa bits of a product operand: 23 (fp32), 10 (tf32), 7 (bf16).
+int mantissa_bits(Precision p);
+
 // Calls of a backend that allocate, free, move host memory or make the host wait
 // for the device, counted by the public (checked) layer on every backend. For a
 // test of "nothing of this kind happens inside a step":
@@ -108,6 +128,12 @@ class Backend {
   // The native stream of a CUDA backend (a cudaStream_t), so that extension
   // operations (convolutions, cuDNN) run in the same order; nullptr on the CPU.
   virtual void* native_stream() const { return nullptr; }
+
+  // ---- precision of the products (see Precision) ----
+  // Applies to every later gemm call. A CUDA graph captured earlier keeps the precision
+  // it was captured with: set the precision before training starts.
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
 
   // ---- counting hook (see BackendCounters) ----
   BackendCounters counters() const { return counters_; }
@@ -230,6 +256,7 @@ class Backend {
   // Throws unless `m` is this backend's memory (checked even for empty views).
   void check_mine(CMatRef m, const char* what) const;
   BackendCounters counters_;
+  Precision precision_ = Precision::fp32;
 };
 
 // cpu backend; threads <= 0 means all cores (one budget for BLAS and loops).

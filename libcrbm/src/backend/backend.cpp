@@ -10,12 +10,45 @@
 #include <climits>
 #include <cstdint>
 
+#include "precision_math.cuh"
+
 namespace crbm {
 
 std::unique_ptr<Backend> make_backend(const std::string& device) {
   if (device == "cpu") return make_cpu_backend();
   if (device == "cuda" || device == "gpu") return make_cuda_backend(0);
   CRBM_FAIL("unknown device '", device, "' (expected cpu or cuda)");
+}
+
+const char* to_string(Precision p) {
+  switch (p) {
+    case Precision::fp32:
+      return "fp32";
+    case Precision::tf32:
+      return "tf32";
+    case Precision::bf16:
+      return "bf16";
+  }
+  return "?";
+}
+
+Precision parse_precision(const std::string& s) {
+  if (s == "fp32") return Precision::fp32;
+  if (s == "tf32") return Precision::tf32;
+  if (s == "bf16") return Precision::bf16;
+  CRBM_FAIL("unknown precision '", s, "' (expected fp32, tf32 or bf16)");
+}
+
+int mantissa_bits(Precision p) {
+  switch (p) {
+    case Precision::fp32:
+      return math::kFp32MantissaBits;
+    case Precision::tf32:
+      return math::kTf32MantissaBits;
+    case Precision::bf16:
+      return math::kBf16MantissaBits;
+  }
+  return math::kFp32MantissaBits;
 }
 
 std::string BackendCounters::to_string() const {

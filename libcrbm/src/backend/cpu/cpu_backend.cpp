@@ -1,4 +1,7 @@
 // CPU backend: OpenBLAS sgemm for the products, OpenMP loops for the rest.
+// Reduced precision (tf32/bf16, crbm::Precision) is emulated: the operands are rounded
+// element by element into scratch copies (math::round_mantissa), then multiplied by the
+// same fp32 sgemm.
 // Threads are one budget: OpenBLAS (OpenMP build) and our loops share the same
 // OpenMP pool, sized once, so they never oversubscribe the cores.
 // Per-element math comes from kernels/*.cuh, the same functions the CUDA
@@ -17,6 +20,7 @@
 #include "crbm/backend.hpp"
 #include "crbm_hd.cuh"
 #include "philox.cuh"
+#include "precision_math.cuh"
 
 extern "C" {
 void openblas_set_num_threads(int);
@@ -80,10 +84,30 @@ class CpuBackend final : public Backend {
       for (int64_t i = 0; i < size; ++i) c.data[i] = beta == 0.0f ? 0.0f : beta * c.data[i];
       return;
     }
+    const float* a_data = a.data;
+    const float* b_data = b.data;
+    if (precision() != Precision::fp32) {
+      const int bits = mantissa_bits(precision());
+      a_data = rounded_copy(a, bits, rounded_a_);
+      b_data = rounded_copy(b, bits, rounded_b_);
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), alpha, a.data, static_cast<int>(a.cols), b.data,
+                static_cast<int>(k), alpha, a_data, static_cast<int>(a.cols), b_data,
                 static_cast<int>(b.cols), beta, c.data, static_cast<int>(c.cols));
+  }
+
+  // The operand of a reduced-precision product: m's elements rounded to `bits` mantissa
+  // bits, in `scratch` (grown as needed, kept between calls; host memory of the backend's
+  // own, not a Backend allocation, so the counters see no allocation inside a step).
+  static const float* rounded_copy(CMatRef m, int bits, std::vector<float>& scratch) {
+    const int64_t n = m.size();
+    if (static_cast<int64_t>(scratch.size()) < n) scratch.resize(static_cast<size_t>(n));
+    float* __restrict out = scratch.data();
+    const float* __restrict in = m.data;
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) out[i] = math::round_mantissa(in[i], bits);
+    return out;
   }
 
   void axpby_impl(float alpha, CMatRef x, float beta, MatRef y) override {
@@ -303,6 +327,8 @@ class CpuBackend final : public Backend {
 
  private:
   int threads_ = 1;
+  // Rounded operands of the tf32/bf16 products (empty while the precision is fp32).
+  std::vector<float> rounded_a_, rounded_b_;
 };
 
 }  // namespace

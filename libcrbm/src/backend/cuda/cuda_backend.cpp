@@ -73,7 +73,8 @@ CudaBackend::CudaBackend(int ordinal) {
     CRBM_CUBLAS_CHECK(
         cublasSetWorkspace(ctx_.cublas, ctx_.cublas_workspace, ctx_.cublas_workspace_bytes));
     CRBM_CUBLAS_CHECK(cublasSetPointerMode(ctx_.cublas, CUBLAS_POINTER_MODE_HOST));
-    // Full FP32 (no TF32): the products must match the CPU reference.
+    // Full FP32 (no TF32) unless the precision says otherwise: the fp32 products must match
+    // the CPU reference (gemm_impl passes a TF32/BF16 compute type per call for the others).
     CRBM_CUBLAS_CHECK(cublasSetMathMode(ctx_.cublas, CUBLAS_DEFAULT_MATH));
     ctx_.scratch_count = kScratchDoubles;
     ctx_.scratch = static_cast<double*>(
@@ -280,10 +281,23 @@ void CudaBackend::gemm_impl(bool trans_a, bool trans_b, float alpha, CMatRef a, 
   // Column-major: C^T (n x m, ld c.cols) = op(B)^T (n x k, ld b.cols) * op(A)^T (k x m, ld a.cols).
   const cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  CRBM_CUBLAS_CHECK(cublasSgemm(ctx_.cublas, op_b, op_a, static_cast<int>(n), static_cast<int>(m),
-                                static_cast<int>(k), &alpha, b.data, static_cast<int>(b.cols),
-                                a.data, static_cast<int>(a.cols), &beta, c.data,
-                                static_cast<int>(c.cols)));
+  if (precision() == Precision::fp32) {
+    // The exact path: sgemm under CUBLAS_DEFAULT_MATH (no tensor-op conversion).
+    CRBM_CUBLAS_CHECK(cublasSgemm(ctx_.cublas, op_b, op_a, static_cast<int>(n), static_cast<int>(m),
+                                  static_cast<int>(k), &alpha, b.data, static_cast<int>(b.cols),
+                                  a.data, static_cast<int>(a.cols), &beta, c.data,
+                                  static_cast<int>(c.cols)));
+    return;
+  }
+  // fp32 operands and output; cuBLAS converts the inputs to TF32 or BF16 for the tensor
+  // cores and accumulates in fp32.
+  const cublasComputeType_t compute =
+      precision() == Precision::tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F_FAST_16BF;
+  CRBM_CUBLAS_CHECK(cublasGemmEx(ctx_.cublas, op_b, op_a, static_cast<int>(n), static_cast<int>(m),
+                                 static_cast<int>(k), &alpha, b.data, CUDA_R_32F,
+                                 static_cast<int>(b.cols), a.data, CUDA_R_32F,
+                                 static_cast<int>(a.cols), &beta, c.data, CUDA_R_32F,
+                                 static_cast<int>(c.cols), compute, CUBLAS_GEMM_DEFAULT));
 }
 
 void CudaBackend::axpby_impl(float alpha, CMatRef x, float beta, MatRef y) {
