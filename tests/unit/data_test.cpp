@@ -557,9 +557,9 @@ Bytes byte_pixels() {
 TEST_F(DataTest, BytesGiveTheFloatPathsValues) {
   write_bytes(path("b-ubyte.gz"), gzip_stored(idx_file(0x08, {7, 3, 3}, byte_pixels())));
   crbm::LoadOptions opt;
-  const crbm::Dataset f = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  const crbm::Dataset f = crbm::load_dataset("idx:" + path("b-ubyte.gz").string(), opt);
   opt.keep_bytes = true;
-  const crbm::Dataset b = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  const crbm::Dataset b = crbm::load_dataset("idx:" + path("b-ubyte.gz").string(), opt);
   ASSERT_TRUE(b.stored_as_bytes());
   EXPECT_TRUE(b.x.data.empty());
   EXPECT_EQ(b.bytes.data, byte_pixels());
@@ -589,9 +589,9 @@ TEST_F(DataTest, BytesGiveTheFloatPathsValues) {
   opt.binarize = crbm::Binarize::threshold;
   opt.limit = 6;
   opt.unit_interval = true;
-  crbm::Dataset tb = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  crbm::Dataset tb = crbm::load_dataset("idx:" + path("b-ubyte.gz").string(), opt);
   opt.keep_bytes = false;
-  crbm::Dataset tf = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  crbm::Dataset tf = crbm::load_dataset("idx:" + path("b-ubyte.gz").string(), opt);
   ASSERT_TRUE(tb.stored_as_bytes());
   EXPECT_EQ(tb.bytes.scale, 1.0f);
   EXPECT_EQ(tb.bytes.to_float().data, tf.x.data);
@@ -607,10 +607,10 @@ TEST_F(DataTest, BytesGiveTheFloatPathsValues) {
   // Stochastic binarization at load draws on floats: x, no bytes.
   opt.keep_bytes = true;
   opt.binarize = crbm::Binarize::stochastic;
-  const crbm::Dataset sb = crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt);
+  const crbm::Dataset sb = crbm::load_dataset("idx:" + path("b-ubyte.gz").string(), opt);
   opt.keep_bytes = false;
   EXPECT_FALSE(sb.stored_as_bytes());
-  EXPECT_EQ(sb.x.data, crbm::load_dataset("idx:" + path("b-ubyte.gz"), opt).x.data);
+  EXPECT_EQ(sb.x.data, crbm::load_dataset("idx:" + path("b-ubyte.gz").string(), opt).x.data);
 }
 
 TEST_F(DataTest, BytesFromMnistAndFallbacks) {
@@ -631,14 +631,14 @@ TEST_F(DataTest, BytesFromMnistAndFallbacks) {
   write_bytes(path("f-ubyte"), idx_file(0x0D, {2, 1}, Bytes{0x3f, 0x80, 0, 0, 0x40, 0, 0, 0}));
   expect_error([&] { crbm::read_idx_bytes(path("f-ubyte"), nullptr); },
                {path("f-ubyte"), "type 0x08", "f4"});
-  const crbm::Dataset fb = crbm::load_dataset("idx:" + path("f-ubyte"), opt);
+  const crbm::Dataset fb = crbm::load_dataset("idx:" + path("f-ubyte").string(), opt);
   EXPECT_FALSE(fb.stored_as_bytes());
   EXPECT_EQ(fb.x.data, (std::vector<float>{1.0f, 2.0f}));
   // A truncated file reports what the float reader always reported.
   Bytes cut = idx_file(0x08, {7, 3, 3}, byte_pixels());
   cut.resize(cut.size() - 5);
   write_bytes(path("cut-ubyte"), cut);
-  expect_error([&] { crbm::load_dataset("idx:" + path("cut-ubyte"), opt); },
+  expect_error([&] { crbm::load_dataset("idx:" + path("cut-ubyte").string(), opt); },
                {path("cut-ubyte"), "truncated"});
 }
 
