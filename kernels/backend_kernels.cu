@@ -185,9 +185,10 @@ __global__ void flag_nonfinite_kernel(const float* __restrict__ x, int64_t n, un
 
 // ---------------------------------------------------------------- random
 
-// One thread per Philox block: element 4b+j takes word j, exactly like the CPU.
-__global__ void sample_bernoulli_kernel(const float* __restrict__ probs, float* __restrict__ out,
-                                        int64_t n, DeviceRngKey key) {
+// One thread per Philox block: element 4b+j takes word j, exactly like the CPU;
+// body(i, u) for each element i < n with its uniform u.
+template <class Body>
+__device__ __forceinline__ void for_each_uniform(int64_t n, const DeviceRngKey& key, Body body) {
   const uint64_t step = effective_step(key);
   const int64_t nblocks = (n + 3) / 4;
   for (int64_t b = global_thread(); b < nblocks; b += grid_threads()) {
@@ -195,22 +196,19 @@ __global__ void sample_bernoulli_kernel(const float* __restrict__ probs, float* 
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
       const int64_t i = 4 * b + j;
-      if (i < n) out[i] = math::bernoulli_from_uniform(probs[i], math::uniform_from_bits(w.x[j]));
+      if (i < n) body(i, math::uniform_from_bits(w.x[j]));
     }
   }
 }
 
+__global__ void sample_bernoulli_kernel(const float* __restrict__ probs, float* __restrict__ out,
+                                        int64_t n, DeviceRngKey key) {
+  for_each_uniform(n, key,
+                   [&](int64_t i, float u) { out[i] = math::bernoulli_from_uniform(probs[i], u); });
+}
+
 __global__ void fill_uniform_kernel(float* __restrict__ out, int64_t n, DeviceRngKey key) {
-  const uint64_t step = effective_step(key);
-  const int64_t nblocks = (n + 3) / 4;
-  for (int64_t b = global_thread(); b < nblocks; b += grid_threads()) {
-    const philox::Words4 w = philox::block(key.seed, key.stream, step, static_cast<uint64_t>(b));
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int64_t i = 4 * b + j;
-      if (i < n) out[i] = math::uniform_from_bits(w.x[j]);
-    }
-  }
+  for_each_uniform(n, key, [&](int64_t i, float u) { out[i] = u; });
 }
 
 __global__ void fill_binary_codes_kernel(float* __restrict__ out, int64_t rows, int64_t cols,

@@ -76,6 +76,11 @@ class SoftmaxRbm {
 class SoftmaxCdTrainer {
  public:
   SoftmaxCdTrainer(SoftmaxRbm& model, TrainConfig config);
+  // Not copyable or movable: the GibbsModel held by negative_ captures `this`.
+  SoftmaxCdTrainer(const SoftmaxCdTrainer&) = delete;
+  SoftmaxCdTrainer& operator=(const SoftmaxCdTrainer&) = delete;
+  SoftmaxCdTrainer(SoftmaxCdTrainer&&) = delete;
+  SoftmaxCdTrainer& operator=(SoftmaxCdTrainer&&) = delete;
   EpochStats train_epoch(CMatRef data);
   void update(CMatRef batch);
 

@@ -9,12 +9,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 #include "crbm/backend.hpp"
 #include "crbm/error.hpp"
 #include "crbm_hd.cuh"
 
 namespace crbm::detail {
+
+// The factory of a device's op set (ConvOps, RatingsOps): refuses a backend of another
+// device, naming the factory (`what`) and the backend's device, then builds Ops(backend,
+// args...).
+template <class Ops, class... Args>
+std::unique_ptr<Ops> make_ops_on(Device device, const char* what, Backend& backend,
+                                 Args&&... args) {
+  CRBM_CHECK_THROW(backend.device() == device, what, " on a ", to_string(backend.device()),
+                   " backend");
+  return std::make_unique<Ops>(backend, std::forward<Args>(args)...);
+}
 
 // sample_multinomial_counts: every total must be finite and >= 0; returns the
 // largest (it fixes the numbering of the uniforms, r * max_total + d).

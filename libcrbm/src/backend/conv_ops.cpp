@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "crbm/conv.hpp"
+#include "crbm/enum_names.hpp"
 #include "pool_math.cuh"
 
 namespace crbm {
@@ -33,23 +34,19 @@ std::string ConvShape::to_string() const {
                      filters, filter_size, filter_size, pool);
 }
 
+namespace {
+constexpr EnumName<ConvAlgo> kConvAlgoNames[] = {{ConvAlgo::automatic, "auto"},
+                                                 {ConvAlgo::automatic, "automatic", true},
+                                                 {ConvAlgo::custom, "custom"},
+                                                 {ConvAlgo::cudnn, "cudnn"}};
+}  // namespace
+
 const char* to_string(ConvAlgo a) {
-  switch (a) {
-    case ConvAlgo::automatic:
-      return "auto";
-    case ConvAlgo::custom:
-      return "custom";
-    case ConvAlgo::cudnn:
-      return "cudnn";
-  }
-  return "?";
+  return name_of(kConvAlgoNames, a);
 }
 
 ConvAlgo parse_conv_algo(const std::string& s) {
-  if (s == "auto" || s == "automatic") return ConvAlgo::automatic;
-  if (s == "custom") return ConvAlgo::custom;
-  if (s == "cudnn") return ConvAlgo::cudnn;
-  CRBM_FAIL("unknown convolution algorithm '", s, "' (expected auto, custom or cudnn)");
+  return parse_enum(kConvAlgoNames, s, "convolution algorithm");
 }
 
 namespace {

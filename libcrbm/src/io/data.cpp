@@ -14,6 +14,7 @@
 
 #include "crbm/atomic_file.hpp"
 #include "crbm/bow.hpp"
+#include "crbm/enum_names.hpp"
 #include "crbm/image.hpp"
 #include "crbm/preprocess.hpp"
 #include "philox.cuh"
@@ -521,22 +522,18 @@ std::vector<double> HostBytes::column_means() const {
 
 // ---- preprocessing ----
 
+namespace {
+constexpr EnumName<Binarize> kBinarizeNames[] = {{Binarize::none, "none"},
+                                                 {Binarize::threshold, "threshold"},
+                                                 {Binarize::stochastic, "stochastic"}};
+}  // namespace
+
 Binarize parse_binarize(const std::string& name) {
-  if (name == "none") return Binarize::none;
-  if (name == "threshold") return Binarize::threshold;
-  if (name == "stochastic") return Binarize::stochastic;
-  CRBM_FAIL("unknown binarization '", name, "' (choices: none, threshold, stochastic)");
+  return parse_enum(kBinarizeNames, name, "binarization");
 }
 
 const char* to_string(Binarize b) {
-  switch (b) {
-    case Binarize::threshold:
-      return "threshold";
-    case Binarize::stochastic:
-      return "stochastic";
-    default:
-      return "none";
-  }
+  return name_of(kBinarizeNames, b);
 }
 
 void binarize_threshold(HostTensor& x, float threshold) {

@@ -4,19 +4,24 @@
 
 #include <cmath>
 
+#include "crbm/enum_names.hpp"
 #include "crbm/mathutil.hpp"
 #include "crbm/safetensors.hpp"
 
 namespace crbm {
 
+namespace {
+constexpr EnumName<VisibleType> kVisibleTypeNames[] = {{VisibleType::bernoulli, "bernoulli"},
+                                                       {VisibleType::bernoulli, "binary", true},
+                                                       {VisibleType::gaussian, "gaussian"}};
+}  // namespace
+
 const char* to_string(VisibleType t) {
-  return t == VisibleType::bernoulli ? "bernoulli" : "gaussian";
+  return name_of(kVisibleTypeNames, t);
 }
 
 VisibleType parse_visible_type(const std::string& s) {
-  if (s == "bernoulli" || s == "binary") return VisibleType::bernoulli;
-  if (s == "gaussian") return VisibleType::gaussian;
-  CRBM_FAIL("unknown visible unit type '", s, "' (expected bernoulli or gaussian)");
+  return parse_enum(kVisibleTypeNames, s, "visible unit type");
 }
 
 Rbm::Rbm(Backend& backend, int64_t visible, int64_t hidden, VisibleType visible_type)

@@ -14,14 +14,15 @@ LayerRef LayerRef::rows_view(int64_t first, int64_t count) const {
                   labels.cols > 0 ? labels.row_range(first, count) : MatRef{});
 }
 
-GibbsModel rbm_gibbs_model(const Rbm& rbm, uint64_t seed, uint32_t hidden_stream,
-                           uint32_t visible_stream, uint32_t init_stream) {
-  const Rbm* r = &rbm;
-  GibbsModel m;
-  m.hidden = [r](CLayerRef v, MatRef h) { r->hidden_given_visible(v.units, h); };
-  m.sample_hidden = [r, seed, hidden_stream](CMatRef h, MatRef hs, uint64_t step) {
-    r->sample_hidden(h, hs, RngKey{seed, hidden_stream, step});
-  };
+namespace {
+
+// The visible side of a model whose visible units are an RBM's (Rbm, ConvRbm): means
+// given hidden samples, visible samples from (seed, visible_stream), and PCD chains
+// started as Bernoulli samples of the data from (seed, init_stream, 0) (kept as they are
+// for Gaussian units).
+template <class Model>
+void set_visible_side(GibbsModel& m, const Model* r, uint64_t seed, uint32_t visible_stream,
+                      uint32_t init_stream) {
   m.visible = [r](CMatRef hs, LayerRef v) { r->visible_mean_given_hidden(hs, v.units); };
   m.sample_visible = [r, seed, visible_stream](CLayerRef mean, LayerRef out, uint64_t step) {
     r->sample_visible(mean.units, out.units, RngKey{seed, visible_stream, step});
@@ -31,6 +32,19 @@ GibbsModel rbm_gibbs_model(const Rbm& rbm, uint64_t seed, uint32_t hidden_stream
       r->backend().sample_bernoulli(chains.units, chains.units, RngKey{seed, init_stream, 0});
     }
   };
+}
+
+}  // namespace
+
+GibbsModel rbm_gibbs_model(const Rbm& rbm, uint64_t seed, uint32_t hidden_stream,
+                           uint32_t visible_stream, uint32_t init_stream) {
+  const Rbm* r = &rbm;
+  GibbsModel m;
+  m.hidden = [r](CLayerRef v, MatRef h) { r->hidden_given_visible(v.units, h); };
+  m.sample_hidden = [r, seed, hidden_stream](CMatRef h, MatRef hs, uint64_t step) {
+    r->sample_hidden(h, hs, RngKey{seed, hidden_stream, step});
+  };
+  set_visible_side(m, r, seed, visible_stream, init_stream);
   return m;
 }
 
@@ -42,18 +56,10 @@ GibbsModel conv_gibbs_model(const ConvRbm& rbm, uint64_t seed, uint32_t hidden_s
   m.sample_hidden = [r, seed, hidden_stream](CMatRef logits, MatRef hs, uint64_t step) {
     r->sample_hidden_from_logits(logits, hs, MatRef{}, RngKey{seed, hidden_stream, step});
   };
-  m.visible = [r](CMatRef hs, LayerRef v) { r->visible_mean_given_hidden(hs, v.units); };
-  m.sample_visible = [r, seed, visible_stream](CLayerRef mean, LayerRef out, uint64_t step) {
-    r->sample_visible(mean.units, out.units, RngKey{seed, visible_stream, step});
-  };
   m.hidden_probs = [r](CMatRef logits, MatRef probs) {
     r->hidden_probs_from_logits(logits, probs, MatRef{});
   };
-  m.start_chains = [r, seed, init_stream](LayerRef chains) {
-    if (r->visible_type() == VisibleType::bernoulli) {
-      r->backend().sample_bernoulli(chains.units, chains.units, RngKey{seed, init_stream, 0});
-    }
-  };
+  set_visible_side(m, r, seed, visible_stream, init_stream);
   return m;
 }
 

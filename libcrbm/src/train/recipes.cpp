@@ -11,6 +11,7 @@
 #include <string>
 #include <type_traits>
 
+#include "crbm/enum_names.hpp"
 #include "crbm/error.hpp"
 
 namespace crbm {
@@ -429,18 +430,15 @@ void record(const std::function<void(Plan&, Filler&)>& fill, Recipe& recipe) {
 
 }  // namespace
 
+namespace {
+constexpr EnumName<RecipeModel> kRecipeModelNames[] = {{RecipeModel::rbm, "rbm"},
+                                                       {RecipeModel::dbm, "dbm"},
+                                                       {RecipeModel::dbn, "dbn"},
+                                                       {RecipeModel::cdbn, "cdbn"}};
+}  // namespace
+
 const char* to_string(RecipeModel model) {
-  switch (model) {
-    case RecipeModel::rbm:
-      return "rbm";
-    case RecipeModel::dbm:
-      return "dbm";
-    case RecipeModel::dbn:
-      return "dbn";
-    case RecipeModel::cdbn:
-      return "cdbn";
-  }
-  return "?";
+  return name_of(kRecipeModelNames, model);
 }
 
 const std::vector<Recipe>& recipes() {

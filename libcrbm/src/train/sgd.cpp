@@ -5,29 +5,24 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "crbm/enum_names.hpp"
 #include "crbm/error.hpp"
 #include "train/config_check.hpp"
 
 namespace crbm {
 
+namespace {
+constexpr EnumName<LrSchedule> kLrScheduleNames[] = {{LrSchedule::constant, "constant"},
+                                                     {LrSchedule::inverse, "inverse"},
+                                                     {LrSchedule::exponential, "exponential"}};
+}  // namespace
+
 const char* to_string(LrSchedule s) {
-  switch (s) {
-    case LrSchedule::constant:
-      return "constant";
-    case LrSchedule::inverse:
-      return "inverse";
-    case LrSchedule::exponential:
-      return "exponential";
-  }
-  return "?";
+  return name_of(kLrScheduleNames, s);
 }
 
 LrSchedule lr_schedule_from_string(const std::string& name) {
-  if (name == "constant") return LrSchedule::constant;
-  if (name == "inverse") return LrSchedule::inverse;
-  if (name == "exponential") return LrSchedule::exponential;
-  CRBM_FAIL("unknown learning-rate schedule '", name,
-            "' (expected constant, inverse or exponential)");
+  return parse_enum(kLrScheduleNames, name, "learning-rate schedule");
 }
 
 double SgdConfig::learning_rate_at(int epoch, int64_t updates) const {

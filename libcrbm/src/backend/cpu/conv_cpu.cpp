@@ -14,6 +14,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/backend_checks.hpp"
 #include "crbm/conv.hpp"
 #include "philox.cuh"
 #include "pool_math.cuh"
@@ -219,9 +220,7 @@ class CpuConvOps final : public ConvOps {
 }  // namespace
 
 std::unique_ptr<ConvOps> make_cpu_conv_ops(Backend& backend) {
-  CRBM_CHECK_THROW(backend.device() == Device::cpu, "make_cpu_conv_ops on a ",
-                   to_string(backend.device()), " backend");
-  return std::make_unique<CpuConvOps>(backend);
+  return detail::make_ops_on<CpuConvOps>(Device::cpu, "make_cpu_conv_ops", backend);
 }
 
 }  // namespace crbm

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/backend_checks.hpp"
 #include "crbm/ratings_ops.hpp"
 #include "ratings_math.cuh"
 
@@ -95,9 +96,7 @@ class CpuRatingsOps final : public RatingsOps {
 }  // namespace
 
 std::unique_ptr<RatingsOps> make_cpu_ratings_ops(Backend& backend) {
-  CRBM_CHECK_THROW(backend.device() == Device::cpu, "make_cpu_ratings_ops on a ",
-                   to_string(backend.device()), " backend");
-  return std::make_unique<CpuRatingsOps>(backend);
+  return detail::make_ops_on<CpuRatingsOps>(Device::cpu, "make_cpu_ratings_ops", backend);
 }
 
 }  // namespace crbm

@@ -20,6 +20,7 @@
 #include <memory>
 #include <tuple>
 
+#include "backend/backend_checks.hpp"
 #include "backend/cuda/cuda_backend.hpp"
 #include "backend/cuda/cuda_check.hpp"
 #include "conv_kernels.cuh"
@@ -437,9 +438,7 @@ class CudaConvOps final : public ConvOps {
 }  // namespace
 
 std::unique_ptr<ConvOps> make_cuda_conv_ops(Backend& backend, ConvAlgo algo) {
-  CRBM_CHECK_THROW(backend.device() == Device::cuda, "make_cuda_conv_ops on a ",
-                   to_string(backend.device()), " backend");
-  return std::make_unique<CudaConvOps>(backend, algo);
+  return detail::make_ops_on<CudaConvOps>(Device::cuda, "make_cuda_conv_ops", backend, algo);
 }
 
 bool cuda_conv_has_cudnn() {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "backend/backend_checks.hpp"
 #include "backend/cuda/cuda_check.hpp"
 #include "crbm/ratings_ops.hpp"
 #include "ratings_kernels.cuh"
@@ -56,9 +57,7 @@ class CudaRatingsOps final : public RatingsOps {
 }  // namespace
 
 std::unique_ptr<RatingsOps> make_cuda_ratings_ops(Backend& backend) {
-  CRBM_CHECK_THROW(backend.device() == Device::cuda, "make_cuda_ratings_ops on a ",
-                   to_string(backend.device()), " backend");
-  return std::make_unique<CudaRatingsOps>(backend);
+  return detail::make_ops_on<CudaRatingsOps>(Device::cuda, "make_cuda_ratings_ops", backend);
 }
 
 }  // namespace crbm
