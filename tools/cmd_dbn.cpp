@@ -780,8 +780,22 @@ void register_deep(CLI::App& app) {
         cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
             ->capture_default_str()
             ->group(kGroupTraining);
-    const SgdOptions sgd = add_sgd_options(cmd, o->train, kSgdMomentum);
+    const SgdOptions sgd =
+        add_sgd_options(cmd, o->train, kSgdMomentum | kSgdSparsity | kSgdSparsityTarget);
     sgd.epochs->description("Joint-training epochs (the total, with --resume)");
+    sgd.sparsity_target->description(
+        "Joint training: target mean activation p of every hidden layer (0 = off)");
+    cmd->add_option("--sparsity-targets", o->train.sparsity_targets,
+                    "Joint training: one sparsity target per hidden layer (0 = off for that "
+                    "layer), e.g. 0.2,0.1 as the authors' dbm_mf.m; with --sparsity-cost and "
+                    "--sparsity-decay")
+        ->delimiter(',')
+        ->type_name("P,P[,P]")
+        ->group(kGroupTraining);
+    cmd->add_flag("--sparsity-weights,!--no-sparsity-weights", o->train.sparsity_weight_gradient,
+                  "Joint training: the sparsity term also moves the weights next to each layer "
+                  "(as dbm_mf.m), not only its bias")
+        ->group(kGroupTraining);
     sgd.batch->description("Minibatch size (pretraining and joint training)");
     o->batch_opt = sgd.batch;
     sgd.lr->description("Joint learning rate");

@@ -39,7 +39,7 @@ enum : uint32_t { kStreamHidden = 0x7a20, kStreamVisible, kStreamShuffle };
 namespace ais {  // annealed importance sampling of RBMs (eval/ais.cpp)
 enum : uint32_t { kStreamAisHidden = 0xa150, kStreamAisVisible };
 }  // namespace ais
-namespace dbm {  // DBM: joint training and pretraining (models/dbm.cpp)
+namespace dbm {  // DBM: joint training and pretraining (models/dbm.cpp, train/dbm_train.cpp)
 enum : uint32_t { kStreamDbmGibbs = 0xd8b0, kStreamDbmInit, kStreamDbmBinarize };
 enum : uint32_t { kStreamPreHidden = 0xd8b3, kStreamPreVisible, kStreamPreBinarize };
 }  // namespace dbm

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 13, row "DBM 784-500-1000" (published -84.62 nats, Salakhutdinov & Hinton 2009):
 # pretrains and jointly trains with the recipe sh09-dbm (docs/recipes.md; the recipe's gaps,
-# label units and sparsity among them, are printed by dbm-train), for a joint-training budget
+# the label units among them, are printed by dbm-train), for a joint-training budget
 # that fits one 9-minute GPU call, then the mean-field lower bound on the 10,000 test images
 # (deep-eval binarizes them stochastically, seed 7) with AIS log Z, 100 runs at 14,500,
 # 20,000 (the paper's count) and 100,000 steps. Writes the checkpoint, metrics, eval JSON

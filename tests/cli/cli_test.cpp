@@ -259,6 +259,28 @@ TEST_F(CliTest, DbmTrainResume) {
   EXPECT_NE(err.find("16 visible units"), std::string::npos) << err;
 }
 
+// dbm-train's per-layer sparsity options reach the joint trainer's configuration (recorded
+// in the JSON report and the checkpoint), and a bad target is refused by name.
+TEST_F(CliTest, DbmTrainSparsityTargets) {
+  const Result r =
+      run("dbm-train --hidden 8,6 --pretrain-epochs 1 --epochs 2 --sparsity-targets 0.2,0.1 "
+          "--sparsity-cost 0.01 --sparsity-weights --json out.json --out dbm.safetensors --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto config = nlohmann::json::parse(read_text(path("out.json")))["config"];
+  ASSERT_EQ(config["sparsity_targets"].size(), 2u);
+  EXPECT_DOUBLE_EQ(config["sparsity_targets"][1].get<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(config["sparsity_cost"].get<double>(), 0.01);
+  EXPECT_TRUE(config["sparsity_weight_gradient"].get<bool>());
+  std::map<std::string, std::string> metadata;
+  load_dbm_params(path("dbm.safetensors").string(), &metadata);
+  EXPECT_NE(metadata.at("dbm_train_config").find("\"sparsity_targets\":[0.2,0.1]"),
+            std::string::npos)
+      << metadata.at("dbm_train_config");
+  const std::string err =
+      expect_error("dbm-train --hidden 8,6 --sparsity-targets 0.2,1.5 --out x.safetensors");
+  EXPECT_NE(err.find("sparsity_targets[1] = 1.5"), std::string::npos) << err;
+}
+
 // dbm-train's monitoring options: momentum schedule, JSONL metrics for both phases, periodic
 // atomic checkpoints, a sample grid, and the JSON report with device and warnings.
 TEST_F(CliTest, DbmTrainMonitoringOptions) {

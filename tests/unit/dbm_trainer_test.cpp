@@ -1,8 +1,10 @@
 // DBM trainer bookkeeping: dbm_health_warnings (the signs of joint training leaving the data
 // that `crbm dbm-train` prints without stopping the run: dead or saturated layers, a layer's
-// activity jumping in one epoch, the reconstruction error climbing) and resuming a run.
+// activity jumping in one epoch, the reconstruction error climbing), resuming a run, and the
+// per-layer sparsity terms (DbmTrainConfig::sparsity_targets).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -119,6 +121,111 @@ TEST(DbmTrainerResume, ScheduleContinuesFromTheSavedEpoch) {
   EXPECT_THROW(resumed.resume(1, 1), Error);
   DbmTrainer bad(dbm, c);
   EXPECT_THROW(bad.resume(-1, 0), Error);
+}
+
+// ---- per-layer sparsity ----
+
+HostTensor pattern_rows(int64_t rows, int64_t cols) {
+  HostTensor t({rows, cols});
+  for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = float((i * 7 + i / 3) % 3 == 0);
+  return t;
+}
+
+// Joint training from the same pretrained-like start; returns the last epoch's statistics
+// and the final parameters.
+DbmEpochStats train_joint(const DbmTrainConfig& c, DbmParams* out = nullptr) {
+  auto be = make_cpu_backend(1);
+  Dbm dbm(*be, 8, {6, 5});
+  DbmParams p = dbm.to_host();
+  for (HostTensor& w : p.weights) {
+    for (size_t i = 0; i < w.data.size(); ++i) w.data[i] = 0.3f * float(int(i * 5 % 7) - 3) / 3;
+  }
+  dbm.load(p);
+  const Matrix x = Matrix::from_host(*be, pattern_rows(40, 8));
+  DbmTrainer trainer(dbm, c);
+  DbmEpochStats s;
+  for (int e = 0; e < c.epochs; ++e) s = trainer.train_epoch(x);
+  if (out != nullptr) *out = dbm.to_host();
+  return s;
+}
+
+DbmTrainConfig sparsity_config() {
+  DbmTrainConfig c;
+  c.epochs = 6;
+  c.batch_size = 10;
+  c.chains = 10;
+  c.learning_rate = 0.05f;
+  c.sparsity_cost = 0.5f;
+  return c;
+}
+
+void expect_same_params(const DbmParams& a, const DbmParams& b) {
+  for (size_t l = 0; l < a.weights.size(); ++l) EXPECT_EQ(a.weights[l].data, b.weights[l].data);
+  for (size_t l = 0; l < a.biases.size(); ++l) EXPECT_EQ(a.biases[l].data, b.biases[l].data);
+}
+
+// Off by default, and targets of 0 (or the weight term without targets) change nothing.
+TEST(DbmSparsity, OffByDefaultAndZeroTargetsChangeNothing) {
+  DbmTrainConfig plain = sparsity_config();
+  EXPECT_TRUE(DbmTrainConfig().sparsity_targets.empty());
+  EXPECT_FLOAT_EQ(DbmTrainConfig().sparsity_target, 0.0f);
+  EXPECT_FALSE(DbmTrainConfig().sparsity_weight_gradient);
+  DbmParams reference, zeros, weights_only;
+  train_joint(plain, &reference);
+  DbmTrainConfig z = plain;
+  z.sparsity_targets = {0.0f, 0.0f};
+  train_joint(z, &zeros);
+  expect_same_params(reference, zeros);
+  DbmTrainConfig w = plain;
+  w.sparsity_weight_gradient = true;
+  train_joint(w, &weights_only);
+  expect_same_params(reference, weights_only);
+}
+
+// Each layer's activity moves toward its own target: layer 1 down to 0.05, layer 2 up
+// to 0.9, with the bias term alone and with the weight term of dbm_mf.m as well.
+TEST(DbmSparsity, EachLayerMovesTowardItsTarget) {
+  const DbmTrainConfig plain = sparsity_config();
+  const DbmEpochStats none = train_joint(plain);
+  for (bool weights : {false, true}) {
+    DbmTrainConfig c = plain;
+    c.sparsity_targets = {0.05f, 0.9f};
+    c.sparsity_weight_gradient = weights;
+    const DbmEpochStats s = train_joint(c);
+    ASSERT_EQ(s.mean_activation.size(), 2u);
+    EXPECT_LT(s.mean_activation[0], none.mean_activation[0] - 0.05) << "weights " << weights;
+    EXPECT_GT(s.mean_activation[1], none.mean_activation[1] + 0.05) << "weights " << weights;
+    EXPECT_LT(std::abs(s.mean_activation[0] - 0.05), std::abs(none.mean_activation[0] - 0.05));
+    EXPECT_LT(std::abs(s.mean_activation[1] - 0.9), std::abs(none.mean_activation[1] - 0.9));
+  }
+  // A target for layer 1 only leaves layer 2 without a term (0 = off for that layer).
+  DbmTrainConfig one = plain;
+  one.sparsity_targets = {0.05f};
+  const DbmEpochStats s = train_joint(one);
+  EXPECT_LT(s.mean_activation[0], none.mean_activation[0] - 0.05);
+}
+
+TEST(DbmSparsity, BadTargetsAreRefusedByName) {
+  DbmTrainConfig c = sparsity_config();
+  c.sparsity_targets = {0.2f, 1.5f};
+  try {
+    c.validate();
+    FAIL() << "target 1.5 validated";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sparsity_targets[1]"), std::string::npos) << e.what();
+  }
+  c.sparsity_targets = {0.2f, 0.1f};
+  c.sparsity_target = 0.1f;
+  EXPECT_THROW(c.validate(), Error);
+  c.sparsity_target = 0.0f;
+  c.sparsity_targets = {0.2f, 0.1f, 0.1f};  // three targets for two hidden layers
+  auto be = make_cpu_backend(1);
+  Dbm dbm(*be, 8, {6, 5});
+  EXPECT_THROW(DbmTrainer(dbm, c), Error);
+  EXPECT_FLOAT_EQ(DbmTrainConfig().sparsity_target_of(1), 0.0f);
+  c.sparsity_targets = {0.2f};
+  EXPECT_FLOAT_EQ(c.sparsity_target_of(1), 0.2f);
+  EXPECT_FLOAT_EQ(c.sparsity_target_of(2), 0.0f);
 }
 
 }  // namespace

@@ -147,14 +147,19 @@ TEST(Recipes, Sh09DbmFillsTheAuthorsScheduleAndListsWhatIsMissing) {
   EXPECT_NEAR(plan.joint.learning_rate_at(0, 1000000), 1e-4, 1e-9);
   EXPECT_EQ(value_of(r, "hidden"), "500,1000");
   EXPECT_EQ(value_of(r, "joint.lr_decay_rate"), "1.000015");
-  // The label units and the sparsity terms are reported, not silently dropped.
+  // The label units are reported, not silently dropped.
   const std::vector<std::string> gaps = recipe_gap_messages(r);
   auto mentions = [&](const std::string& part) {
     return std::any_of(gaps.begin(), gaps.end(),
                        [&](const std::string& g) { return g.find(part) != std::string::npos; });
   };
   EXPECT_TRUE(mentions("label units"));
-  EXPECT_TRUE(mentions("sparsity targets 0.2"));
+  // The per-layer sparsity of dbm_mf.m is applied now, no longer a gap.
+  EXPECT_FALSE(mentions("sparsity targets 0.2"));
+  EXPECT_EQ(plan.joint.sparsity_targets, (std::vector<float>{0.2f, 0.1f}));
+  EXPECT_FLOAT_EQ(plan.joint.sparsity_cost, 0.001f);
+  EXPECT_TRUE(plan.joint.sparsity_weight_gradient);
+  EXPECT_EQ(value_of(r, "joint.sparsity_targets[1]"), "0.1");
   EXPECT_TRUE(mentions("ceil(epoch/20)"));
   EXPECT_NE(std::find(r.eval.ais_steps.begin(), r.eval.ais_steps.end(), 20000),
             r.eval.ais_steps.end());

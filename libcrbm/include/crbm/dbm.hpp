@@ -37,6 +37,21 @@ struct DbmTrainConfig : SgdConfig {
   int64_t chains = 100;
   int gibbs_steps = 5;                // per update
   bool resample_binarization = true;  // data are probabilities: draw binary v per batch
+  // Per-layer sparsity (dbm_mf.m: 0.2 for h1, 0.1 for h2): one target per hidden layer, with
+  // SgdConfig's sparsity_cost and sparsity_decay; a target of 0 turns that layer's term off.
+  // Empty: SgdConfig's single sparsity_target for every hidden layer (0 = off, the default).
+  // For layer l with running mean activity q_l (q <- decay q + (1 - decay) mean_batch(mu_l),
+  // from the data-side mean field), the bias gradient of layer l gets cost (t_l - q_l).
+  std::vector<float> sparsity_targets;
+  // Also move the weights on both sides of a layer with a target, as dbm_mf.m does:
+  //   grad W_{l-1} += cost mean_batch(x_{l-1})' (t_l - q_l)
+  //   grad W_l     += cost (t_l - q_l)' mean_batch(mu_{l+1})
+  // (x_0 = v, x_l = mu_l). Off by default: the bias-only term of the other trainers.
+  bool sparsity_weight_gradient = false;
+
+  // The sparsity target of hidden layer l (1-based), from sparsity_targets or
+  // sparsity_target; 0 when off.
+  float sparsity_target_of(size_t l) const;
 
   void validate() const;
   std::string to_json() const;
@@ -157,6 +172,9 @@ class DbmTrainer {
   std::vector<Matrix> chains_, chain_probs_, mu_;
   std::vector<Matrix> grad_w_, grad_b_, vel_w_, vel_b_;
   std::vector<SparsityTerm> sparsity_;  // per hidden layer (SgdConfig's sparsity terms)
+  std::vector<SgdConfig> layer_sgd_;    // per hidden layer: config_ with that layer's target
+  std::vector<Matrix> logits_;          // mean-field logits, kept between updates
+  std::vector<Matrix> layer_mean_;      // per layer: mean_batch(x_l) [1 x n_l] (weight term)
   Matrix v_bin_, shuffled_;
 };
 

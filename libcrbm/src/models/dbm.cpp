@@ -1,30 +1,19 @@
-// DBM pretraining (doubled inputs), mean-field inference, PCD joint training, Gibbs sampling,
-// log Z (exact / AIS through the equivalent even-odd RBM) and the mean-field lower bound
-// (see dbm.hpp), written against the Backend operations.
-//   joint update: dW_l = x_l' mu_{l+1} / B (mean-field, data) - s_l' s_{l+1} / C (chains)
+// The DBM itself (see dbm.hpp): parameters, the layer conditionals, mean-field inference and
+// Gibbs sampling, written against the Backend operations. Training is in
+// train/dbm_train.cpp, log Z and the bound in eval/dbm_eval.cpp, checkpoints in io/dbm_io.cpp.
 #include "crbm/dbm.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <nlohmann/json.hpp>
 
-#include "crbm/exact.hpp"
-#include "crbm/gibbs.hpp"
-#include "crbm/mathutil.hpp"
-#include "crbm/safetensors.hpp"
+#include "models/dbm_internal.hpp"
 #include "rng_streams.hpp"
-#include "train/config_check.hpp"
 
 namespace crbm {
-namespace {
+namespace detail {
 
 using namespace rng_stream::dbm;  // Philox stream ids (rng_streams.hpp)
 
-// out = x_{l-1} W_{l-1} + x_{l+1} W_l' + b_l (the missing neighbour of v or the top is skipped).
-void layer_logits(const Dbm& dbm, size_t l, CMatRef below, CMatRef above, MatRef out) {
+void dbm_layer_logits(const Dbm& dbm, size_t l, CMatRef below, CMatRef above, MatRef out) {
   Backend& be = dbm.backend();
   float beta = 0.0f;
   if (l > 0) {
@@ -35,145 +24,34 @@ void layer_logits(const Dbm& dbm, size_t l, CMatRef below, CMatRef above, MatRef
   be.scale_add_activate(out, 1.0f, CMatRef{}, dbm.bias(l), Activation::linear);
 }
 
-// One Gibbs sweep over the layers: odd layers given even ones, then even ones.
-void gibbs_step(const Dbm& dbm, std::vector<Matrix>& state, std::vector<Matrix>& probs,
-                uint64_t seed, uint64_t step) {
+void dbm_gibbs_step(const Dbm& dbm, std::vector<Matrix>& state, std::vector<Matrix>& probs,
+                    uint64_t seed, uint64_t step) {
   Backend& be = dbm.backend();
   const size_t top = dbm.depth();
   for (size_t parity : {size_t{1}, size_t{0}}) {
     for (size_t l = parity; l <= top; l += 2) {
-      layer_logits(dbm, l, l > 0 ? CMatRef(state[l - 1]) : CMatRef{},
-                   l < top ? CMatRef(state[l + 1]) : CMatRef{}, probs[l]);
+      dbm_layer_logits(dbm, l, l > 0 ? CMatRef(state[l - 1]) : CMatRef{},
+                       l < top ? CMatRef(state[l + 1]) : CMatRef{}, probs[l]);
       be.scale_add_activate(probs[l], 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
       be.sample_bernoulli(probs[l], state[l], RngKey{seed, kStreamDbmGibbs, step * 8 + l});
     }
   }
 }
 
-// CD-k on an RBM whose hidden input is scaled by `up` and visible input by `down`:
-//   P(h|v) = sigm(up v W + c),  P(v|h) = sigm(down h W' + b).
-class ScaledCdTrainer {
- public:
-  ScaledCdTrainer(Rbm& rbm, const TrainConfig& cfg, float up, float down)
-      : rbm_(rbm), be_(rbm.backend()), cfg_(cfg), up_(up), down_(down) {
-    cfg_.validate();
-    if (cfg_.persistent) CRBM_FAIL("DBM pretraining uses CD-k; persistent = true is not supported");
-    const int64_t v = rbm.visible(), h = rbm.hidden();
-    step_ = RbmStep(be_, v, h, v, h);
-    GibbsModel model;
-    model.hidden = [this](CLayerRef v, MatRef out) { hidden(v.units, out); };
-    model.sample_hidden = [this](CMatRef p, MatRef out, uint64_t step) {
-      be_.sample_bernoulli(p, out, RngKey{cfg_.seed, kStreamPreHidden, step});
-    };
-    model.visible = [this](CMatRef hs, LayerRef out) { visible(hs, out.units); };
-    model.sample_visible = [this](CLayerRef p, LayerRef out, uint64_t step) {
-      be_.sample_bernoulli(p.units, out.units, RngKey{cfg_.seed, kStreamPreVisible, step});
-    };
-    negative_ =
-        std::make_unique<CdNegativePhase>(be_, std::move(model), cfg_, cfg_.batch_size, v, 0, h);
-  }
-
-  void hidden(CMatRef v, MatRef out) const {
-    be_.gemm(false, false, 1.0f, v, rbm_.weights(), 0.0f, out);
-    be_.scale_add_activate(out, up_, CMatRef{}, rbm_.hidden_bias(), Activation::sigmoid);
-  }
-  void visible(CMatRef h, MatRef out) const {
-    be_.gemm(false, true, 1.0f, h, rbm_.weights(), 0.0f, out);
-    be_.scale_add_activate(out, down_, CMatRef{}, rbm_.visible_bias(), Activation::sigmoid);
-  }
-
-  EpochStats train_epoch(CMatRef data) {
-    const int64_t n = data.rows;
-    EpochStats st;
-    st.learning_rate = lr();
-    st.momentum = mom();
-    st.seconds = for_each_shuffled_batch(be_, data, shuffled_, cfg_.seed, uint64_t(epoch_),
-                                         cfg_.batch_size, [this](CMatRef b) { update(b); });
-    st.samples_per_second = st.seconds > 0 ? n / st.seconds : 0;
-    if (!rbm_.parameters_finite()) {
-      throw DivergenceError(concat("DBM pretraining diverged in epoch ", epoch_ + 1,
-                                   "; lower the learning rate (now ", lr(), ")"));
-    }
-    const int64_t m = std::min<int64_t>(n, 1000);
-    Matrix h(be_, m, rbm_.hidden()), r(be_, m, rbm_.visible());
-    hidden(shuffled_.rows_view(0, m), h);
-    visible(h, r);
-    st.reconstruction_error = be_.sum_squared_diff(shuffled_.rows_view(0, m), r) / m;
-    st.mean_hidden_activation = be_.mean(h);
-    ++epoch_;
-    st.epoch = epoch_;
-    st.updates = updates_;
-    return st;
-  }
-
- private:
-  double lr() const { return cfg_.learning_rate_at(epoch_, updates_); }
-  double mom() const { return cfg_.momentum_at(epoch_); }
-
-  void update(CMatRef batch) {
-    const int64_t b = batch.rows, nv = rbm_.visible(), nh = rbm_.hidden();
-    if (rows_ < b) {
-      v0_ = Matrix(be_, b, nv);
-      h0_ = Matrix(be_, b, nh);
-      rows_ = b;
-    }
-    CMatRef v0 = batch;
-    if (cfg_.resample_binarization) {
-      MatRef vb = v0_.rows_view(0, b);
-      be_.sample_bernoulli(batch, vb, RngKey{cfg_.seed, kStreamPreBinarize, uint64_t(updates_)});
-      v0 = vb;
-    }
-    MatRef h0 = h0_.rows_view(0, b);
-    hidden(v0, h0);
-    const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
-    const CMatRef vk = negative.v.units, hk = negative.h;
-    const float inv = 1.0f / static_cast<float>(b);
-    step_.add_statistics(v0, h0, inv, 0.0f);
-    step_.add_statistics(vk, hk, -inv, 1.0f);
-    step_.add_hidden_mean(cfg_, h0, inv);
-    step_.apply(cfg_, epoch_, updates_, {rbm_.weights(), rbm_.visible_bias(), rbm_.hidden_bias()});
-    ++updates_;
-  }
-
-  Rbm& rbm_;
-  Backend& be_;
-  TrainConfig cfg_;
-  float up_, down_;
-  int epoch_ = 0;
-  int64_t updates_ = 0, rows_ = 0;
-  Matrix v0_, h0_, shuffled_;
-  RbmStep step_;
-  std::unique_ptr<CdNegativePhase> negative_;
-};
-
-void ensure_rows(Backend& be, std::vector<Matrix>& m, size_t count, int64_t rows,
-                 const std::vector<int64_t>& cols) {
+void dbm_ensure_rows(Backend& be, std::vector<Matrix>& m, size_t count, int64_t rows,
+                     const std::vector<int64_t>& cols) {
   m.resize(count);
   for (size_t i = 0; i < count; ++i) {
     if (m[i].rows() != rows || m[i].cols() != cols[i]) m[i] = Matrix(be, rows, cols[i]);
   }
 }
 
-}  // namespace
+}  // namespace detail
 
-// ---- configuration ----
-
-void DbmTrainConfig::validate() const {
-  validate_sgd("DBM training");
-  const detail::ConfigCheck check("DBM training");
-  check.fail_if(mean_field_sweeps < 1, "mean_field_sweeps", mean_field_sweeps, "must be >= 1");
-  check.fail_if(chains < 1, "chains", chains, "must be >= 1");
-  check.fail_if(gibbs_steps < 1, "gibbs_steps", gibbs_steps, "must be >= 1");
-}
-
-std::string DbmTrainConfig::to_json() const {
-  nlohmann::json j = detail::sgd_json(*this);
-  j["mean_field_sweeps"] = mean_field_sweeps;
-  j["chains"] = chains;
-  j["gibbs_steps"] = gibbs_steps;
-  j["resample_binarization"] = resample_binarization;
-  return j.dump();
-}
+using detail::dbm_ensure_rows;
+using detail::dbm_gibbs_step;
+using detail::dbm_layer_logits;
+using namespace rng_stream::dbm;
 
 // ---- model ----
 
@@ -235,73 +113,6 @@ void Dbm::load(const DbmParams& p) {
     biases_[l].upload(p.biases[l]);
   }
 }
-
-// ---- pretraining ----
-
-void Dbm::pretrain(CMatRef data, const std::vector<TrainConfig>& configs, float init_stddev,
-                   const EpochCallback& on_epoch) {
-  const size_t L = depth();
-  if (configs.size() != L) {
-    CRBM_FAIL("DBM pretraining needs one TrainConfig per layer (", configs.size(), " for ", L,
-              " layers)");
-  }
-  CRBM_CHECK_THROW(data.cols == sizes_[0], "data has ", data.cols, " columns for ", sizes_[0],
-                   " visible units");
-  if (data.rows == 0) CRBM_FAIL("DBM pretraining data is empty");
-  Backend& be = *backend_;
-  std::vector<HostTensor> lower_hidden_bias(L + 1), upper_visible_bias(L + 1);
-  Matrix current;
-  CMatRef input = data;
-  for (size_t l = 0; l < L; ++l) {
-    const float up = (l == 0 && L > 1) ? 2.0f : 1.0f;
-    const float down = (l + 1 == L && L > 1) ? 2.0f : 1.0f;
-    Rbm rbm(be, sizes_[l], sizes_[l + 1]);
-    rbm.init_random(configs[l].seed * 7919 + l, init_stddev, nullptr);
-    {
-      Matrix mean(be, 1, sizes_[l]);
-      be.column_sums(input, 1.0f / static_cast<float>(input.rows), 0.0f, mean);
-      HostTensor m = mean.download();
-      for (float& x : m.data) x = static_cast<float>(clamped_log_odds(double(x)));
-      rbm.visible_bias().upload(m);
-    }
-    ScaledCdTrainer trainer(rbm, configs[l], up, down);
-    for (int e = 0; e < configs[l].epochs; ++e) {
-      const EpochStats s = trainer.train_epoch(input);
-      if (on_epoch) on_epoch(l, s);
-    }
-    // Middle layers count twice in the DBM (input from both neighbours): halve them.
-    const bool middle = l > 0 && l + 1 < L;
-    be.copy(rbm.weights(), weights_[l]);
-    if (middle) {
-      be.scale_add_activate(weights_[l], 0.5f, CMatRef{}, CMatRef{}, Activation::linear);
-    }
-    upper_visible_bias[l] = rbm.visible_bias().download();
-    lower_hidden_bias[l + 1] = rbm.hidden_bias().download();
-    if (l + 1 < L) {
-      Matrix next(be, input.rows, sizes_[l + 1]);
-      const int64_t chunk = 8192;
-      for (int64_t first = 0; first < input.rows; first += chunk) {
-        const int64_t rows = std::min(chunk, input.rows - first);
-        trainer.hidden(input.row_range(first, rows), next.rows_view(first, rows));
-      }
-      current = std::move(next);
-      input = current;
-    }
-  }
-  // Biases: v from layer 0; a shared layer gets the mean of its two RBMs' biases.
-  biases_[0].upload(upper_visible_bias[0]);
-  for (size_t l = 1; l <= L; ++l) {
-    HostTensor b = lower_hidden_bias[l];
-    if (l < L) {
-      for (int64_t i = 0; i < b.numel(); ++i) {
-        b.data[i] = 0.5f * (b.data[i] + upper_visible_bias[l].data[i]);
-      }
-    }
-    biases_[l].upload(b);
-  }
-  be.synchronize();
-}
-
 // ---- inference ----
 
 void Dbm::mean_field(CMatRef v, int sweeps, std::vector<Matrix>& mu,
@@ -314,8 +125,8 @@ void Dbm::mean_field(CMatRef v, int sweeps, std::vector<Matrix>& mu,
   const std::vector<int64_t> cols(sizes_.begin() + 1, sizes_.end());
   std::vector<Matrix> local;
   std::vector<Matrix>& z = logits != nullptr ? *logits : local;
-  ensure_rows(be, mu, L, v.rows, cols);
-  ensure_rows(be, z, L, v.rows, cols);
+  dbm_ensure_rows(be, mu, L, v.rows, cols);
+  dbm_ensure_rows(be, z, L, v.rows, cols);
   // Bottom-up initialisation; every layer but the top has its input doubled (it will also
   // receive top-down input).
   for (size_t l = 1; l <= L; ++l) {
@@ -327,8 +138,8 @@ void Dbm::mean_field(CMatRef v, int sweeps, std::vector<Matrix>& mu,
   }
   for (int s = 0; s < sweeps; ++s) {
     for (size_t l = 1; l <= L; ++l) {
-      layer_logits(*this, l, l == 1 ? v : CMatRef(mu[l - 2]), l < L ? CMatRef(mu[l]) : CMatRef{},
-                   z[l - 1]);
+      dbm_layer_logits(*this, l, l == 1 ? v : CMatRef(mu[l - 2]),
+                       l < L ? CMatRef(mu[l]) : CMatRef{}, z[l - 1]);
       be.copy(z[l - 1], mu[l - 1]);
       be.scale_add_activate(mu[l - 1], 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
     }
@@ -339,293 +150,15 @@ HostTensor Dbm::sample(int64_t chains, int steps, uint64_t seed) const {
   CRBM_CHECK_THROW(chains > 0 && steps >= 0, "sample: chains ", chains, ", steps ", steps);
   Backend& be = *backend_;
   std::vector<Matrix> state, probs;
-  ensure_rows(be, state, sizes_.size(), chains, sizes_);
-  ensure_rows(be, probs, sizes_.size(), chains, sizes_);
+  dbm_ensure_rows(be, state, sizes_.size(), chains, sizes_);
+  dbm_ensure_rows(be, probs, sizes_.size(), chains, sizes_);
   for (size_t l = 0; l < sizes_.size(); ++l) {
     be.fill(probs[l], 0.5f);
     be.sample_bernoulli(probs[l], state[l], RngKey{seed, kStreamDbmInit, l});
   }
-  for (int s = 0; s < steps; ++s) gibbs_step(*this, state, probs, seed, uint64_t(s));
-  layer_logits(*this, 0, CMatRef{}, state[1], probs[0]);
+  for (int s = 0; s < steps; ++s) dbm_gibbs_step(*this, state, probs, seed, uint64_t(s));
+  dbm_layer_logits(*this, 0, CMatRef{}, state[1], probs[0]);
   be.scale_add_activate(probs[0], 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
   return probs[0].download();
 }
-
-// ---- log Z ----
-
-RbmParams Dbm::bipartite_rbm() const {
-  const size_t n = sizes_.size();
-  std::vector<int64_t> offset(n, 0);
-  int64_t even = 0, odd = 0;
-  for (size_t l = 0; l < n; ++l) {
-    int64_t& total = l % 2 == 0 ? even : odd;
-    offset[l] = total;
-    total += sizes_[l];
-  }
-  RbmParams p;
-  p.visible_type = VisibleType::bernoulli;
-  p.weights = HostTensor({even, odd}, 0.0f);
-  p.visible_bias = HostTensor({even});
-  p.hidden_bias = HostTensor({odd});
-  p.visible_sigma = HostTensor({even}, 1.0f);
-  for (size_t l = 0; l < n; ++l) {
-    const HostTensor b = biases_[l].download();
-    HostTensor& dst = l % 2 == 0 ? p.visible_bias : p.hidden_bias;
-    std::copy(b.data.begin(), b.data.end(), dst.data.begin() + offset[l]);
-  }
-  for (size_t l = 0; l + 1 < n; ++l) {
-    const HostTensor w = weights_[l].download();
-    const int64_t rows = sizes_[l], cols = sizes_[l + 1];
-    for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t j = 0; j < cols; ++j) {
-        // W_l couples x_l (row i) and x_{l+1} (column j); the even one indexes the RBM row.
-        const int64_t r = l % 2 == 0 ? offset[l] + i : offset[l + 1] + j;
-        const int64_t c = l % 2 == 0 ? offset[l + 1] + j : offset[l] + i;
-        p.weights.data[r * odd + c] = w.data[i * cols + j];
-      }
-    }
-  }
-  return p;
-}
-
-double Dbm::exact_log_partition() const {
-  Rbm rbm(*backend_, bipartite_rbm());
-  return crbm::exact_log_partition(rbm);
-}
-
-AisResult Dbm::ais_log_partition(CMatRef data, const AisConfig& config, int64_t base_rows) const {
-  Rbm rbm(*backend_, bipartite_rbm());
-  HostTensor base;
-  if (data.rows > 0) {
-    CRBM_CHECK_THROW(data.cols == sizes_[0], "AIS base data has ", data.cols, " columns for ",
-                     sizes_[0], " visible units");
-    const int64_t n = std::min(data.rows, std::max<int64_t>(base_rows, 1));
-    const CMatRef rows = data.row_range(0, n);
-    std::vector<Matrix> mu;
-    mean_field(rows, 10, mu);
-    base = HostTensor({n, rbm.visible()});
-    HostTensor vh({n, sizes_[0]});
-    backend_->download(rows, vh.data.data());
-    std::vector<HostTensor> even_mu;
-    for (size_t l = 2; l < sizes_.size(); l += 2) even_mu.push_back(mu[l - 1].download());
-    const int64_t width = rbm.visible();
-    for (int64_t r = 0; r < n; ++r) {
-      float* dst = base.data.data() + r * width;
-      std::copy(vh.data.begin() + r * sizes_[0], vh.data.begin() + (r + 1) * sizes_[0], dst);
-      int64_t off = sizes_[0];
-      for (size_t k = 0; k < even_mu.size(); ++k) {
-        const int64_t c = even_mu[k].cols();
-        std::copy(even_mu[k].data.begin() + r * c, even_mu[k].data.begin() + (r + 1) * c,
-                  dst + off);
-        off += c;
-      }
-    }
-  }
-  return crbm::ais_log_partition(rbm, base, config);
-}
-
-std::vector<double> Dbm::lower_bound(CMatRef v, double log_z, int sweeps, int64_t batch) const {
-  CRBM_CHECK_THROW(v.cols == sizes_[0] && batch >= 1, "lower_bound: data has ", v.cols,
-                   " columns for ", sizes_[0], " visible units");
-  Backend& be = *backend_;
-  const size_t L = depth();
-  std::vector<double> out(static_cast<size_t>(v.rows), 0.0);
-  for (int64_t first = 0; first < v.rows; first += batch) {
-    const int64_t b = std::min(batch, v.rows - first);
-    const CMatRef vb = v.row_range(first, b);
-    std::vector<Matrix> mu, z;
-    mean_field(vb, sweeps, mu, &z);
-    Matrix col(be, b, 1);
-    std::vector<double> acc(static_cast<size_t>(b), -log_z);
-    auto add = [&](double sign) {
-      const HostTensor c = col.download();
-      for (int64_t r = 0; r < b; ++r) acc[r] += sign * c.data[r];
-    };
-    for (size_t l = 0; l <= L; ++l) {
-      const CMatRef x = l == 0 ? vb : CMatRef(mu[l - 1]);
-      be.gemm(false, true, 1.0f, x, biases_[l], 0.0f, col);  // b_l' x_l
-      add(+1.0);
-      if (l < L) {
-        Matrix a(be, b, sizes_[l + 1]);
-        be.gemm(false, false, 1.0f, x, weights_[l], 0.0f, a);  // x_l' W_l mu_{l+1}
-        be.multiply(mu[l], a);
-        be.row_reduce(a, RowReduce::sum, col);
-        add(+1.0);
-      }
-      if (l > 0) {
-        // Entropy of Bernoulli(sigm(z)): softplus(z) - mu z.
-        Matrix mz(be, b, sizes_[l]);
-        be.row_reduce(z[l - 1], RowReduce::softplus_sum, col);
-        add(+1.0);
-        be.copy(z[l - 1], mz);
-        be.multiply(mu[l - 1], mz);
-        be.row_reduce(mz, RowReduce::sum, col);
-        add(-1.0);
-      }
-    }
-    std::copy(acc.begin(), acc.end(), out.begin() + first);
-  }
-  return out;
-}
-
-// ---- joint training ----
-
-DbmTrainer::DbmTrainer(Dbm& dbm, DbmTrainConfig config)
-    : dbm_(dbm), config_(std::move(config)), be_(dbm.backend()) {
-  config_.validate();
-  for (size_t l = 0; l < dbm.depth(); ++l) {
-    const int64_t r = dbm.layer_size(l), c = dbm.layer_size(l + 1);
-    grad_w_.emplace_back(be_, r, c);
-    vel_w_.emplace_back(be_, r, c);
-    be_.fill(vel_w_.back(), 0.0f);
-  }
-  for (size_t l = 0; l <= dbm.depth(); ++l) {
-    grad_b_.emplace_back(be_, 1, dbm.layer_size(l));
-    vel_b_.emplace_back(be_, 1, dbm.layer_size(l));
-    be_.fill(vel_b_.back(), 0.0f);
-    if (l > 0) sparsity_.emplace_back(be_, dbm.layer_size(l));
-  }
-}
-
-void DbmTrainer::resume(int epochs_done, int64_t updates_done) {
-  if (epochs_done < 0 || updates_done < 0) {
-    CRBM_FAIL("DBM resume: epochs_done ", epochs_done, " and updates_done ", updates_done,
-              " must be >= 0");
-  }
-  if (epoch_ != 0 || updates_ != 0 || !chains_.empty()) {
-    CRBM_FAIL("DBM resume: the trainer has already run (", updates_, " updates)");
-  }
-  epoch_ = epochs_done;
-  updates_ = updates_done;
-}
-
-double DbmTrainer::learning_rate() const {
-  return config_.learning_rate_at(epoch_, updates_);
-}
-double DbmTrainer::momentum() const {
-  return config_.momentum_at(epoch_);
-}
-
-void DbmTrainer::update(CMatRef batch) {
-  const int64_t b = batch.rows;
-  const size_t L = dbm_.depth();
-  CRBM_CHECK_THROW(batch.cols == dbm_.layer_size(0), "minibatch has ", batch.cols, " columns for ",
-                   dbm_.layer_size(0), " visible units");
-  if (b == 0) return;
-  CMatRef v0 = batch;
-  if (config_.resample_binarization) {
-    if (v_bin_.rows() < b) v_bin_ = Matrix(be_, b, batch.cols);
-    MatRef vb = v_bin_.rows_view(0, b);
-    be_.sample_bernoulli(batch, vb, RngKey{config_.seed, kStreamDbmBinarize, uint64_t(updates_)});
-    v0 = vb;
-  }
-  dbm_.mean_field(v0, config_.mean_field_sweeps, mu_);
-  std::vector<int64_t> sizes;
-  for (size_t l = 0; l <= L; ++l) sizes.push_back(dbm_.layer_size(l));
-  if (chains_.empty()) {
-    // Chains start at (binarized) data rows and samples of their mean-field posterior.
-    ensure_rows(be_, chains_, L + 1, config_.chains, sizes);
-    ensure_rows(be_, chain_probs_, L + 1, config_.chains, sizes);
-    std::vector<int32_t> rows(static_cast<size_t>(config_.chains));
-    for (int64_t i = 0; i < config_.chains; ++i) rows[i] = static_cast<int32_t>(i % b);
-    for (size_t l = 0; l <= L; ++l) {
-      be_.gather_rows(l == 0 ? v0 : CMatRef(mu_[l - 1]), rows, chain_probs_[l]);
-      be_.sample_bernoulli(chain_probs_[l], chains_[l], RngKey{config_.seed, kStreamDbmInit, l});
-    }
-  }
-  for (int s = 0; s < config_.gibbs_steps; ++s) {
-    gibbs_step(dbm_, chains_, chain_probs_, config_.seed,
-               uint64_t(updates_) * uint64_t(config_.gibbs_steps) + uint64_t(s));
-  }
-  const float inv_b = 1.0f / static_cast<float>(b);
-  const float inv_c = 1.0f / static_cast<float>(config_.chains);
-  for (size_t l = 0; l < L; ++l) {
-    const CMatRef x = l == 0 ? v0 : CMatRef(mu_[l - 1]);
-    be_.gemm(true, false, inv_b, x, mu_[l], 0.0f, grad_w_[l]);
-    be_.gemm(true, false, -inv_c, chains_[l], chains_[l + 1], 1.0f, grad_w_[l]);
-  }
-  for (size_t l = 0; l <= L; ++l) {
-    be_.column_sums(l == 0 ? v0 : CMatRef(mu_[l - 1]), inv_b, 0.0f, grad_b_[l]);
-    be_.column_sums(chains_[l], -inv_c, 1.0f, grad_b_[l]);
-  }
-  if (SparsityTerm::enabled(config_)) {
-    // Every hidden layer's bias, from its data-side mean-field activity.
-    for (size_t l = 1; l <= L; ++l) {
-      be_.column_sums(mu_[l - 1], inv_b, 0.0f, sparsity_[l - 1].batch_mean());
-      sparsity_[l - 1].apply(config_, grad_b_[l]);
-    }
-  }
-  const StepRates rates = step_rates(config_, epoch_, updates_);
-  for (size_t l = 0; l < L; ++l) {
-    momentum_step(be_, dbm_.weights(l), vel_w_[l], grad_w_[l], rates, config_, Decay::weights);
-  }
-  for (size_t l = 0; l <= L; ++l) {
-    momentum_step(be_, dbm_.bias(l), vel_b_[l], grad_b_[l], rates, config_, Decay::none);
-  }
-  ++updates_;
-}
-
-DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
-  const int64_t n = data.rows;
-  if (n == 0) CRBM_FAIL("DBM training data is empty");
-  DbmEpochStats st;
-  st.learning_rate = learning_rate();
-  st.momentum = momentum();
-  st.seconds = for_each_shuffled_batch(be_, data, shuffled_, config_.seed, uint64_t(epoch_),
-                                       config_.batch_size, [this](CMatRef b) { update(b); });
-  for (size_t l = 0; l < dbm_.depth(); ++l) {
-    if (!be_.all_finite(dbm_.weights(l))) {
-      throw DivergenceError(concat("DBM training diverged in epoch ", epoch_ + 1,
-                                   "; lower the learning rate (now ", learning_rate(), ")"));
-    }
-  }
-  // Statistics on the first rows of this epoch's order.
-  const int64_t m = std::min<int64_t>(n, 1000);
-  const CMatRef subset = shuffled_.rows_view(0, m);
-  std::vector<Matrix> mu;
-  dbm_.mean_field(subset, config_.mean_field_sweeps, mu);
-  Matrix recon(be_, m, dbm_.layer_size(0));
-  layer_logits(dbm_, 0, CMatRef{}, mu[0], recon);
-  be_.scale_add_activate(recon, 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
-  st.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
-  for (size_t l = 0; l < dbm_.depth(); ++l) st.mean_activation.push_back(be_.mean(mu[l]));
-  ++epoch_;
-  st.epoch = epoch_;
-  st.warnings = dbm_health_warnings(st, last_.epoch > 0 ? &last_ : nullptr, lowest_recon_);
-  lowest_recon_ =
-      last_.epoch > 0 ? std::min(lowest_recon_, st.reconstruction_error) : st.reconstruction_error;
-  last_ = st;
-  return st;
-}
-
-std::vector<std::string> dbm_health_warnings(const DbmEpochStats& cur, const DbmEpochStats* prev,
-                                             double lowest_recon) {
-  std::vector<std::string> out;
-  for (size_t l = 0; l < cur.mean_activation.size(); ++l) {
-    const double a = cur.mean_activation[l];
-    if (a < 0.005 || a > 0.995) {
-      out.push_back(fmt::format("hidden layer {} is {} (mean activity {:.4g})", l + 1,
-                                a < 0.5 ? "nearly dead" : "saturated", a));
-    } else if (prev != nullptr && l < prev->mean_activation.size()) {
-      const double p = prev->mean_activation[l];
-      if (std::abs(a - p) > 0.02 && std::abs(a - p) > 0.2 * p) {
-        out.push_back(
-            fmt::format("hidden layer {} mean activity {} from {:.3f} to {:.3f} in one epoch",
-                        l + 1, a > p ? "rose" : "fell", p, a));
-      }
-    }
-  }
-  if (prev != nullptr && lowest_recon > 0 && cur.reconstruction_error > 1.3 * lowest_recon) {
-    out.push_back(fmt::format("reconstruction error {:.4g} is {:.2f}x the lowest so far ({:.4g})",
-                              cur.reconstruction_error, cur.reconstruction_error / lowest_recon,
-                              lowest_recon));
-  }
-  if (!out.empty()) {
-    out.back() +=
-        fmt::format("; the learning rate or momentum may be too large (lr {:g}, momentum {:g})",
-                    cur.learning_rate, cur.momentum);
-  }
-  return out;
-}
-
 }  // namespace crbm

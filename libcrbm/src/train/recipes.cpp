@@ -182,7 +182,16 @@ void fill_sh09(DbmPlan& plan, Filler& f) {
   f.set(j.weight_decay, 2e-4f, p + "weight_decay", kDbmMf);
   f.set(j.l1_decay, 0.0f, p + "l1_decay", kDbmMf);
   f.set(j.sparsity_target, 0.0f, p + "sparsity_target",
-        "dbm_mf.m uses per-layer targets 0.2 / 0.1 (see unsupported); off here");
+        "dbm_mf.m: per-layer targets instead (sparsity_targets)");
+  j.sparsity_targets.assign(2, 0.0f);
+  f.set(j.sparsity_targets[0], 0.2f, p + "sparsity_targets[0]",
+        "dbm_mf.m: sparsetarget = .2 (hidden layer 1)");
+  f.set(j.sparsity_targets[1], 0.1f, p + "sparsity_targets[1]",
+        "dbm_mf.m: sparsetarget2 = .1 (hidden layer 2)");
+  f.set(j.sparsity_cost, 0.001f, p + "sparsity_cost", "dbm_mf.m: sparsecost = .001");
+  f.set(j.sparsity_decay, 0.9f, p + "sparsity_decay", "dbm_mf.m: sparsedamping = .9");
+  f.set(j.sparsity_weight_gradient, true, p + "sparsity_weight_gradient",
+        "dbm_mf.m: the sparsity gradients also enter both weight matrices next to a layer");
   f.set(j.mean_field_sweeps, 10, p + "mean_field_sweeps", kDbmMeanField);
   f.set(j.chains, 100, p + "chains", "dbm_mf.m: one persistent chain per minibatch row (100)");
   f.set(j.gibbs_steps, 5, p + "gibbs_steps", "dbm_mf.m: 5 Gibbs steps per update");
@@ -351,9 +360,9 @@ std::vector<Entry> build_entries() {
       {"ten softmax label units joined to the top layer (clamped in the positive phase, "
        "sampled in the negative), in layer-2 pretraining and joint training",
        "rbm_l2.m, dbm_mf.m", "trained without labels"},
-      {"sparsity targets 0.2 (hidden layer 1) and 0.1 (layer 2), cost 0.001, damping 0.9, in "
-       "the weight and bias gradients",
-       "dbm_mf.m", "joint training without a sparsity term"},
+      {"the sparsity terms' running means starting at the targets (not at the first batch's "
+       "mean activity)",
+       "dbm_mf.m", "the first batch's mean"},
       {"k = ceil(epoch/20) Gibbs steps with lr / ceil(epoch/20) in layer-2 pretraining", "rbm_l2.m",
        "CD-1 with lr / (1 + 0.05 epoch)"},
       {"initial weights N(0, 0.001^2) for layer 1 (0.01^2 for layer 2)", "rbm.m (DBM code)",

@@ -1,0 +1,105 @@
+// No allocation and no host round trip inside a DBM update (issue 12): after the first
+// update has sized its buffers and started the persistent chains, DbmTrainer::update
+// allocates, frees, downloads, synchronizes, reduces on the host and gathers by host index
+// nothing (counted on the CPU backend, Backend::counters()). Pretraining's update is not
+// public: an epoch of 3n rows must count exactly what an epoch of n rows counts (what an
+// epoch does once, shuffling and its statistics, is the same for both).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "crbm/backend.hpp"
+#include "crbm/dbm.hpp"
+
+namespace crbm {
+namespace {
+
+HostTensor binary_rows(int64_t rows, int64_t cols) {
+  HostTensor t({rows, cols});
+  for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = float((i * 7 + i / 5) % 3 == 0);
+  return t;
+}
+
+DbmTrainConfig small_config() {
+  DbmTrainConfig c;
+  c.batch_size = 10;
+  c.chains = 6;
+  c.mean_field_sweeps = 3;
+  c.gibbs_steps = 2;
+  return c;
+}
+
+void expect_update_counts_nothing(DbmTrainConfig c) {
+  auto be = make_cpu_backend(1);
+  Dbm dbm(*be, 8, {5, 4});
+  const Matrix x = Matrix::from_host(*be, binary_rows(10, 8));
+  DbmTrainer trainer(dbm, c);
+  trainer.update(x);  // warm-up: buffers, chains
+  be->reset_counters();
+  trainer.update(x);
+  trainer.update(x);
+  EXPECT_EQ(be->counters(), BackendCounters{}) << be->counters().to_string();
+}
+
+TEST(DbmSync, JointUpdateAllocatesAndWaitsForNothing) {
+  expect_update_counts_nothing(small_config());
+}
+
+TEST(DbmSync, JointUpdateWithSparsityAllocatesAndWaitsForNothing) {
+  DbmTrainConfig c = small_config();
+  c.sparsity_target = 0.1f;
+  expect_update_counts_nothing(c);
+  c.sparsity_target = 0.0f;
+  c.sparsity_targets = {0.2f, 0.1f};
+  c.sparsity_weight_gradient = true;
+  expect_update_counts_nothing(c);
+}
+
+TEST(DbmSync, JointUpdateWithoutResamplingAllocatesAndWaitsForNothing) {
+  DbmTrainConfig c = small_config();
+  c.resample_binarization = false;
+  expect_update_counts_nothing(c);
+}
+
+// A joint epoch of 3n rows counts what an epoch of n rows does: updates add nothing.
+TEST(DbmSync, JointEpochCostDoesNotGrowWithItsUpdates) {
+  auto be = make_cpu_backend(1);
+  Dbm dbm(*be, 8, {5, 4});
+  const Matrix small = Matrix::from_host(*be, binary_rows(20, 8));
+  const Matrix large = Matrix::from_host(*be, binary_rows(60, 8));
+  DbmTrainer a(dbm, small_config()), b(dbm, small_config());
+  a.train_epoch(small);  // warm-up of each trainer
+  b.train_epoch(large);
+  be->reset_counters();
+  a.train_epoch(small);
+  const BackendCounters per_small = be->counters();
+  be->reset_counters();
+  b.train_epoch(large);
+  EXPECT_EQ(be->counters(), per_small)
+      << "3n rows: " << be->counters().to_string() << "\nn rows: " << per_small.to_string();
+}
+
+// Pretraining: one epoch per layer; the 3n-row run counts what the n-row run counts.
+TEST(DbmSync, PretrainingEpochCostDoesNotGrowWithItsUpdates) {
+  auto be = make_cpu_backend(1);
+  const Matrix small = Matrix::from_host(*be, binary_rows(20, 8));
+  const Matrix large = Matrix::from_host(*be, binary_rows(60, 8));
+  std::vector<TrainConfig> layers(2);
+  for (TrainConfig& t : layers) {
+    t.epochs = 1;
+    t.batch_size = 10;
+    t.sparsity_target = 0.1f;  // the sparsity term runs inside every update too
+  }
+  layers[0].resample_binarization = true;
+  Dbm a(*be, 8, {5, 4}), b(*be, 8, {5, 4});
+  be->reset_counters();
+  a.pretrain(small, layers);
+  const BackendCounters per_small = be->counters();
+  be->reset_counters();
+  b.pretrain(large, layers);
+  EXPECT_EQ(be->counters(), per_small)
+      << "3n rows: " << be->counters().to_string() << "\nn rows: " << per_small.to_string();
+}
+
+}  // namespace
+}  // namespace crbm
