@@ -266,7 +266,7 @@ TEST_F(CliTest, DbmTrainSparsityTargets) {
       run("dbm-train --hidden 8,6 --pretrain-epochs 1 --epochs 2 --sparsity-targets 0.2,0.1 "
           "--sparsity-cost 0.01 --sparsity-weights --json out.json --out dbm.safetensors --quiet");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto config = nlohmann::json::parse(read_text(path("out.json")))["config"];
+  const auto config = nlohmann::json::parse(text("out.json"))["config"];
   ASSERT_EQ(config["sparsity_targets"].size(), 2u);
   EXPECT_DOUBLE_EQ(config["sparsity_targets"][1].get<double>(), 0.1);
   EXPECT_DOUBLE_EQ(config["sparsity_cost"].get<double>(), 0.01);
