@@ -62,8 +62,8 @@ class ConvTrainer {
   const ConvTrainConfig& config() const { return config_; }
   int epoch() const { return epoch_; }
   int64_t updates() const { return updates_; }
-  double current_learning_rate() const;
-  double current_momentum() const;
+  double current_learning_rate() const { return config_.learning_rate_at(epoch_, updates_); }
+  double current_momentum() const { return config_.momentum_at(epoch_); }
 
  private:
   void ensure_buffers(int64_t rows);

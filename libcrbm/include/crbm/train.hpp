@@ -55,6 +55,29 @@ class DivergenceError : public Error {
   using Error::Error;
 };
 
+// The DivergenceError of a trainer whose parameters stopped being finite in the epoch
+// after `finished_epochs`: "<what> diverged in epoch E; lower the learning rate (now L)".
+DivergenceError divergence_error(const std::string& what, int finished_epochs,
+                                 double learning_rate);
+
+// The same when the epoch's statistics came out NaN/Inf and the trainer restored the
+// parameters of its last finished epoch.
+DivergenceError restored_divergence_error(const std::string& what, int finished_epochs);
+
+// An epoch's reconstruction statistics from rows `x`, their mean-field reconstruction
+// `recon` and the hidden probabilities `h` behind it: the mean squared error per row and
+// the mean hidden activation.
+void set_reconstruction_stats(Backend& be, CMatRef x, CMatRef recon, CMatRef h, EpochStats& st);
+
+// Closes an epoch's bookkeeping: counts it on the trainer's finished-epoch counter and
+// stamps the stats with that count and the updates so far.
+template <class Stats>
+Stats& finish_epoch(Stats& stats, int& epoch, int64_t updates) {
+  stats.epoch = ++epoch;
+  stats.updates = updates;
+  return stats;
+}
+
 class CdTrainer {
  public:
   CdTrainer(Rbm& rbm, TrainConfig config);
@@ -76,8 +99,8 @@ class CdTrainer {
   int epoch() const { return epoch_; }
   int64_t updates() const { return updates_; }
   const RbmParams& last_good() const { return last_good_; }
-  double current_learning_rate() const;
-  double current_momentum() const;
+  double current_learning_rate() const { return config_.learning_rate_at(epoch_, updates_); }
+  double current_momentum() const { return config_.momentum_at(epoch_); }
 
  private:
   void ensure_buffers(int64_t batch);
@@ -126,6 +149,25 @@ double for_each_shuffled_batch(Backend& backend, CMatRef data, Matrix& shuffled,
 double for_each_shuffled_batch(Backend& backend, const HostBytes& data, Matrix& batch_buffer,
                                uint64_t seed, uint64_t epoch, int64_t batch,
                                const std::function<void(CMatRef)>& update);
+// An epoch of the minibatch trainers that share it: the learning rate and momentum it
+// starts with (the config's schedule after `epoch` epochs and `updates` updates), then
+// for_each_shuffled_batch with the config's seed and batch size, and its wall time.
+template <class Stats>
+Stats run_shuffled_epoch(Backend& be, CMatRef data, Matrix& shuffled, const SgdConfig& config,
+                         int epoch, int64_t updates, const std::function<void(CMatRef)>& update) {
+  Stats st;
+  st.learning_rate = config.learning_rate_at(epoch, updates);
+  st.momentum = config.momentum_at(epoch);
+  st.seconds = for_each_shuffled_batch(be, data, shuffled, config.seed,
+                                       static_cast<uint64_t>(epoch), config.batch_size, update);
+  return st;
+}
+
+// The next layer's input in greedy layer-wise pretraining: up(rows, out) on every row of
+// `input`, in chunks of 8,192 rows (bounded temporaries), into a new [N x cols] matrix.
+Matrix propagate_rows(Backend& be, CMatRef input, int64_t cols,
+                      const std::function<void(CMatRef, MatRef)>& up);
+
 // dst = rows index[first, first + dst.rows) of `data` as floats (dst.cols == data.cols), in
 // backend memory: written in place on the CPU backend, uploaded from a host buffer elsewhere.
 void gather_byte_rows(Backend& backend, const HostBytes& data, const std::vector<int32_t>& index,

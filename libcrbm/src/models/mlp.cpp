@@ -289,8 +289,7 @@ MlpEpochStats MlpTrainer::train_epoch(CMatRef x, const std::vector<int32_t>& lab
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   st.train_loss = loss / static_cast<double>(std::max<int64_t>(batches, 1));
   if (!std::isfinite(st.train_loss) || !be_.all_finite(mlp_.weights(0))) {
-    throw DivergenceError(concat("fine-tuning diverged in epoch ", epoch_ + 1,
-                                 "; lower the learning rate (now ", st.learning_rate, ")"));
+    throw divergence_error("fine-tuning", epoch_, st.learning_rate);
   }
   ++epoch_;
   st.epoch = epoch_;

@@ -330,15 +330,11 @@ void SoftmaxCdTrainer::update(CMatRef v0) {
 EpochStats SoftmaxCdTrainer::train_epoch(CMatRef data) {
   const int64_t n = data.rows;
   if (n == 0) CRBM_FAIL("softmax RBM training data is empty");
-  EpochStats st;
-  st.learning_rate = learning_rate();
-  st.momentum = momentum();
-  st.seconds = for_each_shuffled_batch(be_, data, shuffled_, config_.seed, uint64_t(epoch_),
-                                       config_.batch_size, [this](CMatRef b) { update(b); });
+  EpochStats st = run_shuffled_epoch<EpochStats>(be_, data, shuffled_, config_, epoch_, updates_,
+                                                 [this](CMatRef b) { update(b); });
   st.samples_per_second = st.seconds > 0 ? n / st.seconds : 0;
   if (!m_.rbm().parameters_finite()) {
-    throw DivergenceError(concat("softmax RBM training diverged in epoch ", epoch_ + 1,
-                                 "; lower the learning rate (now ", learning_rate(), ")"));
+    throw divergence_error("softmax RBM training", epoch_, learning_rate());
   }
   st.free_energy_train = [&] {
     const int64_t m = std::min<int64_t>(n, 1000);
@@ -348,10 +344,7 @@ EpochStats SoftmaxCdTrainer::train_epoch(CMatRef data) {
     for (float x : f.download().data) s += x;
     return s / double(m);
   }();
-  ++epoch_;
-  st.epoch = epoch_;
-  st.updates = updates_;
-  return st;
+  return finish_epoch(st, epoch_, updates_);
 }
 
 // ---- checkpoints ----

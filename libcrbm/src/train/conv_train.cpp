@@ -46,14 +46,6 @@ ConvTrainer::ConvTrainer(ConvRbm& rbm, ConvTrainConfig config)
       config_, config_.batch_size, rbm.visible_size(), 0, rbm.hidden_size());
 }
 
-double ConvTrainer::current_learning_rate() const {
-  return config_.learning_rate_at(epoch_, updates_);
-}
-
-double ConvTrainer::current_momentum() const {
-  return config_.momentum_at(epoch_);
-}
-
 void ConvTrainer::ensure_buffers(int64_t rows) {
   if (rows <= buffer_rows_) return;
   const int64_t h = rbm_.hidden_size();
@@ -151,14 +143,9 @@ ConvEpochStats ConvTrainer::train_epoch(CMatRef data, int64_t stats_rows) {
   stats.free_energy = rbm_.mean_free_energy(subset);
   if (!std::isfinite(stats.reconstruction_error) || !std::isfinite(stats.free_energy)) {
     rbm_.load(last_good_);
-    throw DivergenceError(concat("conv RBM training diverged in epoch ", epoch_ + 1,
-                                 ": reconstruction error or free energy is NaN/Inf; parameters "
-                                 "restored to the end of epoch ",
-                                 epoch_, ". Lower the learning rate."));
+    throw restored_divergence_error("conv RBM training", epoch_);
   }
-  ++epoch_;
-  stats.epoch = epoch_;
-  stats.updates = updates_;
+  finish_epoch(stats, epoch_, updates_);
   if (rbm_.visible_type() == VisibleType::gaussian && config_.sigma_decay < 1.0f) {
     rbm_.set_sigma(std::max(rbm_.sigma() * config_.sigma_decay, config_.sigma_min));
   }

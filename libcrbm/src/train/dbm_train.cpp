@@ -57,26 +57,18 @@ class ScaledCdTrainer {
 
   EpochStats train_epoch(CMatRef data) {
     const int64_t n = data.rows;
-    EpochStats st;
-    st.learning_rate = lr();
-    st.momentum = mom();
-    st.seconds = for_each_shuffled_batch(be_, data, shuffled_, cfg_.seed, uint64_t(epoch_),
-                                         cfg_.batch_size, [this](CMatRef b) { update(b); });
+    EpochStats st = run_shuffled_epoch<EpochStats>(be_, data, shuffled_, cfg_, epoch_, updates_,
+                                                   [this](CMatRef b) { update(b); });
     st.samples_per_second = st.seconds > 0 ? n / st.seconds : 0;
     if (!rbm_.parameters_finite()) {
-      throw DivergenceError(concat("DBM pretraining diverged in epoch ", epoch_ + 1,
-                                   "; lower the learning rate (now ", lr(), ")"));
+      throw divergence_error("DBM pretraining", epoch_, lr());
     }
     const int64_t m = std::min<int64_t>(n, 1000);
     Matrix h(be_, m, rbm_.hidden()), r(be_, m, rbm_.visible());
     hidden(shuffled_.rows_view(0, m), h);
     visible(h, r);
-    st.reconstruction_error = be_.sum_squared_diff(shuffled_.rows_view(0, m), r) / m;
-    st.mean_hidden_activation = be_.mean(h);
-    ++epoch_;
-    st.epoch = epoch_;
-    st.updates = updates_;
-    return st;
+    set_reconstruction_stats(be_, shuffled_.rows_view(0, m), r, h, st);
+    return finish_epoch(st, epoch_, updates_);
   }
 
  private:
@@ -201,13 +193,8 @@ void Dbm::pretrain(CMatRef data, const std::vector<TrainConfig>& configs, float 
     upper_visible_bias[l] = rbm.visible_bias().download();
     lower_hidden_bias[l + 1] = rbm.hidden_bias().download();
     if (l + 1 < L) {
-      Matrix next(be, input.rows, sizes_[l + 1]);
-      const int64_t chunk = 8192;
-      for (int64_t first = 0; first < input.rows; first += chunk) {
-        const int64_t rows = std::min(chunk, input.rows - first);
-        trainer.hidden(input.row_range(first, rows), next.rows_view(first, rows));
-      }
-      current = std::move(next);
+      current = propagate_rows(be, input, sizes_[l + 1],
+                               [&](CMatRef x, MatRef out) { trainer.hidden(x, out); });
       input = current;
     }
   }
@@ -350,15 +337,11 @@ void DbmTrainer::update(CMatRef batch) {
 DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
   const int64_t n = data.rows;
   if (n == 0) CRBM_FAIL("DBM training data is empty");
-  DbmEpochStats st;
-  st.learning_rate = learning_rate();
-  st.momentum = momentum();
-  st.seconds = for_each_shuffled_batch(be_, data, shuffled_, config_.seed, uint64_t(epoch_),
-                                       config_.batch_size, [this](CMatRef b) { update(b); });
+  DbmEpochStats st = run_shuffled_epoch<DbmEpochStats>(be_, data, shuffled_, config_, epoch_,
+                                                       updates_, [this](CMatRef b) { update(b); });
   for (size_t l = 0; l < dbm_.depth(); ++l) {
     if (!be_.all_finite(dbm_.weights(l))) {
-      throw DivergenceError(concat("DBM training diverged in epoch ", epoch_ + 1,
-                                   "; lower the learning rate (now ", learning_rate(), ")"));
+      throw divergence_error("DBM training", epoch_, learning_rate());
     }
   }
   // Statistics on the first rows of this epoch's order.

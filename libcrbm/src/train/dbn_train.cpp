@@ -80,20 +80,15 @@ class JointTopTrainer {
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     stats.samples_per_second = stats.seconds > 0 ? n / stats.seconds : 0.0;
     if (!rbm_.parameters_finite()) {
-      throw DivergenceError(concat("training the labelled top RBM diverged in epoch ", epoch_ + 1,
-                                   "; lower the learning rate (now ", learning_rate(), ")"));
+      throw divergence_error("training the labelled top RBM", epoch_, learning_rate());
     }
     // Reconstruction error of the pen units on the first rows of this epoch's order.
     const int64_t m = std::min<int64_t>(n, 1000);
     Matrix h(be_, m, rbm_.hidden()), pen(be_, m, pen_), lab(be_, m, classes_);
     hidden(shuffled_pen_.rows_view(0, m), shuffled_labels_.rows_view(0, m), h);
     visible(h, pen, lab);
-    stats.reconstruction_error = be_.sum_squared_diff(shuffled_pen_.rows_view(0, m), pen) / m;
-    stats.mean_hidden_activation = be_.mean(h);
-    ++epoch_;
-    stats.epoch = epoch_;
-    stats.updates = updates_;
-    return stats;
+    set_reconstruction_stats(be_, shuffled_pen_.rows_view(0, m), pen, h, stats);
+    return finish_epoch(stats, epoch_, updates_);
   }
 
  private:
@@ -230,13 +225,8 @@ void Dbn::pretrain(CMatRef data, const std::vector<int32_t>& labels, const DbnCo
       }
     }
     if (l + 1 < layers_.size()) {
-      Matrix next(be, input.rows, rbm.hidden());
-      const int64_t chunk = 8192;
-      for (int64_t first = 0; first < input.rows; first += chunk) {
-        const int64_t rows = std::min(chunk, input.rows - first);
-        rbm.hidden_given_visible(input.row_range(first, rows), next.rows_view(first, rows));
-      }
-      current = std::move(next);
+      current = propagate_rows(be, input, rbm.hidden(),
+                               [&](CMatRef x, MatRef out) { rbm.hidden_given_visible(x, out); });
       input = current;
     }
   }

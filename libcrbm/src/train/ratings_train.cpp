@@ -223,8 +223,7 @@ RatingsEpochStats RatingsCdTrainer::train_epoch(const RatingsData& train,
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   st.ratings_per_second = st.seconds > 0 ? double(train.nnz()) / st.seconds : 0.0;
   if (!m_.parameters_finite()) {
-    throw DivergenceError(concat("ratings RBM training diverged in epoch ", epoch_ + 1,
-                                 "; lower the learning rate (now ", st.learning_rate, ")"));
+    throw divergence_error("ratings RBM training", epoch_, st.learning_rate);
   }
   // Reconstruction RMSE on (up to) the first kRmseUsers users: each user's ratings
   // predicted from themselves by the mean-field rule.

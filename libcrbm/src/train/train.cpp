@@ -29,6 +29,35 @@ double detail::as_decimal(float x) {
   return std::stod(fmt::format("{}", x));
 }
 
+DivergenceError divergence_error(const std::string& what, int finished_epochs,
+                                 double learning_rate) {
+  return DivergenceError(concat(what, " diverged in epoch ", finished_epochs + 1,
+                                "; lower the learning rate (now ", learning_rate, ")"));
+}
+
+DivergenceError restored_divergence_error(const std::string& what, int finished_epochs) {
+  return DivergenceError(concat(what, " diverged in epoch ", finished_epochs + 1,
+                                ": reconstruction error or free energy is NaN/Inf; parameters "
+                                "restored to the end of epoch ",
+                                finished_epochs, ". Lower the learning rate."));
+}
+
+void set_reconstruction_stats(Backend& be, CMatRef x, CMatRef recon, CMatRef h, EpochStats& st) {
+  st.reconstruction_error = be.sum_squared_diff(x, recon) / static_cast<double>(x.rows);
+  st.mean_hidden_activation = be.mean(h);
+}
+
+Matrix propagate_rows(Backend& be, CMatRef input, int64_t cols,
+                      const std::function<void(CMatRef, MatRef)>& up) {
+  Matrix next(be, input.rows, cols);
+  const int64_t chunk = 8192;
+  for (int64_t first = 0; first < input.rows; first += chunk) {
+    const int64_t rows = std::min(chunk, input.rows - first);
+    up(input.row_range(first, rows), next.rows_view(first, rows));
+  }
+  return next;
+}
+
 void TrainConfig::validate() const {
   validate_sgd("training");
   detail::ConfigCheck("training").cd(cd_k, pcd_chains, divergence_check_every);
@@ -116,14 +145,6 @@ CdTrainer::CdTrainer(Rbm& rbm, TrainConfig config)
       be_, rbm_gibbs_model(rbm, config_.seed, kStreamHidden, kStreamVisible, kStreamChainInit),
       config_, config_.batch_size, v, 0, h);
   step_ = RbmStep(be_, v, h, v, h);
-}
-
-double CdTrainer::current_learning_rate() const {
-  return config_.learning_rate_at(epoch_, updates_);
-}
-
-double CdTrainer::current_momentum() const {
-  return config_.momentum_at(epoch_);
 }
 
 void CdTrainer::ensure_buffers(int64_t batch) {
@@ -289,8 +310,7 @@ EpochStats CdTrainer::run_epoch(
   Matrix recon(be_, m, rbm_.visible());
   rbm_.hidden_given_visible(subset, hprob);
   rbm_.visible_mean_given_hidden(hprob, recon);
-  stats.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
-  stats.mean_hidden_activation = be_.mean(hprob);
+  set_reconstruction_stats(be_, subset, recon, hprob, stats);
   stats.free_energy_train = rbm_.mean_free_energy(subset);
   if (holdout.rows > 0) {
     stats.free_energy_holdout =
@@ -298,14 +318,9 @@ EpochStats CdTrainer::run_epoch(
   }
   if (!std::isfinite(stats.reconstruction_error) || !std::isfinite(stats.free_energy_train)) {
     if (!last_good_.weights.data.empty()) rbm_.load(last_good_);
-    throw DivergenceError(concat("training diverged in epoch ", epoch_ + 1,
-                                 ": reconstruction error or free energy is NaN/Inf; parameters "
-                                 "restored to the end of epoch ",
-                                 epoch_, ". Lower the learning rate."));
+    throw restored_divergence_error("training", epoch_);
   }
-  ++epoch_;
-  stats.epoch = epoch_;
-  stats.updates = updates_;
+  finish_epoch(stats, epoch_, updates_);
   last_good_ = rbm_.to_host();
   return stats;
 }
