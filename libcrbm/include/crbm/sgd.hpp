@@ -128,8 +128,10 @@ class RbmStep {
   // One phase of the dense statistics (v [B x w_rows], h [B x w_cols]):
   //   grad_w = scale v' h + beta grad_w,  grad_visible = scale sum_rows v + beta ...,
   //   grad_hidden = scale sum_rows h + beta ...
-  // The positive phase overwrites (beta 0), the negative accumulates (beta 1).
-  void add_statistics(CMatRef v, CMatRef h, float scale, float beta);
+  // The positive phase overwrites (beta 0), the negative accumulates (beta 1). With
+  // `row_weights` [B x 1] the hidden-bias term weights each row instead:
+  // grad_hidden = scale row_weights' h + beta grad_hidden (the replicated softmax's D).
+  void add_statistics(CMatRef v, CMatRef h, float scale, float beta, CMatRef row_weights = {});
 
   // The sparsity term's input: with the term on (SparsityTerm::enabled), the matrix
   // [1 x hidden] that takes this batch's mean hidden activation before apply(); an

@@ -314,13 +314,11 @@ void SoftmaxCdTrainer::update(CMatRef v0) {
   const CdNegativePhase::Sample negative = negative_->run(v0, h0, updates_);
   const CMatRef vneg = negative.v.units, hk = negative.h;
   const float inv = 1.0f / static_cast<float>(b);
-  step_.add_statistics(v0, h0, inv, 0.0f);
-  step_.add_statistics(vneg, hk, -inv, 1.0f);
-  if (replicated) {
-    // dE/dc_j = -D h_j: the statistics are D-weighted: sum_r D_r (h0 - hk)_r / B.
-    be_.gemm(true, false, inv, len, h0, 0.0f, step_.grad_hidden());
-    be_.gemm(true, false, -inv, len, hk, 1.0f, step_.grad_hidden());
-  }
+  // Replicated: dE/dc_j = -D h_j, so the hidden-bias statistics are D-weighted:
+  // sum_r D_r (h0 - hk)_r / B.
+  const CMatRef weights = replicated ? CMatRef(len) : CMatRef{};
+  step_.add_statistics(v0, h0, inv, 0.0f, weights);
+  step_.add_statistics(vneg, hk, -inv, 1.0f, weights);
   step_.add_hidden_mean(config_, h0, inv);
   Rbm& rbm = m_.rbm();
   step_.apply(config_, epoch_, updates_, {rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()});

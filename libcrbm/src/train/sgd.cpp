@@ -131,10 +131,14 @@ RbmStep::RbmStep(Backend& be, int64_t w_rows, int64_t w_cols, int64_t visible, i
   for (Matrix* m : {&vel_w_, &vel_visible_, &vel_hidden_}) be.fill(*m, 0.0f);
 }
 
-void RbmStep::add_statistics(CMatRef v, CMatRef h, float scale, float beta) {
+void RbmStep::add_statistics(CMatRef v, CMatRef h, float scale, float beta, CMatRef row_weights) {
   be_->gemm(true, false, scale, v, h, beta, grad_w_);
   be_->column_sums(v, scale, beta, grad_visible_);
-  be_->column_sums(h, scale, beta, grad_hidden_);
+  if (row_weights.data != nullptr) {
+    be_->gemm(true, false, scale, row_weights, h, beta, grad_hidden_);
+  } else {
+    be_->column_sums(h, scale, beta, grad_hidden_);
+  }
 }
 
 MatRef RbmStep::sparsity_mean(const SgdConfig& config) {
