@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 
 from . import _crbm
-from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
-                    ais_config, cached_log_z, check_choice, check_positive, check_X,
-                    from_checkpoint, is_dlpack_tensor, make_backend, n_epochs_of,
+from ._base import (SGD_CONFIG_KEYS, BaseEstimator, PickleByCheckpoint, TransformerMixin,
+                    _check_is_fitted, ais_config, cached_log_z, check_choice, check_positive,
+                    check_X, from_checkpoint, is_dlpack_tensor, make_backend, n_epochs_of,
                     params_from_metadata, partial_fit_epoch, run_epochs, run_layers, seed_from,
                     set_sgd_fields, store_params)
 
@@ -20,7 +20,7 @@ _DBM_CONFIG_KEYS = dict(SGD_CONFIG_KEYS, mean_field_sweeps="mean_field_sweeps",
                         resample_binarization="resample_binarization")
 
 
-class DBM(TransformerMixin, BaseEstimator):
+class DBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     """Deep Boltzmann machine with 2 or 3 binary hidden layers (Salakhutdinov & Hinton,
     AISTATS 2009), as ``crbm dbm-train`` trains it.
 
@@ -75,6 +75,24 @@ class DBM(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+    _model_attr = "_dbm"
+
+    def _pickle_save(self, directory):
+        path = f"{directory}/dbm.safetensors"
+        self.save(path)
+        return {"dbm.safetensors": path}
+
+    def _pickle_restore(self, paths):
+        p, meta = _crbm.load_dbm_params(paths["dbm.safetensors"])
+        self._restore(p, int(meta.get("updates_done", "0") or 0))
+
+    def _restore(self, params, updates_done):
+        """The library objects from a checkpoint's parameters, on self.device; the joint
+        training resumes at epoch n_iter_, update updates_done (fresh chains)."""
+        self._backend = make_backend(self.device, self.n_threads)
+        self._attach(_crbm.Dbm(self._backend, params), self.n_iter_, updates_done)
+        self._publish()
 
     # ---- configuration ----
     def _hidden(self):
@@ -252,8 +270,6 @@ class DBM(TransformerMixin, BaseEstimator):
         updates = int(meta.get("updates_done", "0") or 0)
         est._seed = seed_from(est.random_state)
         est._ais_base = None
-        est._backend = make_backend(device, est.n_threads)
-        est._attach(_crbm.Dbm(est._backend, p), est.n_iter_, updates)
         est._pretrain_record = (kwargs.get("pretrain_epochs", 0), est.pretrain_learning_rate)
-        est._publish()
+        est._restore(p, updates)
         return est

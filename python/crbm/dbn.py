@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _crbm
-from ._base import (BaseEstimator, Progress, TransformerMixin, _check_is_fitted, check_choice,
-                    check_positive, check_X, make_backend, run_layers, seed_from, set_sgd_fields,
-                    stats_dict, store_params)
+from ._base import (BaseEstimator, PickleByCheckpoint, Progress, TransformerMixin, _check_is_fitted,
+                    check_choice, check_positive, check_X, make_backend, run_layers, seed_from,
+                    set_sgd_fields, stats_dict, store_params)
 
 
-class DBN(TransformerMixin, BaseEstimator):
+class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     """Deep belief network: RBMs trained greedily, each on the hidden probabilities of
     the one below (Hinton, Osindero & Teh 2006).
 
@@ -40,6 +40,31 @@ class DBN(TransformerMixin, BaseEstimator):
                  callback=None, n_threads=0):
         store_params(self, locals())
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    _model_attr = "_dbn"
+    _library_attrs = ("_backend", "_dbn", "_mlp")
+
+    def _pickle_save(self, directory):
+        paths = {"dbn.safetensors": f"{directory}/dbn.safetensors"}
+        _crbm.save_dbn(paths["dbn.safetensors"], self._dbn.to_host(), {})
+        if self._mlp is not None:
+            paths["mlp.safetensors"] = f"{directory}/mlp.safetensors"
+            self._mlp.save(paths["mlp.safetensors"], {})
+        return paths
+
+    def _pickle_restore(self, paths):
+        p, _ = _crbm.load_dbn_params(paths["dbn.safetensors"])
+        self._backend = make_backend(self.device, self.n_threads)
+        self._dbn = _crbm.Dbn(self._backend, p)
+        self._mlp = None
+        if "mlp.safetensors" in paths:
+            self._mlp = _crbm.MlpTrainer(self._backend, paths["mlp.safetensors"],
+                                         _crbm.MlpConfig())
+
     def _config(self, num_classes):
         check_choice("visible", self.visible, ("bernoulli", "gaussian"))
         sizes = list(self.hidden_layers)
@@ -66,6 +91,9 @@ class DBN(TransformerMixin, BaseEstimator):
             raise ValueError(f"y: expected a 1-D array of labels, got shape {y.shape}")
         if reset:
             self.classes_, codes = np.unique(y, return_inverse=True)
+            if len(self.classes_) < 2:
+                raise ValueError(f"y: {len(self.classes_)} class; a DBN with labels needs "
+                                 "at least 2 classes")
         else:
             codes = np.searchsorted(self.classes_, y)
             if np.any(codes >= len(self.classes_)) or np.any(self.classes_[codes] != y):
