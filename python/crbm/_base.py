@@ -267,7 +267,7 @@ SGD_CONFIG_KEYS = {"learning_rate": "learning_rate", "momentum": "momentum",
                    "final_momentum": "final_momentum",
                    "momentum_switch_epoch": "momentum_switch_epoch",
                    "weight_decay": "weight_decay", "batch_size": "batch_size",
-                   "epochs": "n_epochs", "seed": "random_state"}
+                   "epochs": "n_epochs", "seed": "random_state", "precision": "precision"}
 
 
 def params_from_metadata(meta, key, names):
@@ -343,10 +343,27 @@ def stats_dict(stats) -> dict:
     return {k: getattr(stats, k) for k in dir(stats) if not k.startswith("_")}
 
 
-def make_backend(device, n_threads):
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+def make_backend(device, n_threads, precision="fp32"):
+    """A backend for `device` with `n_threads` CPU threads whose dense products
+    (Backend::gemm) run at `precision` (the CLI's --precision: fp32, tf32 or bf16; the
+    CPU backend emulates tf32/bf16 by rounding the operands)."""
     if not isinstance(device, str):
         raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    return _crbm.make_backend(device, int(n_threads))
+    check_choice("precision", precision, PRECISIONS)
+    backend = _crbm.make_backend(device, int(n_threads))
+    backend.precision = precision
+    return backend
+
+
+def config_json(config, est):
+    """A library config's JSON with the estimator's precision, as the CLI writes a
+    checkpoint's training config (tools/common.cpp with_precision)."""
+    j = json.loads(config.to_json())
+    j["precision"] = est.precision
+    return json.dumps(j)
 
 
 def check_array_nd(X, allow_nd):

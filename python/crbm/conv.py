@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _crbm
 from ._base import (BaseEstimator, PickleByCheckpoint, TransformerMixin, _check_is_fitted,
-                    check_array_nd, check_choice, check_n_features, check_positive,
+                    check_array_nd, check_choice, check_n_features, check_positive, config_json,
                     is_dlpack_tensor, make_backend, partial_fit_epoch, run_epochs, seed_from,
                     set_sgd_fields, store_params)
 
@@ -75,6 +75,8 @@ class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     weight_decay, batch_size, n_epochs, device, random_state, verbose, callback,
     n_threads : as :class:`crbm.RBM` (the convolutional defaults: lr 0.02, L2 0.01,
         batch 20).
+    precision : as :class:`crbm.RBM`; libcrbm applies it to the dense products only,
+        so the convolutions of a ConvRBM stay fp32 whatever it is.
     sparsity_target, sparsity_cost : float
         Target mean activation of each filter's hidden units (0: off) and its weight.
 
@@ -95,7 +97,7 @@ class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
                  momentum_switch_epoch=5, weight_decay=0.01, sparsity_target=0.0,
                  sparsity_cost=5.0, batch_size=20, n_epochs=10, output="pooled", device="cpu",
                  random_state=None, verbose=False, callback=None, n_threads=0,
-                 image_shape=None):
+                 image_shape=None, precision="fp32"):
         store_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -112,7 +114,7 @@ class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
 
     def _pickle_restore(self, paths):
         p, _ = _crbm.load_conv_rbm_params(paths["conv_rbm.safetensors"], 0)
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         self._attach(_crbm.ConvRbm(self._backend, p))
 
     def _config(self, seed):
@@ -146,7 +148,7 @@ class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         X = _images(self, X, reset=True)
         self._seed = seed_from(self.random_state)
         config = self._config(self._seed)
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         rbm = _crbm.ConvRbm(self._backend, self._shape(), self.visible)
         rbm.init_random(self._seed, 0.01, None if is_dlpack_tensor(X) else X)
         self._rbm = rbm
@@ -191,7 +193,8 @@ class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     def save(self, path, metadata=None):
         """Writes a conv_rbm checkpoint (read by `crbm conv transform/sample` and load())."""
         _check_is_fitted(self)
-        meta = {"train_config": self._trainer.config.to_json(), "created_by": "crbm python",
+        meta = {"train_config": config_json(self._trainer.config, self),
+                "created_by": "crbm python",
                 "epochs_done": str(self.n_iter_)}
         meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
         _crbm.save_conv_rbm(str(path), self._rbm, meta)
@@ -209,7 +212,7 @@ class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         est.n_features_in_ = int(np.prod(est.image_shape_))
         est.metadata_ = dict(meta)
         est.history_, est.n_iter_ = [], int(meta.get("epochs_done", "0") or 0)
-        est._backend = make_backend(device, est.n_threads)
+        est._backend = make_backend(device, est.n_threads, est.precision)
         est._attach(_crbm.ConvRbm(est._backend, p))
         est._publish()
         return est

@@ -22,7 +22,7 @@ class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     weight_decay, batch_size, n_epochs : as :class:`crbm.RBM`, for every layer.
     finetune_epochs, finetune_learning_rate : int, float
         Backpropagation in fit_finetune (libcrbm's MlpTrainer: momentum 0.5 -> 0.9).
-    device, random_state, verbose, callback, n_threads : as :class:`crbm.RBM`;
+    device, random_state, verbose, callback, n_threads, precision : as :class:`crbm.RBM`;
         callback(estimator, stats) gets stats with a "layer" key ("finetune" in
         fit_finetune).
 
@@ -37,7 +37,7 @@ class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
                  learning_rate=0.05, momentum=0.5, final_momentum=0.9, momentum_switch_epoch=5,
                  weight_decay=2e-4, batch_size=100, n_epochs=10, finetune_epochs=50,
                  finetune_learning_rate=0.1, device="cpu", random_state=None, verbose=False,
-                 callback=None, n_threads=0):
+                 callback=None, n_threads=0, precision="fp32"):
         store_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -58,7 +58,7 @@ class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
 
     def _pickle_restore(self, paths):
         p, _ = _crbm.load_dbn_params(paths["dbn.safetensors"])
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         self._dbn = _crbm.Dbn(self._backend, p)
         self._mlp = None
         if "mlp.safetensors" in paths:
@@ -104,7 +104,7 @@ class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         self._seed = seed_from(self.random_state)
         classes = len(self.classes_) if labels else 0
         config = self._config(classes)
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         self._dbn = _crbm.Dbn(self._backend, X.shape[1], config)
         self._mlp = None
         self.history_ = []
@@ -197,7 +197,7 @@ class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         kwargs.update(params)
         est = cls(**kwargs)
         est._seed = seed_from(est.random_state)
-        est._backend = make_backend(device, est.n_threads)
+        est._backend = make_backend(device, est.n_threads, est.precision)
         est._dbn = _crbm.Dbn(est._backend, p)
         est._mlp = None
         est.n_features_in_ = int(layers[0].visible)

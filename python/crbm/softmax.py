@@ -9,8 +9,8 @@ import numpy as np
 
 from . import _crbm
 from ._base import (SGD_CONFIG_KEYS, BaseEstimator, PickleByCheckpoint, TransformerMixin,
-                    _check_is_fitted, ais_config, ais_dict, check_choice, check_positive, check_X,
-                    from_checkpoint, make_backend, n_epochs_of, params_from_metadata,
+                    _check_is_fitted, ais_config, ais_dict, check_X, check_choice, check_positive,
+                    config_json, from_checkpoint, make_backend, n_epochs_of, params_from_metadata,
                     partial_fit_epoch, run_epochs, seed_from, set_sgd_fields, store_params)
 
 # Models with at most this many hidden units get the exact log Z by default (rsm-eval's rule).
@@ -56,7 +56,7 @@ class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     learning_rate, momentum, final_momentum, momentum_switch_epoch, weight_decay,
     batch_size, n_epochs : SGD settings (the defaults of `crbm rsm-train`: lr 0.001,
         L2 0.001, 50 epochs).
-    device, random_state, verbose, callback, n_threads : as :class:`crbm.RBM`.
+    device, random_state, verbose, callback, n_threads, precision : as :class:`crbm.RBM`.
 
     fit(X) takes word counts (n_documents, vocabulary): NumPy, or scipy.sparse (made
     dense). transform(X) is P(h=1|v); score_samples(X) the log-probability of each
@@ -74,7 +74,7 @@ class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     def __init__(self, n_hidden=50, *, cd=1, learning_rate=0.001, momentum=0.5,
                  final_momentum=0.9, momentum_switch_epoch=5, weight_decay=1e-3, batch_size=100,
                  n_epochs=50, device="cpu", random_state=None, verbose=False, callback=None,
-                 n_threads=0):
+                 n_threads=0, precision="fp32"):
         store_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -94,7 +94,7 @@ class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         return {"softmax_rbm.safetensors": path}
 
     def _pickle_restore(self, paths):
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         self._attach(_crbm.load_softmax_rbm(self._backend, paths["softmax_rbm.safetensors"]))
 
     def _config(self):
@@ -122,7 +122,7 @@ class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         check_positive("n_hidden", self.n_hidden, integer=True)
         self._seed = seed_from(self.random_state)
         self._config()  # checked before the model is built
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         model = _crbm.SoftmaxRbm(self._backend, X.shape[1], int(self.n_hidden), "replicated")
         model.init_random(self._seed, 0.01, X)
         self._mean_length = max(int(round(float(X.sum(axis=1).mean()))), 1)
@@ -230,7 +230,7 @@ class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         hidden_bias; softmax_kind replicated), read by `crbm rsm-eval`, `crbm eval` and
         `crbm transform`."""
         _check_is_fitted(self)
-        meta = {"train_config": self._config().to_json(), "created_by": "crbm python",
+        meta = {"train_config": config_json(self._config(), self), "created_by": "crbm python",
                 "crbm_version": _crbm.__version__, "epochs_done": str(self.n_iter_)}
         meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
         _crbm.save_softmax_rbm(str(path), self._model, meta)
@@ -246,7 +246,8 @@ class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
         kwargs, config = params_from_metadata(meta, "train_config", SGD_CONFIG_KEYS)
         if "cd_k" in config:
             kwargs["cd"] = int(config["cd_k"])
-        backend = make_backend(device, params.get("n_threads", 0))
+        backend = make_backend(device, params.get("n_threads", 0),
+                               params.get("precision", kwargs.get("precision", "fp32")))
         model = _crbm.load_softmax_rbm(backend, str(path))
         kwargs.update(n_hidden=int(model.hidden), device=device)
         est = from_checkpoint(cls, meta, kwargs, params)
