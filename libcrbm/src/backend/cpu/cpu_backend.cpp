@@ -164,8 +164,15 @@ class CpuBackend final : public Backend {
         float v = scale * row[c];
         if (cs) v *= cs[c];
         if (bs) v += bs[c];
-        row[c] = sigmoid ? math::sigmoid(v) : v;
+        row[c] = v;
       }
+      if (!sigmoid) continue;
+      // math::sigmoid, 1 / (1 + e^-v), in two passes over the row: libm's expf one
+      // element at a time (a call: no vector form), then the quotient vectorised. The
+      // same operations on each element, so the same bits as math::sigmoid(v).
+      for (int64_t c = 0; c < cols; ++c) row[c] = expf(-row[c]);
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) row[c] = 1.0f / (1.0f + row[c]);
     }
   }
 
