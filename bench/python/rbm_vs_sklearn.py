@@ -9,7 +9,8 @@ Each is run on the input two ways: float64 (what a user gets from
 fetch_openml(...).data / 255 or an IDX file / 255.0; BernoulliRBM then computes in
 float64, crbm.RBM converts it to float32 once in fit) and float32 (crbm.RBM uses it
 in place; BernoulliRBM computes in float32). Reports, for one epoch each: samples/s
-and the speed-ups; where the estimator's fit time goes (input check, backend,
+and the speed-ups (of wall time, and of process CPU time: speedup_cpu_*, the one a
+loaded machine distorts least with one thread); where the estimator's fit time goes (input check, backend,
 init_random from the data, trainer, the epoch inside and outside libcrbm's own
 timer EpochStats.seconds, publishing the fitted attributes); the raw binding's
 overhead (a second epoch through _crbm.CdTrainer.train_epoch); with --epochs N > 1
@@ -47,6 +48,14 @@ def timed(f, *args):
     t = time.perf_counter()
     out = f(*args)
     return time.perf_counter() - t, out
+
+
+def timed_cpu(f, *args):
+    """(wall seconds, process CPU seconds, result): with one thread the CPU time is the
+    time the work ran, which a loaded machine inflates far less than the wall time."""
+    t, c = time.perf_counter(), time.process_time()
+    out = f(*args)
+    return time.perf_counter() - t, time.process_time() - c, out
 
 
 def fit_breakdown(X, a):
@@ -94,12 +103,14 @@ def main():
     inputs = {"float64": train64, "float32": train32}
     runs = {f"{who}_{kind}": [] for who in ("crbm", "sklearn") for kind in inputs}
     runs.update(crbm_lib_float32=[], crbm_lib_float64=[], raw=[], raw_lib=[])
+    cpu = {f"{who}_{kind}": [] for who in ("crbm", "sklearn") for kind in inputs}
     for _ in range(a.repeats):  # interleaved, so all see the same machine load
         for kind, X in inputs.items():
             ours = crbm.RBM(a.hidden, cd=1, batch_size=100, learning_rate=a.lr, n_epochs=1,
                             random_state=0, n_threads=a.threads)
-            t, _ = timed(ours.fit, X)
+            t, c, _ = timed_cpu(ours.fit, X)
             runs[f"crbm_{kind}"].append(t)
+            cpu[f"crbm_{kind}"].append(c)
             runs[f"crbm_lib_{kind}"].append(ours.history_[0]["seconds"])
             if kind == "float32":  # the raw binding: one more epoch through the trainer alone
                 t, stats = timed(ours._trainer.train_epoch, X)
@@ -107,16 +118,20 @@ def main():
                 runs["raw_lib"].append(stats.seconds)
             sk = BernoulliRBM(n_components=a.hidden, batch_size=100, learning_rate=a.lr,
                               n_iter=1, random_state=0)
-            t, _ = timed(sk.fit, X)
+            t, c, _ = timed_cpu(sk.fit, X)
             runs[f"sklearn_{kind}"].append(t)
+            cpu[f"sklearn_{kind}"].append(c)
         print(json.dumps({k: v[-1] for k, v in runs.items()}), file=sys.stderr, flush=True)
     med = {k: float(np.median(v)) for k, v in runs.items()}
     out["runs_seconds"] = runs
+    out["runs_cpu_seconds"] = cpu
     for kind in inputs:
         out[f"crbm_{kind}_samples_per_second"] = n / med[f"crbm_{kind}"]
         out[f"sklearn_{kind}_samples_per_second"] = n / med[f"sklearn_{kind}"]
         out[f"speedup_{kind}"] = float(np.median(
             [s_ / w for s_, w in zip(runs[f"sklearn_{kind}"], runs[f"crbm_{kind}"])]))
+        out[f"speedup_cpu_{kind}"] = float(np.median(
+            [s_ / w for s_, w in zip(cpu[f"sklearn_{kind}"], cpu[f"crbm_{kind}"])]))
         out[f"fit_overhead_{kind}"] = float(np.median(
             [(w - l) / l for w, l in zip(runs[f"crbm_{kind}"], runs[f"crbm_lib_{kind}"])]))
     out["raw_binding_overhead"] = float(np.median(

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 import sys
+import tempfile
 
 import numpy as np
 
@@ -11,6 +13,7 @@ from . import _crbm
 
 try:  # scikit-learn is optional: the estimators follow its conventions either way
     from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils import check_array as _check_array
     from sklearn.utils import check_random_state as _check_random_state
     from sklearn.utils.validation import check_is_fitted as _check_is_fitted
 
@@ -50,6 +53,19 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
         if isinstance(seed, np.random.RandomState):
             return seed
         raise ValueError(f"random_state: {seed!r} cannot seed a numpy.random.RandomState")
+
+    def _check_array(X, dtype=np.float32, order="C", allow_nd=False, **kw):
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"X: expected a numeric array, got dtype {X.dtype}")
+        X = np.ascontiguousarray(X, dtype=dtype)
+        if X.ndim < 2 or (X.ndim > 2 and not allow_nd):
+            raise ValueError(f"Expected a 2-D array, got shape {X.shape}")
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"Found array with shape {X.shape} (no samples or no features)")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("Input X contains NaN or infinity")
+        return X
 
     def _check_is_fitted(est, attributes=None):
         if not any(k.endswith("_") and not k.startswith("_") for k in vars(est)):
@@ -251,7 +267,7 @@ SGD_CONFIG_KEYS = {"learning_rate": "learning_rate", "momentum": "momentum",
                    "final_momentum": "final_momentum",
                    "momentum_switch_epoch": "momentum_switch_epoch",
                    "weight_decay": "weight_decay", "batch_size": "batch_size",
-                   "epochs": "n_epochs", "seed": "random_state"}
+                   "epochs": "n_epochs", "seed": "random_state", "precision": "precision"}
 
 
 def params_from_metadata(meta, key, names):
@@ -327,7 +343,77 @@ def stats_dict(stats) -> dict:
     return {k: getattr(stats, k) for k in dir(stats) if not k.startswith("_")}
 
 
-def make_backend(device, n_threads):
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+def make_backend(device, n_threads, precision="fp32"):
+    """A backend for `device` with `n_threads` CPU threads whose dense products
+    (Backend::gemm) run at `precision` (the CLI's --precision: fp32, tf32 or bf16; the
+    CPU backend emulates tf32/bf16 by rounding the operands)."""
     if not isinstance(device, str):
         raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    return _crbm.make_backend(device, int(n_threads))
+    check_choice("precision", precision, PRECISIONS)
+    backend = _crbm.make_backend(device, int(n_threads))
+    backend.precision = precision
+    return backend
+
+
+def config_json(config, est):
+    """A library config's JSON with the estimator's precision, as the CLI writes a
+    checkpoint's training config (tools/common.cpp with_precision)."""
+    j = json.loads(config.to_json())
+    j["precision"] = est.precision
+    return json.dumps(j)
+
+
+def check_array_nd(X, allow_nd):
+    """A NumPy-like X as float32 C order through scikit-learn's check_array (clear
+    errors for sparse, complex, object, NaN/infinity and empty input; no copy when it
+    is float32 C order already); N-D arrays when allow_nd."""
+    return _check_array(X, dtype=np.float32, order="C", allow_nd=allow_nd)
+
+
+def check_n_features(est, n_features, reset):
+    """Records n_features_in_ (reset) or checks X against it, in scikit-learn's words."""
+    if reset:
+        est.n_features_in_ = int(n_features)
+    elif n_features != est.n_features_in_:
+        raise ValueError(f"X has {n_features} features, but {type(est).__name__} is "
+                         f"expecting {est.n_features_in_} features as input")
+
+
+class PickleByCheckpoint:
+    """Pickling through the CLI's checkpoint files: the estimator's attributes except
+    the library objects (`_library_attrs`), plus the bytes of the checkpoint(s) that
+    `_pickle_save(directory)` writes (a dict name -> path); unpickling writes them back
+    to a temporary directory and `_pickle_restore(paths)` rebuilds the library objects
+    (on the estimator's device). Unfitted estimators pickle their parameters only."""
+
+    _library_attrs = ("_backend", "_trainer", "_log_z")
+    _model_attr = "_model"
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in self._library_attrs}
+        state.pop(self._model_attr, None)
+        if self._model_attr in self.__dict__:
+            with tempfile.TemporaryDirectory() as d:
+                paths = self._pickle_save(d)
+                blobs = {}
+                for name, path in paths.items():
+                    with open(path, "rb") as f:
+                        blobs[name] = f.read()
+            state["_checkpoints"] = blobs
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        blobs = state.pop("_checkpoints", None)
+        self.__dict__.update(state)
+        if blobs is not None:
+            with tempfile.TemporaryDirectory() as d:
+                paths = {}
+                for name, data in blobs.items():
+                    paths[name] = os.path.join(d, os.path.basename(name))
+                    with open(paths[name], "wb") as f:
+                        f.write(data)
+                self._pickle_restore(paths)

@@ -1,43 +1,68 @@
 """crbm.ConvRBM: a convolutional RBM with probabilistic max-pooling (Lee et al. 2009)."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import _crbm
-from ._base import (BaseEstimator, TransformerMixin, _check_is_fitted, check_choice,
-                    check_positive, is_dlpack_tensor, make_backend, run_epochs, seed_from,
-                    partial_fit_epoch, set_sgd_fields, store_params)
+from ._base import (BaseEstimator, PickleByCheckpoint, TransformerMixin, _check_is_fitted,
+                    check_array_nd, check_choice, check_n_features, check_positive, config_json,
+                    is_dlpack_tensor, make_backend, partial_fit_epoch, run_epochs, seed_from,
+                    set_sgd_fields, store_params)
 
 
 def _images(est, X, reset):
-    """X as (N, C*H*W) float32 rows plus its (C, H, W): NumPy (N, H, W) / (N, C, H, W)
-    (converted to float32 C order only when needed), or a DLPack tensor of that shape."""
+    """X as (N, C*H*W) float32 rows, recording its (C, H, W) in image_shape_ (reset) or
+    checking it: NumPy images (N, H, W) / (N, C, H, W), or rows (N, D) -- flattened
+    images of est.image_shape when that is set, else images of one row (1, 1, D) --
+    converted to float32 C order only when needed (scikit-learn's check_array: clear
+    errors for sparse, complex, object, NaN/infinity and empty input); or a DLPack
+    tensor of those shapes (used as it is)."""
     if not is_dlpack_tensor(X):
-        X = np.asarray(X)
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"X: expected a numeric array, got dtype {X.dtype}")
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = check_array_nd(X, allow_nd=True)
     shape = tuple(X.shape)
-    if len(shape) == 3:
+    if len(shape) == 2:
+        geometry = _row_geometry(est, shape[1])
+    elif len(shape) == 3:
         geometry = (1,) + shape[1:]
     elif len(shape) == 4:
         geometry = shape[1:]
     else:
-        raise ValueError(f"X: expected images (N, H, W) or (N, C, H, W), got shape {shape}")
+        raise ValueError(f"X: expected images (N, H, W) or (N, C, H, W) or rows (N, D), "
+                         f"got shape {shape}")
     if shape[0] == 0:
         raise ValueError("X: no images (0 rows)")
-    if isinstance(X, np.ndarray) and not np.all(np.isfinite(X)):
-        raise ValueError("X: contains NaN or infinity")
+    geometry = tuple(int(g) for g in geometry)
+    if not reset and len(shape) == 2:
+        check_n_features(est, shape[1], reset=False)
     if reset:
-        est.image_shape_ = tuple(int(g) for g in geometry)
+        est.image_shape_ = geometry
         est.n_features_in_ = int(np.prod(geometry))
-    elif tuple(geometry) != est.image_shape_:
-        raise ValueError(f"X: images of shape {tuple(geometry)}, but {type(est).__name__} "
+    elif geometry != est.image_shape_:
+        raise ValueError(f"X: images of shape {geometry}, but {type(est).__name__} "
                          f"was fitted on {est.image_shape_}")
     return X.reshape(shape[0], -1)
 
 
-class ConvRBM(TransformerMixin, BaseEstimator):
+def _row_geometry(est, n_features):
+    """(C, H, W) of flattened image rows of n_features values: est.image_shape ((H, W)
+    or (C, H, W)) when set, else (1, 1, n_features)."""
+    if est.image_shape is None:
+        return (1, 1, n_features)
+    g = tuple(est.image_shape)
+    if len(g) == 2:
+        g = (1,) + g
+    if len(g) != 3 or not all(isinstance(v, numbers.Integral) and v > 0 for v in g):
+        raise ValueError(f"image_shape: expected (H, W) or (C, H, W) of positive integers, "
+                         f"got {est.image_shape!r}")
+    if int(np.prod(g)) != n_features:
+        raise ValueError(f"X: rows of {n_features} values are not images of image_shape "
+                         f"{est.image_shape!r} ({int(np.prod(g))} values)")
+    return g
+
+
+class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     """Convolutional RBM with probabilistic max-pooling, trained by CD-k / PCD-k
     (libcrbm's ConvTrainer; Lee et al., ICML 2009).
 
@@ -50,12 +75,18 @@ class ConvRBM(TransformerMixin, BaseEstimator):
     weight_decay, batch_size, n_epochs, device, random_state, verbose, callback,
     n_threads : as :class:`crbm.RBM` (the convolutional defaults: lr 0.02, L2 0.01,
         batch 20).
+    precision : as :class:`crbm.RBM`; libcrbm applies it to the dense products only,
+        so the convolutions of a ConvRBM stay fp32 whatever it is.
     sparsity_target, sparsity_cost : float
         Target mean activation of each filter's hidden units (0: off) and its weight.
 
-    fit(X) takes images (N, H, W) or (N, C, H, W); transform(X) returns the pooled
-    probabilities P(pool on | v) as (N, K, rows, cols) (output="hidden": the
-    hidden-unit probabilities before pooling).
+    image_shape : (H, W), (C, H, W) or None
+        The images that 2-D input rows (N, D) are, flattened in C order (D = C*H*W);
+        None reads such rows as images one pixel high (1, 1, D).
+
+    fit(X) takes images (N, H, W) or (N, C, H, W), or rows (N, D) (see image_shape);
+    transform(X) returns the pooled probabilities P(pool on | v) as (N, K, rows, cols)
+    (output="hidden": the hidden-unit probabilities before pooling).
 
     Attributes: filters_ (K, C, F, F), intercept_hidden_ (K,), intercept_visible_ (C,),
     image_shape_ (C, H, W), n_features_in_, n_iter_, history_.
@@ -65,8 +96,26 @@ class ConvRBM(TransformerMixin, BaseEstimator):
                  cd=1, pcd=None, learning_rate=0.02, momentum=0.5, final_momentum=0.9,
                  momentum_switch_epoch=5, weight_decay=0.01, sparsity_target=0.0,
                  sparsity_cost=5.0, batch_size=20, n_epochs=10, output="pooled", device="cpu",
-                 random_state=None, verbose=False, callback=None, n_threads=0):
+                 random_state=None, verbose=False, callback=None, n_threads=0,
+                 image_shape=None, precision="fp32"):
         store_params(self, locals())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    _model_attr = "_rbm"
+
+    def _pickle_save(self, directory):
+        path = f"{directory}/conv_rbm.safetensors"
+        _crbm.save_conv_rbm(path, self._rbm, {"epochs_done": str(self.n_iter_)})
+        return {"conv_rbm.safetensors": path}
+
+    def _pickle_restore(self, paths):
+        p, _ = _crbm.load_conv_rbm_params(paths["conv_rbm.safetensors"], 0)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
+        self._attach(_crbm.ConvRbm(self._backend, p))
 
     def _config(self, seed):
         check_choice("visible", self.visible, ("bernoulli", "gaussian"))
@@ -99,7 +148,7 @@ class ConvRBM(TransformerMixin, BaseEstimator):
         X = _images(self, X, reset=True)
         self._seed = seed_from(self.random_state)
         config = self._config(self._seed)
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         rbm = _crbm.ConvRbm(self._backend, self._shape(), self.visible)
         rbm.init_random(self._seed, 0.01, None if is_dlpack_tensor(X) else X)
         self._rbm = rbm
@@ -144,7 +193,8 @@ class ConvRBM(TransformerMixin, BaseEstimator):
     def save(self, path, metadata=None):
         """Writes a conv_rbm checkpoint (read by `crbm conv transform/sample` and load())."""
         _check_is_fitted(self)
-        meta = {"train_config": self._trainer.config.to_json(), "created_by": "crbm python",
+        meta = {"train_config": config_json(self._trainer.config, self),
+                "created_by": "crbm python",
                 "epochs_done": str(self.n_iter_)}
         meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
         _crbm.save_conv_rbm(str(path), self._rbm, meta)
@@ -162,7 +212,7 @@ class ConvRBM(TransformerMixin, BaseEstimator):
         est.n_features_in_ = int(np.prod(est.image_shape_))
         est.metadata_ = dict(meta)
         est.history_, est.n_iter_ = [], int(meta.get("epochs_done", "0") or 0)
-        est._backend = make_backend(device, est.n_threads)
+        est._backend = make_backend(device, est.n_threads, est.precision)
         est._attach(_crbm.ConvRbm(est._backend, p))
         est._publish()
         return est

@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 
 from . import _crbm
-from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
-                    ais_config, cached_log_z, check_choice, check_positive, check_X,
-                    from_checkpoint, is_dlpack_tensor, make_backend, n_epochs_of,
-                    params_from_metadata, partial_fit_epoch, run_epochs, run_layers, seed_from,
-                    set_sgd_fields, store_params)
+from ._base import (SGD_CONFIG_KEYS, BaseEstimator, PickleByCheckpoint, TransformerMixin,
+                    _check_is_fitted, ais_config, cached_log_z, check_X, check_choice,
+                    check_positive, config_json, from_checkpoint, is_dlpack_tensor, make_backend,
+                    n_epochs_of, params_from_metadata, partial_fit_epoch, run_epochs, run_layers,
+                    seed_from, set_sgd_fields, store_params)
 
 # DbmTrainConfig keys (besides the SgdConfig ones) -> DBM arguments.
 _DBM_CONFIG_KEYS = dict(SGD_CONFIG_KEYS, mean_field_sweeps="mean_field_sweeps",
@@ -20,7 +20,7 @@ _DBM_CONFIG_KEYS = dict(SGD_CONFIG_KEYS, mean_field_sweeps="mean_field_sweeps",
                         resample_binarization="resample_binarization")
 
 
-class DBM(TransformerMixin, BaseEstimator):
+class DBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     """Deep Boltzmann machine with 2 or 3 binary hidden layers (Salakhutdinov & Hinton,
     AISTATS 2009), as ``crbm dbm-train`` trains it.
 
@@ -48,7 +48,7 @@ class DBM(TransformerMixin, BaseEstimator):
     output : {"top", "all"}
         What transform returns: the top layer's mean-field posterior, or every hidden
         layer's side by side.
-    device, random_state, verbose, callback, n_threads : as :class:`crbm.RBM`;
+    device, random_state, verbose, callback, n_threads, precision : as :class:`crbm.RBM`;
         history_ and callback stats carry "phase" ("pretrain" with "layer", or "joint");
         a joint epoch's "warnings" (libcrbm's signs of a collapsing run: dead or
         saturated layers, jumps in activity or reconstruction error) are also issued
@@ -68,13 +68,31 @@ class DBM(TransformerMixin, BaseEstimator):
                  final_momentum=0.5, momentum_switch_epoch=5, weight_decay=2e-4, batch_size=100,
                  n_epochs=10, mean_field_sweeps=10, n_chains=100, gibbs_steps=5,
                  resample_binarization=False, output="top", device="cpu", random_state=None,
-                 verbose=False, callback=None, n_threads=0):
+                 verbose=False, callback=None, n_threads=0, precision="fp32"):
         store_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+    _model_attr = "_dbm"
+
+    def _pickle_save(self, directory):
+        path = f"{directory}/dbm.safetensors"
+        self.save(path)
+        return {"dbm.safetensors": path}
+
+    def _pickle_restore(self, paths):
+        p, meta = _crbm.load_dbm_params(paths["dbm.safetensors"])
+        self._restore(p, int(meta.get("updates_done", "0") or 0))
+
+    def _restore(self, params, updates_done):
+        """The library objects from a checkpoint's parameters, on self.device; the joint
+        training resumes at epoch n_iter_, update updates_done (fresh chains)."""
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
+        self._attach(_crbm.Dbm(self._backend, params), self.n_iter_, updates_done)
+        self._publish()
 
     # ---- configuration ----
     def _hidden(self):
@@ -132,7 +150,7 @@ class DBM(TransformerMixin, BaseEstimator):
         self._seed = seed_from(self.random_state)
         layers, pre_epochs = self._pretrain_configs(len(hidden))
         self._joint_config()  # checked before any training
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         dbm = _crbm.Dbm(self._backend, X.shape[1], hidden)
         self.history_, self.n_iter_ = [], 0
         self._ais_base = None if is_dlpack_tensor(X) else X[: min(len(X), 10000)]
@@ -225,7 +243,8 @@ class DBM(TransformerMixin, BaseEstimator):
         read by `crbm deep-eval` and `crbm dbm-train --resume`."""
         _check_is_fitted(self)
         pre_epochs, pre_lr = getattr(self, "_pretrain_record", (0, self.pretrain_learning_rate))
-        meta = {"dbm_train_config": self._joint_config().to_json(), "created_by": "crbm python",
+        meta = {"dbm_train_config": config_json(self._joint_config(), self),
+                "created_by": "crbm python",
                 "crbm_version": _crbm.__version__, "epochs_done": str(self.n_iter_),
                 "updates_done": str(self._trainer.updates), "pretrain_epochs": str(pre_epochs),
                 "pretrain_lr": f"{pre_lr:g}",
@@ -252,8 +271,6 @@ class DBM(TransformerMixin, BaseEstimator):
         updates = int(meta.get("updates_done", "0") or 0)
         est._seed = seed_from(est.random_state)
         est._ais_base = None
-        est._backend = make_backend(device, est.n_threads)
-        est._attach(_crbm.Dbm(est._backend, p), est.n_iter_, updates)
         est._pretrain_record = (kwargs.get("pretrain_epochs", 0), est.pretrain_learning_rate)
-        est._publish()
+        est._restore(p, updates)
         return est

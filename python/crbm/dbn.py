@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _crbm
-from ._base import (BaseEstimator, Progress, TransformerMixin, _check_is_fitted, check_choice,
-                    check_positive, check_X, make_backend, run_layers, seed_from, set_sgd_fields,
-                    stats_dict, store_params)
+from ._base import (BaseEstimator, PickleByCheckpoint, Progress, TransformerMixin, _check_is_fitted,
+                    check_choice, check_positive, check_X, make_backend, run_layers, seed_from,
+                    set_sgd_fields, stats_dict, store_params)
 
 
-class DBN(TransformerMixin, BaseEstimator):
+class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     """Deep belief network: RBMs trained greedily, each on the hidden probabilities of
     the one below (Hinton, Osindero & Teh 2006).
 
@@ -22,7 +22,7 @@ class DBN(TransformerMixin, BaseEstimator):
     weight_decay, batch_size, n_epochs : as :class:`crbm.RBM`, for every layer.
     finetune_epochs, finetune_learning_rate : int, float
         Backpropagation in fit_finetune (libcrbm's MlpTrainer: momentum 0.5 -> 0.9).
-    device, random_state, verbose, callback, n_threads : as :class:`crbm.RBM`;
+    device, random_state, verbose, callback, n_threads, precision : as :class:`crbm.RBM`;
         callback(estimator, stats) gets stats with a "layer" key ("finetune" in
         fit_finetune).
 
@@ -37,8 +37,33 @@ class DBN(TransformerMixin, BaseEstimator):
                  learning_rate=0.05, momentum=0.5, final_momentum=0.9, momentum_switch_epoch=5,
                  weight_decay=2e-4, batch_size=100, n_epochs=10, finetune_epochs=50,
                  finetune_learning_rate=0.1, device="cpu", random_state=None, verbose=False,
-                 callback=None, n_threads=0):
+                 callback=None, n_threads=0, precision="fp32"):
         store_params(self, locals())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    _model_attr = "_dbn"
+    _library_attrs = ("_backend", "_dbn", "_mlp")
+
+    def _pickle_save(self, directory):
+        paths = {"dbn.safetensors": f"{directory}/dbn.safetensors"}
+        _crbm.save_dbn(paths["dbn.safetensors"], self._dbn.to_host(), {})
+        if self._mlp is not None:
+            paths["mlp.safetensors"] = f"{directory}/mlp.safetensors"
+            self._mlp.save(paths["mlp.safetensors"], {})
+        return paths
+
+    def _pickle_restore(self, paths):
+        p, _ = _crbm.load_dbn_params(paths["dbn.safetensors"])
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
+        self._dbn = _crbm.Dbn(self._backend, p)
+        self._mlp = None
+        if "mlp.safetensors" in paths:
+            self._mlp = _crbm.MlpTrainer(self._backend, paths["mlp.safetensors"],
+                                         _crbm.MlpConfig())
 
     def _config(self, num_classes):
         check_choice("visible", self.visible, ("bernoulli", "gaussian"))
@@ -66,6 +91,9 @@ class DBN(TransformerMixin, BaseEstimator):
             raise ValueError(f"y: expected a 1-D array of labels, got shape {y.shape}")
         if reset:
             self.classes_, codes = np.unique(y, return_inverse=True)
+            if len(self.classes_) < 2:
+                raise ValueError(f"y: {len(self.classes_)} class; a DBN with labels needs "
+                                 "at least 2 classes")
         else:
             codes = np.searchsorted(self.classes_, y)
             if np.any(codes >= len(self.classes_)) or np.any(self.classes_[codes] != y):
@@ -76,7 +104,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self._seed = seed_from(self.random_state)
         classes = len(self.classes_) if labels else 0
         config = self._config(classes)
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         self._dbn = _crbm.Dbn(self._backend, X.shape[1], config)
         self._mlp = None
         self.history_ = []
@@ -169,7 +197,7 @@ class DBN(TransformerMixin, BaseEstimator):
         kwargs.update(params)
         est = cls(**kwargs)
         est._seed = seed_from(est.random_state)
-        est._backend = make_backend(device, est.n_threads)
+        est._backend = make_backend(device, est.n_threads, est.precision)
         est._dbn = _crbm.Dbn(est._backend, p)
         est._mlp = None
         est.n_features_in_ = int(layers[0].visible)

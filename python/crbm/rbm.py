@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _crbm
-from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
-                    ais_config, cached_log_z, check_choice, check_positive, check_X,
-                    column_mean_rows, from_checkpoint, is_dlpack_tensor, make_backend,
+from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted, ais_config,
+                    cached_log_z, check_X, check_choice, check_positive, column_mean_rows,
+                    config_json, from_checkpoint, is_dlpack_tensor, make_backend,
                     params_from_metadata, run_epochs, seed_from, set_sgd_fields, store_params)
 
 
@@ -44,6 +44,11 @@ class RBM(TransformerMixin, BaseEstimator):
         returning True stops training.
     n_threads : int
         CPU threads (0: all cores).
+    precision : {"fp32", "tf32", "bf16"}
+        Arithmetic of the dense products (libcrbm's Backend::set_precision, the CLI's
+        --precision): fp32, or the operands rounded to TF32 (10 mantissa bits) or
+        bfloat16 (7) with fp32 accumulation -- tensor cores on the GPU, emulated by
+        rounding on the CPU. Recorded in save()'s train_config as the CLI does.
 
     Attributes
     ----------
@@ -61,7 +66,7 @@ class RBM(TransformerMixin, BaseEstimator):
     def __init__(self, n_hidden=256, *, visible="bernoulli", cd=1, pcd=None, learning_rate=0.05,
                  momentum=0.5, final_momentum=0.9, momentum_switch_epoch=5, weight_decay=2e-4,
                  batch_size=100, n_epochs=10, device="cpu", random_state=None, verbose=False,
-                 callback=None, n_threads=0):
+                 callback=None, n_threads=0, precision="fp32"):
         store_params(self, locals())
 
     # ---- scikit-learn tags: outputs are float32 whatever the input dtype ----
@@ -85,7 +90,7 @@ class RBM(TransformerMixin, BaseEstimator):
     def _new_model(self, X):
         self._seed = seed_from(self.random_state)
         config = self._train_config(self._seed)
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         self._rbm = _crbm.Rbm(self._backend, X.shape[1], int(self.n_hidden), self.visible)
         self._rbm.init_random(self._seed, 0.01, self._init_data(X))
         self._trainer = _crbm.CdTrainer(self._rbm, config)
@@ -200,7 +205,8 @@ class RBM(TransformerMixin, BaseEstimator):
         hidden_bias, visible_sigma; metadata train_config, created_by, ...), readable
         by `crbm eval/sample/transform/info`."""
         _check_is_fitted(self)
-        meta = {"train_config": self._trainer.config.to_json(), "created_by": "crbm python",
+        meta = {"train_config": config_json(self._trainer.config, self),
+                "created_by": "crbm python",
                 "crbm_version": _crbm.__version__, "epochs_done": str(self.n_iter_),
                 "binarize": "none"}
         meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
@@ -224,7 +230,7 @@ class RBM(TransformerMixin, BaseEstimator):
     def _restore(self, params, epochs_done):
         self._seed = seed_from(self.random_state)
         config = self._train_config(self._seed)
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         self._rbm = _crbm.Rbm(self._backend, params)
         self._trainer = _crbm.CdTrainer(self._rbm, config)
         self._ais_base = None

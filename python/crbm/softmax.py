@@ -8,9 +8,9 @@ import hashlib
 import numpy as np
 
 from . import _crbm
-from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted,
-                    ais_config, ais_dict, check_choice, check_positive, check_X,
-                    from_checkpoint, make_backend, n_epochs_of, params_from_metadata,
+from ._base import (SGD_CONFIG_KEYS, BaseEstimator, PickleByCheckpoint, TransformerMixin,
+                    _check_is_fitted, ais_config, ais_dict, check_X, check_choice, check_positive,
+                    config_json, from_checkpoint, make_backend, n_epochs_of, params_from_metadata,
                     partial_fit_epoch, run_epochs, seed_from, set_sgd_fields, store_params)
 
 # Models with at most this many hidden units get the exact log Z by default (rsm-eval's rule).
@@ -26,7 +26,12 @@ def _counts(est, X, reset):
     X = check_X(est, X, reset=reset)
     if not isinstance(X, np.ndarray):
         raise TypeError("X: ReplicatedSoftmax takes NumPy or scipy.sparse word counts")
-    bad = (X < 0) | (X != np.floor(X))
+    negative = X < 0
+    if negative.any():
+        r, c = np.argwhere(negative)[0]
+        raise ValueError(f"X: Negative values in data (row {r}, column {c} is {X[r, c]}); "
+                         "word counts must be non-negative integers")
+    bad = X != np.floor(X)
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise ValueError(f"X: row {r}, column {c} is {X[r, c]}; word counts must be "
@@ -37,7 +42,7 @@ def _counts(est, X, reset):
     return X
 
 
-class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
+class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
     """Replicated softmax: an RBM over word counts, one softmax over the vocabulary
     shared by the D words of a document, hidden biases scaled by D (libcrbm's
     SoftmaxRbm, kind "replicated"; trained by CD-k).
@@ -51,7 +56,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
     learning_rate, momentum, final_momentum, momentum_switch_epoch, weight_decay,
     batch_size, n_epochs : SGD settings (the defaults of `crbm rsm-train`: lr 0.001,
         L2 0.001, 50 epochs).
-    device, random_state, verbose, callback, n_threads : as :class:`crbm.RBM`.
+    device, random_state, verbose, callback, n_threads, precision : as :class:`crbm.RBM`.
 
     fit(X) takes word counts (n_documents, vocabulary): NumPy, or scipy.sparse (made
     dense). transform(X) is P(h=1|v); score_samples(X) the log-probability of each
@@ -69,14 +74,28 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
     def __init__(self, n_hidden=50, *, cd=1, learning_rate=0.001, momentum=0.5,
                  final_momentum=0.9, momentum_switch_epoch=5, weight_decay=1e-3, batch_size=100,
                  n_epochs=50, device="cpu", random_state=None, verbose=False, callback=None,
-                 n_threads=0):
+                 n_threads=0, precision="fp32"):
         store_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True  # scipy.sparse counts are accepted (made dense)
         return tags
+
+    def _check_counts(self, X, reset):
+        """Every method's input check (_counts): a subclass may adapt the input first."""
+        return _counts(self, X, reset)
+
+    def _pickle_save(self, directory):
+        path = f"{directory}/softmax_rbm.safetensors"
+        _crbm.save_softmax_rbm(path, self._model, {"epochs_done": str(self.n_iter_)})
+        return {"softmax_rbm.safetensors": path}
+
+    def _pickle_restore(self, paths):
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
+        self._attach(_crbm.load_softmax_rbm(self._backend, paths["softmax_rbm.safetensors"]))
 
     def _config(self):
         c = set_sgd_fields(_crbm.TrainConfig(), self)
@@ -99,11 +118,11 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Trains n_epochs epochs from a fresh initialisation (visible biases from the
         word frequencies); returns self."""
-        X = _counts(self, X, reset=True)
+        X = self._check_counts(X, reset=True)
         check_positive("n_hidden", self.n_hidden, integer=True)
         self._seed = seed_from(self.random_state)
         self._config()  # checked before the model is built
-        self._backend = make_backend(self.device, self.n_threads)
+        self._backend = make_backend(self.device, self.n_threads, self.precision)
         model = _crbm.SoftmaxRbm(self._backend, X.shape[1], int(self.n_hidden), "replicated")
         model.init_random(self._seed, 0.01, X)
         self._mean_length = max(int(round(float(X.sum(axis=1).mean()))), 1)
@@ -114,7 +133,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
 
     def partial_fit(self, X, y=None):
         """One more epoch over X, initialising on the first call."""
-        return partial_fit_epoch(self, X, "_model", lambda X: _counts(self, X, reset=False))
+        return partial_fit_epoch(self, X, "_model", lambda X: self._check_counts(X, reset=False))
 
     def _run_epochs(self, X, epochs):
         run_epochs(self, X, epochs)
@@ -123,12 +142,12 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """P(h=1|v) per document (n_documents, n_hidden)."""
         _check_is_fitted(self)
-        return self._model.hidden_given_visible(_counts(self, X, reset=False))
+        return self._model.hidden_given_visible(self._check_counts(X, reset=False))
 
     def free_energy(self, X):
         """F(v) per document (n_documents,)."""
         _check_is_fitted(self)
-        return self._model.free_energy(_counts(self, X, reset=False))
+        return self._model.free_energy(self._check_counts(X, reset=False))
 
     def log_partition(self, length, method="auto", ais_runs=100, ais_steps=0, base_data=None):
         """log Z_D for documents of `length` D words: exact by enumerating the hidden
@@ -140,7 +159,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
         check_choice("method", method, ("auto", "exact", "ais"))
         length = int(check_positive("length", length, integer=True))
         exact = method == "exact" or (method == "auto" and self._model.hidden <= _EXACT_HIDDEN)
-        base = None if exact or base_data is None else _counts(self, base_data, reset=False)
+        base = None if exact or base_data is None else self._check_counts(base_data, reset=False)
         digest = None if base is None else hashlib.sha1(base.data).hexdigest()
         key = (length, exact, ais_runs, ais_steps, digest)
         self._log_z = self._log_z or {}  # {key: result}; None after training
@@ -160,7 +179,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
         (see log_partition; AIS base rates from X, as `crbm rsm-eval`). The method used
         is in score_method_, the log Z_D per length in log_z_."""
         _check_is_fitted(self)
-        X = _counts(self, X, reset=False)
+        X = self._check_counts(X, reset=False)
         lengths = np.rint(X.sum(axis=1)).astype(np.int64)
         zs = {int(d): self.log_partition(int(d), method, ais_runs, ais_steps, X)
               for d in np.unique(lengths)}
@@ -175,7 +194,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
     def perplexity(self, X, **score_args):
         """exp(-mean over documents of log P(v) / D): Salakhutdinov & Hinton's per-word
         perplexity (as `crbm rsm-eval`'s "perplexity")."""
-        X = _counts(self, X, reset=False)
+        X = self._check_counts(X, reset=False)
         lp = self.score_samples(X, **score_args)
         return float(np.exp(-np.mean(lp / X.sum(axis=1))))
 
@@ -197,7 +216,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
             lengths = np.full((n, 1), d, np.float32)
             v = self._model.sample_visible(probs, lengths, seed, 0)
         else:
-            v = _counts(self, init, reset=False)
+            v = self._check_counts(init, reset=False)
             lengths = np.ascontiguousarray(v.sum(axis=1, keepdims=True), np.float32)
         for step in range(int(n_steps)):
             h = self._model.sample_hidden(self._model.hidden_given_visible(v), seed, step)
@@ -211,7 +230,7 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
         hidden_bias; softmax_kind replicated), read by `crbm rsm-eval`, `crbm eval` and
         `crbm transform`."""
         _check_is_fitted(self)
-        meta = {"train_config": self._config().to_json(), "created_by": "crbm python",
+        meta = {"train_config": config_json(self._config(), self), "created_by": "crbm python",
                 "crbm_version": _crbm.__version__, "epochs_done": str(self.n_iter_)}
         meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
         _crbm.save_softmax_rbm(str(path), self._model, meta)
@@ -227,7 +246,8 @@ class ReplicatedSoftmax(TransformerMixin, BaseEstimator):
         kwargs, config = params_from_metadata(meta, "train_config", SGD_CONFIG_KEYS)
         if "cd_k" in config:
             kwargs["cd"] = int(config["cd_k"])
-        backend = make_backend(device, params.get("n_threads", 0))
+        backend = make_backend(device, params.get("n_threads", 0),
+                               params.get("precision", kwargs.get("precision", "fp32")))
         model = _crbm.load_softmax_rbm(backend, str(path))
         kwargs.update(n_hidden=int(model.hidden), device=device)
         est = from_checkpoint(cls, meta, kwargs, params)

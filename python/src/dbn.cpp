@@ -101,6 +101,14 @@ void bind_dbn(nb::module_& m) {
           nb::arg("dbn"), nb::arg("classes"), nb::arg("seed"), nb::arg("config"),
           nb::keep_alive<1, 2>())
       .def(
+          "__init__",
+          [](MlpWithTrainer* self, Backend& backend, const std::string& path,
+             const MlpConfig& config) {
+            new (self) MlpWithTrainer(Mlp(backend, load_mlp_params(path)), config);
+          },
+          nb::arg("backend"), nb::arg("path"), nb::arg("config"), nb::keep_alive<1, 2>(),
+          "The classifier of an mlp checkpoint (save() or `crbm finetune`) on a backend.")
+      .def(
           "train_epoch",
           [](MlpWithTrainer& t, const AnyArray& x, const std::vector<int32_t>& labels) {
             Input in(t.mlp.backend(), x, "X", t.mlp.sizes().front());

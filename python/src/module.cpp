@@ -75,6 +75,11 @@ NB_MODULE(_crbm, m) {
   nb::class_<Backend>(m, "Backend", "A compute backend (cpu: OpenBLAS + OpenMP; cuda).")
       .def_prop_ro("device", [](const Backend& b) { return std::string(to_string(b.device())); })
       .def("describe", &Backend::describe)
+      .def_prop_rw(
+          "precision", [](const Backend& b) { return std::string(to_string(b.precision())); },
+          [](Backend& b, const std::string& p) { b.set_precision(parse_precision(p)); },
+          "Arithmetic of the dense products (gemm): 'fp32', 'tf32' or 'bf16' (the CLI's\n"
+          "--precision; set it before training starts).")
       .def("synchronize", &Backend::synchronize);
   m.def(
       "make_backend",

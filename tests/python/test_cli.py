@@ -1,5 +1,6 @@
 """Checkpoints both ways between the Python package and the crbm CLI."""
 import json
+import re
 import subprocess
 
 import numpy as np
@@ -46,3 +47,16 @@ def test_python_checkpoint_loads_in_cli(cli, tmp_path, bars_data):
     assert cli_eval["mean_log_likelihood"] == pytest.approx(est.score(bars_data), abs=1e-3)
     info = run(cli, "info", model).stdout
     assert "weights" in info
+
+
+def test_precision_round_trips_with_the_cli(cli, tmp_path, bars_data):
+    data = tmp_path / "bars.npy"
+    np.save(data, bars_data)
+    model = tmp_path / "cli.safetensors"
+    run(cli, "train", "--data", f"npy:{data}", "--hidden", 4, "--epochs", 1, "--holdout", 0,
+        "--precision", "bf16", "--out", model)
+    assert crbm.load(model).precision == "bf16"  # from the CLI's train_config
+    est = crbm.RBM(4, n_epochs=1, random_state=0, precision="tf32").fit(bars_data)
+    est.save(tmp_path / "py.safetensors")
+    info = run(cli, "info", tmp_path / "py.safetensors").stdout
+    assert re.search(r'precision\s+"tf32"', info), info  # the train_config as crbm info shows it

@@ -53,3 +53,26 @@ def test_bad_images_are_clear_errors(images):
         est.transform(images[:, :6, :6])
     with pytest.raises(ValueError, match="filter"):
         crbm.ConvRBM(3, filter_size=12, n_epochs=1).fit(images)
+
+
+def test_rows_with_image_shape_are_the_images(images):
+    a = crbm.ConvRBM(3, filter_size=3, pool=2, n_epochs=1, random_state=0).fit(images)
+    b = crbm.ConvRBM(3, filter_size=3, pool=2, n_epochs=1, random_state=0,
+                     image_shape=(8, 8)).fit(images.reshape(60, 64))
+    assert b.image_shape_ == (1, 8, 8) and b.n_features_in_ == 64
+    np.testing.assert_array_equal(b.filters_, a.filters_)
+    np.testing.assert_array_equal(b.transform(images.reshape(60, 64)), a.transform(images))
+    with pytest.raises(ValueError, match="image_shape"):
+        crbm.ConvRBM(3, filter_size=3, image_shape=(7, 7), n_epochs=1).fit(images.reshape(60, 64))
+    with pytest.raises(ValueError, match="image_shape"):
+        crbm.ConvRBM(3, filter_size=3, image_shape=(8, -8), n_epochs=1).fit(images.reshape(60, 64))
+
+
+def test_pickle_round_trip(images):
+    import pickle
+
+    est = crbm.ConvRBM(3, filter_size=3, pool=2, n_epochs=1, random_state=0).fit(images)
+    back = pickle.loads(pickle.dumps(est))
+    assert back.image_shape_ == est.image_shape_ and back.n_iter_ == 1
+    np.testing.assert_array_equal(back.filters_, est.filters_)
+    np.testing.assert_array_equal(back.transform(images), est.transform(images))

@@ -54,3 +54,21 @@ def test_bad_layers_are_clear_errors(digits):
         crbm.DBN((8, 0), n_epochs=1).fit(X)
     with pytest.raises(ValueError, match="hidden_layers"):
         crbm.DBN((), n_epochs=1).fit(X)
+
+
+def test_pickle_keeps_the_fine_tuned_classifier(digits):
+    import pickle
+
+    X, y, Xt, _ = digits
+    est = crbm.DBN((16,), n_epochs=1, finetune_epochs=2, random_state=0, n_threads=1)
+    est.fit_finetune(X, y)
+    back = pickle.loads(pickle.dumps(est))
+    assert back._mlp is not None
+    np.testing.assert_array_equal(back.predict(Xt), est.predict(Xt))
+    np.testing.assert_array_equal(back.transform(Xt), est.transform(Xt))
+
+
+def test_labels_of_one_class_are_a_clear_error(digits):
+    X = digits[0]
+    with pytest.raises(ValueError, match="1 class"):
+        crbm.DBN((8,), n_epochs=1).fit(X, np.zeros(len(X), int))

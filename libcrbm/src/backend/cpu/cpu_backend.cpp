@@ -118,12 +118,24 @@ class CpuBackend final : public Backend {
 
   void column_sums_impl(CMatRef x, float alpha, float beta, MatRef out) override {
     const int64_t cols = x.cols;
-    // Each thread owns a slice of columns and walks all rows: no reduction races.
+    // Row by row into double accumulators, a block of columns at a time: a sequential
+    // pass over the row-major data (a walk down each column strides by a whole row per
+    // element). Each column still adds its rows in order from 0.0, so the sums are the
+    // same bits. Each thread owns whole blocks of columns: no reduction races.
+    constexpr int64_t kBlock = 128;
+    const int64_t blocks = (cols + kBlock - 1) / kBlock;
 #pragma omp parallel for if (x.size() > kParallelMin)
-    for (int64_t c = 0; c < cols; ++c) {
-      double s = 0.0;
-      for (int64_t r = 0; r < x.rows; ++r) s += x.data[r * cols + c];
-      out.data[c] = alpha * static_cast<float>(s) + (beta == 0.0f ? 0.0f : beta * out.data[c]);
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t first = b * kBlock, width = std::min(kBlock, cols - first);
+      double s[kBlock] = {};
+      for (int64_t r = 0; r < x.rows; ++r) {
+        const float* __restrict row = x.data + r * cols + first;
+        for (int64_t c = 0; c < width; ++c) s[c] += row[c];
+      }
+      for (int64_t c = 0; c < width; ++c) {
+        float* o = out.data + first + c;
+        *o = alpha * static_cast<float>(s[c]) + (beta == 0.0f ? 0.0f : beta * *o);
+      }
     }
   }
 
@@ -152,8 +164,15 @@ class CpuBackend final : public Backend {
         float v = scale * row[c];
         if (cs) v *= cs[c];
         if (bs) v += bs[c];
-        row[c] = sigmoid ? math::sigmoid(v) : v;
+        row[c] = v;
       }
+      if (!sigmoid) continue;
+      // math::sigmoid, 1 / (1 + e^-v), in two passes over the row: libm's expf one
+      // element at a time (a call: no vector form), then the quotient vectorised. The
+      // same operations on each element, so the same bits as math::sigmoid(v).
+      for (int64_t c = 0; c < cols; ++c) row[c] = expf(-row[c]);
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) row[c] = 1.0f / (1.0f + row[c]);
     }
   }
 
