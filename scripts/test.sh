@@ -32,7 +32,7 @@ fi
 venv="$build_dir/python-venv"
 [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-  "nanobind>=2.0" "scikit-build-core>=0.10" "numpy>=1.21" "scikit-learn>=1.2" "pytest>=7"
+  "nanobind>=2.0" "scikit-build-core>=0.10" "numpy>=1.21" "scikit-learn>=1.6" "pytest>=7"
 py_args=(-Cbuild-dir="$build_dir/python" -Ccmake.define.CRBM_CUDA=OFF)
 if command -v ccache >/dev/null; then
   py_args+=(-Ccmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache)
