@@ -8,7 +8,7 @@
 // so a DBM is an RBM between [v | h2] and [h1 | h3] with a block weight matrix: that RBM gives
 // the exact log Z of small DBMs and the AIS of large ones (odd layers summed analytically).
 //
-// Optional label units (Salakhutdinov & Hinton 2009, section 4 / dbm_mf.m): one softmax group
+// Optional label units (the authors' joint-training code for S&H 2009, dbm_mf.m): one softmax group
 // y of K classes (one-hot) on the top layer h_L, with U [n_L x K] (stored like a weight W_L,
 // as if y were layer L + 1) and bias c [K]:
 //   E(x, y) = E(x) - h_L' U y - c' y
