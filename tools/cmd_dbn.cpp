@@ -345,6 +345,9 @@ void start_finetune(CLI::App* cmd, FinetuneOptions& o) {
 struct DbmTrainOptions {
   CommonOptions common;
   std::string hidden = "500,1000";
+  bool labels = false;                // --labels: the label group on the top layer
+  bool recipe_labels = false;         // the recipe asks for it (data without labels: none)
+  CLI::Option* labels_opt = nullptr;  // --labels / --no-labels given
   int pretrain_epochs = 10;
   float pretrain_lr = 0.05f;
   DbmTrainConfig train;  // joint training (seed: --seed); --batch also for pretraining
@@ -409,7 +412,38 @@ void run_dbm_train(const DbmTrainOptions& o) {
         metadata_int(resumed, "updates_done", o.resume)
             .value_or(epochs_done * ((data.size() + o.train.batch_size - 1) / o.train.batch_size));
   }
-  Dbm dbm = start_params ? Dbm(*backend, *start_params) : Dbm(*backend, data.dim(), hidden);
+  // The label group: --labels, or the recipe's when the data has class labels, or the
+  // resumed checkpoint's.
+  const bool asked = o.labels_opt->count() > 0 ? o.labels : o.recipe_labels;
+  int64_t classes = 0;
+  if (start_params) {
+    classes = start_params->num_classes();
+    if (o.labels_opt->count() > 0 && o.labels != (classes > 0)) {
+      CRBM_FAIL("--resume ", o.resume, ": the DBM has ",
+                classes > 0 ? fmt::format("a label group of {} classes", classes)
+                            : std::string("no label group"),
+                "; --", o.labels ? "" : "no-", "labels contradicts it (leave it out)");
+    }
+  } else if (asked) {
+    if (data.num_classes >= 2) {
+      classes = data.num_classes;
+    } else if (o.labels_opt->count() > 0) {
+      CRBM_FAIL("--labels: ", data.source, " has no class labels");
+    } else if (!o.common.quiet) {
+      fmt::print(stderr,
+                 "dbm-train: recipe {} asks for label units; {} has no class labels: "
+                 "training without\n",
+                 o.common.recipe, data.source);
+    }
+  }
+  if (classes > 0 && (data.labels.empty() || data.num_classes > classes)) {
+    CRBM_FAIL(data.source,
+              data.labels.empty() ? std::string(" has no class labels")
+                                  : fmt::format(" has {} classes", data.num_classes),
+              "; the DBM's label group has ", classes);
+  }
+  Dbm dbm =
+      start_params ? Dbm(*backend, *start_params) : Dbm(*backend, data.dim(), hidden, classes);
   Matrix x = Matrix::from_host(*backend, data.x);
   const bool resample = o.common.binarize == "stochastic";
   std::vector<TrainConfig> pre(hidden.size());
@@ -428,8 +462,9 @@ void run_dbm_train(const DbmTrainOptions& o) {
     pre[l].resample_binarization = l == 0 && resample;
   }
   if (!o.common.quiet) {
-    fmt::print("dbm-train: {} rows x {} on {}; hidden {}\n", data.size(), data.dim(),
-               backend->describe(), fmt::join(hidden, ","));
+    fmt::print("dbm-train: {} rows x {} on {}; hidden {}{}\n", data.size(), data.dim(),
+               backend->describe(), fmt::join(hidden, ","),
+               classes > 0 ? fmt::format(" + {} labels", classes) : "");
     if (start_params) {
       fmt::print(
           "  resuming {} after joint epoch {} ({} updates): no pretraining; persistent "
@@ -485,15 +520,17 @@ void run_dbm_train(const DbmTrainOptions& o) {
   nlohmann::json warnings = nlohmann::json::array();
   const auto joint_start = std::chrono::steady_clock::now();
   for (int e = epochs_done; e < jc.epochs; ++e) {
-    const DbmEpochStats s = trainer.train_epoch(x);
-    const nlohmann::json j = {{"phase", "joint"},
-                              {"epoch", s.epoch},
-                              {"reconstruction_error", s.reconstruction_error},
-                              {"learning_rate", s.learning_rate},
-                              {"momentum", s.momentum},
-                              {"seconds", s.seconds},
-                              {"mean_activation", s.mean_activation},
-                              {"warnings", s.warnings}};
+    const DbmEpochStats s =
+        classes > 0 ? trainer.train_epoch(x, data.labels) : trainer.train_epoch(x);
+    nlohmann::json j = {{"phase", "joint"},
+                        {"epoch", s.epoch},
+                        {"reconstruction_error", s.reconstruction_error},
+                        {"learning_rate", s.learning_rate},
+                        {"momentum", s.momentum},
+                        {"seconds", s.seconds},
+                        {"mean_activation", s.mean_activation},
+                        {"warnings", s.warnings}};
+    if (classes > 0) j["label_error"] = s.label_error;
     log.push_back(j);
     metrics.write(j);
     for (const std::string& w : s.warnings) {
@@ -503,6 +540,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
     if (!o.common.quiet) {
       std::string act;
       for (double a : s.mean_activation) act += fmt::format(" {:.3f}", a);
+      if (classes > 0) act += fmt::format("  err {:.3f}", s.label_error);
       const double elapsed = seconds_since(joint_start);
       fmt::print(
           "  joint epoch {:3d}/{}  recon {:8.3f}  act{}  lr {:g} mom {:g}  {:.1f}s  ETA {}\n",
@@ -532,6 +570,7 @@ void run_dbm_train(const DbmTrainOptions& o) {
                    {"recipe", o.common.recipe.empty() ? nlohmann::json(nullptr)
                                                       : nlohmann::json(o.common.recipe)},
                    {"hidden", fmt::format("{}", fmt::join(hidden, ","))},
+                   {"labels", classes},
                    {"resumed_from", o.resume},
                    {"epochs_before", epochs_done},
                    {"rows", data.size()},
@@ -554,6 +593,7 @@ void start_dbm_train(CLI::App* cmd, DbmTrainOptions& o) {
     o.pretrain_epochs = plan.pretrain.front().epochs;
     o.pretrain_lr = plan.pretrain.front().learning_rate;
     o.train = plan.joint;
+    o.recipe_labels = plan.labels;
     o.common.binarize = plan.joint.resample_binarization ? "stochastic" : to_string(plan.binarize);
   });
   run_dbm_train(o);
@@ -683,6 +723,21 @@ int eval_deep_model(const EvalRequest& r, int bound_samples) {
           "  mean variational (mean-field) lower bound on log p(v): {:.3f} nats\n",
           r.model, d.size(), d.source, z.value, z.exact ? "exact" : "AIS", z.low, z.high, mean);
     }
+    // A labelled DBM: classes by the free mean-field q(y) on the same (binarized) rows.
+    j["num_classes"] = dbm.num_classes();
+    if (dbm.labelled()) {
+      if (d.labels.empty()) {
+        if (!r.quiet) fmt::print("  (no class labels in {}: no test error)\n", d.source);
+      } else {
+        if (d.num_classes > dbm.num_classes()) {
+          CRBM_FAIL(d.source, " has ", d.num_classes, " classes, the DBM's label group ",
+                    dbm.num_classes());
+        }
+        const double err = dbm.error_rate(x, d.labels, 30);
+        j["error_rate"] = err;
+        if (!r.quiet) fmt::print("  classification error (argmax q(y)): {:.2f}%\n", 100 * err);
+      }
+    }
   } else if (model == "mlp") {
     Mlp mlp(*backend, load_mlp_params(r.model));
     LoadOptions l;
@@ -772,6 +827,11 @@ void register_deep(CLI::App& app) {
                         ->capture_default_str()
                         ->group(kGroupModel);
     add_recipe_option(cmd, o->common.recipe, RecipeModel::dbm);
+    o->labels_opt = cmd->add_flag("--labels,!--no-labels", o->labels,
+                                  "Joint training with a softmax label group on the top layer "
+                                  "(the data's class labels: clamped in the mean-field phase, "
+                                  "sampled in the chains); sh09-dbm turns it on")
+                        ->group(kGroupModel);
     o->pretrain_epochs_opt =
         cmd->add_option("--pretrain-epochs", o->pretrain_epochs, "Epochs per pretrained layer")
             ->capture_default_str()

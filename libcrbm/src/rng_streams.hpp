@@ -42,6 +42,8 @@ enum : uint32_t { kStreamAisHidden = 0xa150, kStreamAisVisible };
 namespace dbm {  // DBM: joint training and pretraining (models/dbm.cpp, train/dbm_train.cpp)
 enum : uint32_t { kStreamDbmGibbs = 0xd8b0, kStreamDbmInit, kStreamDbmBinarize };
 enum : uint32_t { kStreamPreHidden = 0xd8b3, kStreamPreVisible, kStreamPreBinarize };
+// The label group: its Gibbs draws, sample()'s uniform start, the labelled AIS's draws.
+enum : uint32_t { kStreamDbmLabel = 0xd8b6, kStreamDbmLabelInit, kStreamDbmAisLabel };
 }  // namespace dbm
 namespace dbn {  // DBN: labelled top RBM, up-down passes (models/dbn.cpp)
 enum : uint32_t {
@@ -65,7 +67,7 @@ constexpr uint32_t kAll[] = {
     ratings::kStreamGenFactors, ratings::kStreamGenChoice, ratings::kStreamGenRating, ratings::kStreamSplit,
     ratings::kStreamInit, ratings::kStreamHidden, ratings::kStreamVisible, ratings::kStreamShuffle,
     ais::kStreamAisHidden, ais::kStreamAisVisible,
-    dbm::kStreamDbmGibbs, dbm::kStreamDbmInit, dbm::kStreamDbmBinarize, dbm::kStreamPreHidden, dbm::kStreamPreVisible, dbm::kStreamPreBinarize,
+    dbm::kStreamDbmGibbs, dbm::kStreamDbmInit, dbm::kStreamDbmBinarize, dbm::kStreamPreHidden, dbm::kStreamPreVisible, dbm::kStreamPreBinarize, dbm::kStreamDbmLabel, dbm::kStreamDbmLabelInit, dbm::kStreamDbmAisLabel,
     dbn::kStreamTopHidden, dbn::kStreamTopVisible, dbn::kStreamTopLabel, dbn::kStreamTopInit, dbn::kStreamDown, dbn::kStreamUp, dbn::kStreamChainInit};
 // clang-format on
 constexpr bool all_distinct() {

@@ -219,6 +219,65 @@ void write_tiny_mnist(const fs::path& dir, int n) {
   }
 }
 
+// dbm-train --labels: the data's class labels as a softmax group on the top layer, written
+// to the checkpoint (num_classes, labels.*), reported per joint epoch and by deep-eval.
+TEST_F(RecipeCliTest, DbmTrainLabelsTrainsALabelledDbm) {
+  write_tiny_mnist(path("mn"), 20);
+  const Result r =
+      run("dbm-train --data mnist:mn:train --hidden 8,6 --pretrain-epochs 1 --epochs 2 --batch 10 "
+          "--chains 10 --labels -q --json j.json --out l.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto m = metadata("l.safetensors");
+  EXPECT_EQ(m.at("num_classes"), "10");
+  const auto j = nlohmann::json::parse(text("j.json"));
+  EXPECT_EQ(j["labels"], 10);
+  const auto& last = j["log"].back();
+  EXPECT_EQ(last["phase"], "joint");
+  EXPECT_GE(last["label_error"].get<double>(), 0.0);
+  EXPECT_LE(last["label_error"].get<double>(), 1.0);
+  const Result e = run("deep-eval l.safetensors --data mnist:mn:test --json e.json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const auto ej = nlohmann::json::parse(text("e.json"));
+  EXPECT_EQ(ej["num_classes"], 10);
+  EXPECT_EQ(ej["log_z_method"], "exact");  // 8 odd units: enumerated, once per class
+  EXPECT_GE(ej["error_rate"].get<double>(), 0.0);
+  EXPECT_LE(ej["error_rate"].get<double>(), 1.0);
+  EXPECT_LT(ej["mean_lower_bound"].get<double>(), 0.0);
+  // Without --labels: no label group (as before).
+  ASSERT_EQ(run("dbm-train --data mnist:mn:train --hidden 8,6 --pretrain-epochs 1 --epochs 1 "
+                "--batch 10 --chains 10 -q --out u.safetensors")
+                .code,
+            0);
+  EXPECT_EQ(metadata("u.safetensors").count("num_classes"), 0u);
+  // The recipe turns labels on for labelled data; --no-labels turns them off.
+  ASSERT_EQ(run("dbm-train --recipe sh09-dbm --data mnist:mn:train --hidden 8,6 "
+                "--pretrain-epochs 1 --epochs 1 --chains 10 -q --out r.safetensors")
+                .code,
+            0);
+  EXPECT_EQ(metadata("r.safetensors").at("num_classes"), "10");
+  ASSERT_EQ(run("dbm-train --recipe sh09-dbm --no-labels --data mnist:mn:train --hidden 8,6 "
+                "--pretrain-epochs 1 --epochs 1 --chains 10 -q --out n.safetensors")
+                .code,
+            0);
+  EXPECT_EQ(metadata("n.safetensors").count("num_classes"), 0u);
+  // Data without class labels: a clear error naming the source.
+  const Result bad = run("dbm-train --data builtin:bars --hidden 8,6 --labels --out b.safetensors");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("--labels: builtin:bars has no class labels"), std::string::npos)
+      << bad.err;
+  // --resume keeps the checkpoint's label group; a contradicting flag is refused.
+  const Result resumed =
+      run("dbm-train --resume l.safetensors --data mnist:mn:train --epochs 3 --batch 10 "
+          "--chains 10 -q --out l2.safetensors");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(metadata("l2.safetensors").at("num_classes"), "10");
+  const Result contra =
+      run("dbm-train --resume l.safetensors --no-labels --data mnist:mn:train --epochs 3 "
+          "--out l3.safetensors");
+  EXPECT_NE(contra.code, 0);
+  EXPECT_NE(contra.err.find("a label group of 10 classes"), std::string::npos) << contra.err;
+}
+
 TEST_F(RecipeCliTest, ConvClassifyRecipeUsesTheSvmAndWritesErrorRate) {
   write_tiny_mnist(path("mn"), 20);
   ASSERT_EQ(run("conv train --data mnist:mn:train --epochs 1 --filter-size 10 --filters 4 -q "

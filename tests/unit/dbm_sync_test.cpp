@@ -61,6 +61,26 @@ TEST(DbmSync, JointUpdateWithoutResamplingAllocatesAndWaitsForNothing) {
   expect_update_counts_nothing(c);
 }
 
+// The labelled update (y clamped in the data phase, sampled in the chains, U and c stepped),
+// for 2 hidden layers (y odd) and 3 (y even).
+TEST(DbmSync, LabelledJointUpdateAllocatesAndWaitsForNothing) {
+  for (const std::vector<int64_t>& hidden : {std::vector<int64_t>{5, 4}, {5, 4, 3}}) {
+    auto be = make_cpu_backend(1);
+    Dbm dbm(*be, 8, hidden, 3);
+    const Matrix x = Matrix::from_host(*be, binary_rows(10, 8));
+    HostTensor y({10, 3}, 0.0f);
+    for (int64_t r = 0; r < 10; ++r) y.data[r * 3 + r % 3] = 1.0f;
+    const Matrix labels = Matrix::from_host(*be, y);
+    DbmTrainer trainer(dbm, small_config());
+    trainer.update(x, labels);  // warm-up: buffers, chains
+    be->reset_counters();
+    trainer.update(x, labels);
+    trainer.update(x, labels);
+    EXPECT_EQ(be->counters(), BackendCounters{})
+        << hidden.size() << " layers: " << be->counters().to_string();
+  }
+}
+
 // A joint epoch of 3n rows counts what an epoch of n rows does: updates add nothing.
 TEST(DbmSync, JointEpochCostDoesNotGrowWithItsUpdates) {
   auto be = make_cpu_backend(1);
@@ -75,6 +95,27 @@ TEST(DbmSync, JointEpochCostDoesNotGrowWithItsUpdates) {
   const BackendCounters per_small = be->counters();
   be->reset_counters();
   b.train_epoch(large);
+  EXPECT_EQ(be->counters(), per_small)
+      << "3n rows: " << be->counters().to_string() << "\nn rows: " << per_small.to_string();
+}
+
+// The same for a labelled DBM's epoch (its labels gathered once per epoch).
+TEST(DbmSync, LabelledJointEpochCostDoesNotGrowWithItsUpdates) {
+  auto be = make_cpu_backend(1);
+  Dbm dbm(*be, 8, {5, 4}, 2);
+  const Matrix small = Matrix::from_host(*be, binary_rows(20, 8));
+  const Matrix large = Matrix::from_host(*be, binary_rows(60, 8));
+  std::vector<int32_t> ys(20), yl(60);
+  for (size_t i = 0; i < yl.size(); ++i) yl[i] = int32_t(i % 2);
+  for (size_t i = 0; i < ys.size(); ++i) ys[i] = yl[i];
+  DbmTrainer a(dbm, small_config()), b(dbm, small_config());
+  a.train_epoch(small, ys);
+  b.train_epoch(large, yl);
+  be->reset_counters();
+  a.train_epoch(small, ys);
+  const BackendCounters per_small = be->counters();
+  be->reset_counters();
+  b.train_epoch(large, yl);
   EXPECT_EQ(be->counters(), per_small)
       << "3n rows: " << be->counters().to_string() << "\nn rows: " << per_small.to_string();
 }

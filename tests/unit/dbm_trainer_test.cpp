@@ -1,7 +1,8 @@
 // DBM trainer bookkeeping: dbm_health_warnings (the signs of joint training leaving the data
 // that `crbm dbm-train` prints without stopping the run: dead or saturated layers, a layer's
 // activity jumping in one epoch, the reconstruction error climbing), resuming a run, and the
-// per-layer sparsity terms (DbmTrainConfig::sparsity_targets).
+// per-layer sparsity terms (DbmTrainConfig::sparsity_targets), and a labelled DBM's epoch
+// keeping each row's label with it through the shuffle.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,8 @@
 
 #include "crbm/backend.hpp"
 #include "crbm/dbm.hpp"
+#include "crbm/dbn.hpp"  // one_hot
+#include "crbm/train.hpp"
 
 namespace crbm {
 namespace {
@@ -165,6 +168,51 @@ void expect_same_params(const DbmParams& a, const DbmParams& b) {
 }
 
 // Off by default, and targets of 0 (or the weight term without targets) change nothing.
+// train_epoch(data, labels) equals updates on the epoch's shuffled rows with the labels
+// gathered in the same order (shuffled_indices(N, seed, epoch)), to the last bit; a label
+// order that did not follow the rows would move U and c differently.
+TEST(DbmTrainerLabels, EpochShufflesTheLabelsWithTheRows) {
+  auto be = make_cpu_backend(1);
+  const int64_t n = 30, nv = 8, classes = 3;
+  HostTensor x({n, nv});
+  std::vector<int32_t> labels(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) {
+    labels[r] = static_cast<int32_t>((r * 7) % classes);
+    for (int64_t i = 0; i < nv; ++i) x.data[r * nv + i] = float((i + labels[r]) % 3 == 0);
+  }
+  DbmTrainConfig c;
+  c.batch_size = 10;
+  c.chains = 6;
+  c.mean_field_sweeps = 3;
+  c.gibbs_steps = 2;
+  c.learning_rate = 0.05f;
+  Dbm a(*be, nv, {5, 4}, classes), b(*be, nv, {5, 4}, classes);
+  const Matrix data = Matrix::from_host(*be, x);
+  DbmTrainer ta(a, c), tb(b, c);
+  ta.train_epoch(data, labels);
+  const std::vector<int32_t> order = shuffled_indices(n, c.seed, 0);
+  const HostTensor y = one_hot(labels, int(classes));
+  HostTensor xs({n, nv}), ys({n, classes});
+  for (int64_t r = 0; r < n; ++r) {
+    std::copy(x.data.begin() + order[r] * nv, x.data.begin() + (order[r] + 1) * nv,
+              xs.data.begin() + r * nv);
+    std::copy(y.data.begin() + order[r] * classes, y.data.begin() + (order[r] + 1) * classes,
+              ys.data.begin() + r * classes);
+  }
+  const Matrix xm = Matrix::from_host(*be, xs), ym = Matrix::from_host(*be, ys);
+  for (int64_t first = 0; first < n; first += c.batch_size) {
+    tb.update(xm.rows_view(first, c.batch_size), ym.rows_view(first, c.batch_size));
+  }
+  const DbmParams pa = a.to_host(), pb = b.to_host();
+  EXPECT_EQ(pa.label_weights.data, pb.label_weights.data);
+  EXPECT_EQ(pa.label_bias.data, pb.label_bias.data);
+  for (size_t l = 0; l < pa.weights.size(); ++l) EXPECT_EQ(pa.weights[l].data, pb.weights[l].data);
+  // And the labels moved U at all (it starts at 0).
+  float largest = 0;
+  for (float u : pa.label_weights.data) largest = std::max(largest, std::abs(u));
+  EXPECT_GT(largest, 0.0f);
+}
+
 TEST(DbmSparsity, OffByDefaultAndZeroTargetsChangeNothing) {
   DbmTrainConfig plain = sparsity_config();
   EXPECT_TRUE(DbmTrainConfig().sparsity_targets.empty());

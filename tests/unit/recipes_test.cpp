@@ -154,6 +154,7 @@ TEST(Recipes, Sh09DbmFillsTheAuthorsScheduleAndListsWhatIsMissing) {
                        [&](const std::string& g) { return g.find(part) != std::string::npos; });
   };
   EXPECT_TRUE(mentions("label units"));
+  EXPECT_TRUE(plan.labels);  // joint training with dbm_mf.m's label group
   // The per-layer sparsity of dbm_mf.m is applied now, no longer a gap.
   EXPECT_FALSE(mentions("sparsity targets 0.2"));
   EXPECT_EQ(plan.joint.sparsity_targets, (std::vector<float>{0.2f, 0.1f}));

@@ -95,6 +95,7 @@ struct DbmPlan {
   Binarize binarize = Binarize::none;
   std::vector<TrainConfig> pretrain;  // [hidden.size()]
   DbmTrainConfig joint;
+  bool labels = false;  // the label group on the top layer (when the data has class labels)
 };
 
 // crbm dbn train, then fine-tuning of the MLP it initialises.

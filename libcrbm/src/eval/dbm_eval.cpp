@@ -1,23 +1,38 @@
 // DBM evaluation (see dbm.hpp): the equivalent even-odd RBM, log Z by enumeration or AIS
-// through it, and the mean-field variational lower bound.
+// through it, and the mean-field variational lower bound. A labelled DBM's y is summed over
+// exactly (log Z: one clamped DBM per class), annealed with its side (eval/dbm_label_ais.cpp)
+// and bounded with the free mean-field factor q(y).
 #include <algorithm>
+#include <cmath>
 
 #include "crbm/dbm.hpp"
 #include "crbm/exact.hpp"
+#include "crbm/mathutil.hpp"
+#include "models/dbm_internal.hpp"
 
 namespace crbm {
+namespace {
+
+// Offset of each layer within its side of the bipartite RBM (even: v, h2, ...; odd: h1, h3).
+std::vector<int64_t> side_offsets(const std::vector<int64_t>& sizes, int64_t* even, int64_t* odd) {
+  std::vector<int64_t> offset(sizes.size(), 0);
+  *even = *odd = 0;
+  for (size_t l = 0; l < sizes.size(); ++l) {
+    int64_t& total = l % 2 == 0 ? *even : *odd;
+    offset[l] = total;
+    total += sizes[l];
+  }
+  return offset;
+}
+
+}  // namespace
 
 // ---- log Z ----
 
 RbmParams Dbm::bipartite_rbm() const {
   const size_t n = sizes_.size();
-  std::vector<int64_t> offset(n, 0);
   int64_t even = 0, odd = 0;
-  for (size_t l = 0; l < n; ++l) {
-    int64_t& total = l % 2 == 0 ? even : odd;
-    offset[l] = total;
-    total += sizes_[l];
-  }
+  const std::vector<int64_t> offset = side_offsets(sizes_, &even, &odd);
   RbmParams p;
   p.visible_type = VisibleType::bernoulli;
   p.weights = HostTensor({even, odd}, 0.0f);
@@ -45,12 +60,32 @@ RbmParams Dbm::bipartite_rbm() const {
 }
 
 double Dbm::exact_log_partition() const {
-  Rbm rbm(*backend_, bipartite_rbm());
-  return crbm::exact_log_partition(rbm);
+  if (!labelled()) {
+    Rbm rbm(*backend_, bipartite_rbm());
+    return crbm::exact_log_partition(rbm);
+  }
+  // Z = sum_k exp(c_k) Z_k, Z_k the unlabelled DBM with y = e_k: b_L + U[:, k].
+  const RbmParams base = bipartite_rbm();
+  int64_t even = 0, odd = 0;
+  const std::vector<int64_t> offset = side_offsets(sizes_, &even, &odd);
+  const size_t L = depth();
+  const HostTensor u = label_weights_.download(), c = label_bias_.download();
+  std::vector<double> terms;
+  for (int64_t k = 0; k < num_classes_; ++k) {
+    RbmParams p = base;
+    HostTensor& top_bias = L % 2 == 0 ? p.visible_bias : p.hidden_bias;
+    for (int64_t j = 0; j < sizes_[L]; ++j) {
+      top_bias.data[offset[L] + j] += u.data[j * num_classes_ + k];
+    }
+    Rbm rbm(*backend_, p);
+    terms.push_back(double(c.data[k]) + crbm::exact_log_partition(rbm));
+  }
+  return log_sum_exp(terms);
 }
 
 AisResult Dbm::ais_log_partition(CMatRef data, const AisConfig& config, int64_t base_rows) const {
-  Rbm rbm(*backend_, bipartite_rbm());
+  const RbmParams bip = bipartite_rbm();
+  Rbm rbm(*backend_, bip);
   HostTensor base;
   if (data.rows > 0) {
     CRBM_CHECK_THROW(data.cols == sizes_[0], "AIS base data has ", data.cols, " columns for ",
@@ -76,6 +111,11 @@ AisResult Dbm::ais_log_partition(CMatRef data, const AisConfig& config, int64_t 
         off += c;
       }
     }
+  }
+  if (labelled()) {
+    int64_t even = 0, odd = 0;
+    const std::vector<int64_t> offset = side_offsets(sizes_, &even, &odd);
+    return detail::dbm_labelled_ais(*this, rbm, offset[depth()], base, config);
   }
   return crbm::ais_log_partition(rbm, base, config);
 }
@@ -117,6 +157,14 @@ std::vector<double> Dbm::lower_bound(CMatRef v, double log_z, int sweeps, int64_
         be.multiply(mu[l - 1], mz);
         be.row_reduce(mz, RowReduce::sum, col);
         add(-1.0);
+      }
+    }
+    if (labelled()) {
+      // E_q[h_L' U y + c' y] + H(q(y)) = sum_k q_k a_k - sum_k q_k log q_k = logsumexp_k a_k
+      // for q(y) = softmax(a), a = mu_L U + c (z[L], from the final mu_L).
+      const HostTensor a = z[L].download();
+      for (int64_t r = 0; r < b; ++r) {
+        acc[r] += log_sum_exp(a.data.data() + r * num_classes_, num_classes_);
       }
     }
     std::copy(acc.begin(), acc.end(), out.begin() + first);

@@ -167,6 +167,15 @@ void validate_checkpoint(const SafetensorsFile& f, const std::string& path) {
       c.tensor(layer(l) + "hidden_bias", {rows});
       sizes += "," + std::to_string(rows);
     }
+    // The label group on the top layer (dbm.hpp): absent or 0 = none.
+    const int64_t classes = c.integer("num_classes", 0, int64_t{1} << 30, false);
+    if (classes == 1) {
+      CRBM_FAIL(path, ": metadata num_classes = 1 (0: no labels, or a group of >= 2 classes)");
+    }
+    if (classes > 0) {
+      c.tensor("labels.weights", {rows, classes});
+      c.tensor("labels.bias", {classes});
+    }
     const std::string stated = c.text("sizes", sizes);
     if (stated != sizes) {
       CRBM_FAIL(path, ": metadata 'sizes' = '", printable(stated), "' contradicts the tensors (",

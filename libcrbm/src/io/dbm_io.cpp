@@ -21,6 +21,11 @@ void save_dbm(const std::string& path, const DbmParams& p,
     file.tensors[pre + "weights"] = p.weights[l];
     file.tensors[pre + "hidden_bias"] = p.biases[l + 1];
   }
+  if (p.num_classes() > 0) {
+    file.metadata["num_classes"] = std::to_string(p.num_classes());
+    file.tensors["labels.weights"] = p.label_weights;
+    file.tensors["labels.bias"] = p.label_bias;
+  }
   save_safetensors(path, file);
 }
 
@@ -44,6 +49,14 @@ DbmParams load_dbm_params(const std::string& path, std::map<std::string, std::st
     p.weights.push_back(w);
     p.biases.push_back(require_tensor(file, pre + "hidden_bias", {w.shape[1]}, path));
     rows = w.shape[1];
+  }
+  // The label group: num_classes absent or 0 means none (every checkpoint before it);
+  // load_checkpoint has checked the number and that the tensors agree with it.
+  const auto it = file.metadata.find("num_classes");
+  const int64_t classes = it == file.metadata.end() ? 0 : std::stoll(it->second);
+  if (classes > 0) {
+    p.label_weights = require_tensor(file, "labels.weights", {rows, classes}, path);
+    p.label_bias = require_tensor(file, "labels.bias", {classes}, path);
   }
   if (metadata != nullptr) *metadata = file.metadata;
   return p;

@@ -1,6 +1,7 @@
 // DBM training (see dbm.hpp): greedy pretraining with doubled inputs and joint training
 // (mean-field data term, persistent Gibbs chains for the model term).
 //   joint update: dW_l = x_l' mu_{l+1} / B (mean-field, data) - s_l' s_{l+1} / C (chains)
+//   labelled:     dU = mu_L' y / B (y clamped) - s_L' s_y / C,  dc = mean(y) - mean(s_y)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crbm/dbm.hpp"
+#include "crbm/dbn.hpp"  // one_hot
 #include "crbm/gibbs.hpp"
 #include "crbm/mathutil.hpp"
 #include "models/dbm_internal.hpp"
@@ -240,6 +242,15 @@ DbmTrainer::DbmTrainer(Dbm& dbm, DbmTrainConfig config)
   if (config_.sparsity_weight_gradient) {
     for (size_t l = 0; l <= dbm.depth(); ++l) layer_mean_.emplace_back(be_, 1, dbm.layer_size(l));
   }
+  if (dbm.labelled()) {
+    const int64_t top = dbm.layer_size(dbm.depth()), k = dbm.num_classes();
+    grad_u_ = Matrix(be_, top, k);
+    vel_u_ = Matrix(be_, top, k);
+    grad_c_ = Matrix(be_, 1, k);
+    vel_c_ = Matrix(be_, 1, k);
+    be_.fill(vel_u_, 0.0f);
+    be_.fill(vel_c_, 0.0f);
+  }
 }
 
 void DbmTrainer::resume(int epochs_done, int64_t updates_done) {
@@ -262,10 +273,27 @@ double DbmTrainer::momentum() const {
 }
 
 void DbmTrainer::update(CMatRef batch) {
+  if (dbm_.labelled()) {
+    CRBM_FAIL("DBM training: the DBM has a label group of ", dbm_.num_classes(),
+              " classes; give the minibatch's labels (update(batch, labels))");
+  }
+  update(batch, CMatRef{});
+}
+
+void DbmTrainer::update(CMatRef batch, CMatRef labels) {
   const int64_t b = batch.rows;
   const size_t L = dbm_.depth();
   CRBM_CHECK_THROW(batch.cols == dbm_.layer_size(0), "minibatch has ", batch.cols, " columns for ",
                    dbm_.layer_size(0), " visible units");
+  const bool labelled = labels.data != nullptr;
+  if (labelled || dbm_.labelled()) {
+    if (!dbm_.labelled()) CRBM_FAIL("DBM training: labels given for a DBM without a label group");
+    CRBM_CHECK_THROW(labelled,
+                     "DBM training: the DBM has a label group; the minibatch needs labels");
+    CRBM_CHECK_THROW(labels.rows == b && labels.cols == dbm_.num_classes(),
+                     "DBM training: labels are ", labels.rows, "x", labels.cols,
+                     " for a minibatch of ", b, " rows and ", dbm_.num_classes(), " classes");
+  }
   if (b == 0) return;
   CMatRef v0 = batch;
   if (config_.resample_binarization) {
@@ -274,18 +302,24 @@ void DbmTrainer::update(CMatRef batch) {
     be_.sample_bernoulli(batch, vb, RngKey{config_.seed, kStreamDbmBinarize, uint64_t(updates_)});
     v0 = vb;
   }
-  dbm_.mean_field(v0, config_.mean_field_sweeps, mu_, &logits_);
+  dbm_.mean_field(v0, config_.mean_field_sweeps, mu_, &logits_, labels);
   if (chains_.empty()) {
     std::vector<int64_t> sizes;
     for (size_t l = 0; l <= L; ++l) sizes.push_back(dbm_.layer_size(l));
-    // Chains start at (binarized) data rows and samples of their mean-field posterior.
-    dbm_ensure_rows(be_, chains_, L + 1, config_.chains, sizes);
-    dbm_ensure_rows(be_, chain_probs_, L + 1, config_.chains, sizes);
+    if (labelled) sizes.push_back(dbm_.num_classes());
+    // Chains start at (binarized) data rows and samples of their mean-field posterior (and
+    // the rows' labels).
+    dbm_ensure_rows(be_, chains_, sizes.size(), config_.chains, sizes);
+    dbm_ensure_rows(be_, chain_probs_, sizes.size(), config_.chains, sizes);
     std::vector<int32_t> rows(static_cast<size_t>(config_.chains));
     for (int64_t i = 0; i < config_.chains; ++i) rows[i] = static_cast<int32_t>(i % b);
     for (size_t l = 0; l <= L; ++l) {
       be_.gather_rows(l == 0 ? v0 : CMatRef(mu_[l - 1]), rows, chain_probs_[l]);
       be_.sample_bernoulli(chain_probs_[l], chains_[l], RngKey{config_.seed, kStreamDbmInit, l});
+    }
+    if (labelled) {
+      be_.gather_rows(labels, rows, chain_probs_[L + 1]);
+      be_.copy(chain_probs_[L + 1], chains_[L + 1]);
     }
   }
   for (int s = 0; s < config_.gibbs_steps; ++s) {
@@ -302,6 +336,12 @@ void DbmTrainer::update(CMatRef batch) {
   for (size_t l = 0; l <= L; ++l) {
     be_.column_sums(l == 0 ? v0 : CMatRef(mu_[l - 1]), inv_b, 0.0f, grad_b_[l]);
     be_.column_sums(chains_[l], -inv_c, 1.0f, grad_b_[l]);
+  }
+  if (labelled) {
+    be_.gemm(true, false, inv_b, mu_[L - 1], labels, 0.0f, grad_u_);
+    be_.gemm(true, false, -inv_c, chains_[L], chains_[L + 1], 1.0f, grad_u_);
+    be_.column_sums(labels, inv_b, 0.0f, grad_c_);
+    be_.column_sums(chains_[L + 1], -inv_c, 1.0f, grad_c_);
   }
   // Sparsity: each hidden layer with a target, from its data-side mean-field activity.
   if (config_.sparsity_weight_gradient) {
@@ -331,18 +371,55 @@ void DbmTrainer::update(CMatRef batch) {
   for (size_t l = 0; l <= L; ++l) {
     momentum_step(be_, dbm_.bias(l), vel_b_[l], grad_b_[l], rates, config_, Decay::none);
   }
+  if (labelled) {  // U decays like the weights, c like the biases
+    momentum_step(be_, dbm_.label_weights(), vel_u_, grad_u_, rates, config_, Decay::weights);
+    momentum_step(be_, dbm_.label_bias(), vel_c_, grad_c_, rates, config_, Decay::none);
+  }
   ++updates_;
 }
 
 DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
+  if (dbm_.labelled()) {
+    CRBM_FAIL("DBM training: the DBM has a label group of ", dbm_.num_classes(),
+              " classes; train_epoch needs the rows' labels");
+  }
+  return train_epoch(data, std::vector<int32_t>{});
+}
+
+DbmEpochStats DbmTrainer::train_epoch(CMatRef data, const std::vector<int32_t>& labels) {
   const int64_t n = data.rows;
   if (n == 0) CRBM_FAIL("DBM training data is empty");
-  DbmEpochStats st = run_shuffled_epoch<DbmEpochStats>(be_, data, shuffled_, config_, epoch_,
-                                                       updates_, [this](CMatRef b) { update(b); });
+  const bool labelled = dbm_.labelled();
+  if (!labelled && !labels.empty()) {
+    CRBM_FAIL("DBM training: ", labels.size(), " labels for a DBM without a label group");
+  }
+  std::vector<int32_t> order;  // labelled: this epoch's row order (for_each_shuffled_batch's)
+  if (labelled) {
+    if (static_cast<int64_t>(labels.size()) != n) {
+      CRBM_FAIL("DBM training: ", labels.size(), " labels for ", n, " rows of data");
+    }
+    const Matrix all = Matrix::from_host(be_, one_hot(labels, int(dbm_.num_classes())));
+    order = shuffled_indices(n, config_.seed, static_cast<uint64_t>(epoch_));
+    if (shuffled_labels_.rows() != n) shuffled_labels_ = Matrix(be_, n, dbm_.num_classes());
+    be_.gather_rows(all, order, shuffled_labels_);
+  }
+  int64_t first = 0;  // the minibatch's first row in the shuffled order
+  DbmEpochStats st = run_shuffled_epoch<DbmEpochStats>(
+      be_, data, shuffled_, config_, epoch_, updates_, [&](CMatRef b) {
+        if (labelled) {
+          update(b, shuffled_labels_.rows_view(first, b.rows));
+        } else {
+          update(b, CMatRef{});
+        }
+        first += b.rows;
+      });
   for (size_t l = 0; l < dbm_.depth(); ++l) {
     if (!be_.all_finite(dbm_.weights(l))) {
       throw divergence_error("DBM training", epoch_, learning_rate());
     }
+  }
+  if (labelled && !be_.all_finite(dbm_.label_weights())) {
+    throw divergence_error("DBM training", epoch_, learning_rate());
   }
   // Statistics on the first rows of this epoch's order.
   const int64_t m = std::min<int64_t>(n, 1000);
@@ -354,6 +431,16 @@ DbmEpochStats DbmTrainer::train_epoch(CMatRef data) {
   be_.scale_add_activate(recon, 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
   st.reconstruction_error = be_.sum_squared_diff(subset, recon) / static_cast<double>(m);
   for (size_t l = 0; l < dbm_.depth(); ++l) st.mean_activation.push_back(be_.mean(mu[l]));
+  if (labelled) {  // the same rows classified by their free q(y)
+    const HostTensor q = mu[dbm_.depth()].download();
+    const int64_t k = dbm_.num_classes();
+    int64_t wrong = 0;
+    for (int64_t r = 0; r < m; ++r) {
+      const float* row = q.data.data() + r * k;
+      wrong += (std::max_element(row, row + k) - row) != labels[order[r]] ? 1 : 0;
+    }
+    st.label_error = static_cast<double>(wrong) / static_cast<double>(m);
+  }
   ++epoch_;
   st.epoch = epoch_;
   st.warnings = dbm_health_warnings(st, last_.epoch > 0 ? &last_ : nullptr, lowest_recon_);
