@@ -17,13 +17,8 @@ constexpr EnumName<LrSchedule> kLrScheduleNames[] = {{LrSchedule::constant, "con
                                                      {LrSchedule::exponential, "exponential"}};
 }  // namespace
 
-const char* to_string(LrSchedule s) {
-  return name_of(kLrScheduleNames, s);
-}
-
-LrSchedule lr_schedule_from_string(const std::string& name) {
-  return parse_enum(kLrScheduleNames, name, "learning-rate schedule");
-}
+CRBM_ENUM_NAME_FUNCTIONS(LrSchedule, kLrScheduleNames, lr_schedule_from_string,
+                         "learning-rate schedule")
 
 double SgdConfig::learning_rate_at(int epoch, int64_t updates) const {
   const double lr = detail::as_decimal(learning_rate);

@@ -233,10 +233,20 @@ void CdTrainer::update_body(CMatRef batch) {
   step_.apply(config_, epoch_, updates_, {rbm_.weights(), rbm_.visible_bias(), rbm_.hidden_bias()});
 }
 
+namespace {
+// The checks of both train_epoch overloads, in this order: the width against the visible
+// units, the byte count of 8-bit rows (`bytes` >= 0 for those only), at least one row.
+void check_training_data(int64_t rows, int64_t cols, int64_t visible, int64_t bytes = -1) {
+  CRBM_CHECK_THROW(cols == visible, "training data has ", cols, " columns for ", visible,
+                   " visible units");
+  CRBM_CHECK_THROW(bytes < 0 || bytes == rows * cols, "training data: ", bytes, " bytes for ", rows,
+                   " rows of ", cols, " values");
+  if (rows == 0) CRBM_FAIL("training data is empty");
+}
+}  // namespace
+
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
-  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols, " columns for ",
-                   rbm_.visible(), " visible units");
-  if (data.rows == 0) CRBM_FAIL("training data is empty");
+  check_training_data(data.rows, data.cols, rbm_.visible());
   const uint64_t epoch = static_cast<uint64_t>(epoch_);
   return run_epoch(
       data.rows, holdout, stats_rows,
@@ -248,12 +258,7 @@ EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_r
 }
 
 EpochStats CdTrainer::train_epoch(const HostBytes& data, CMatRef holdout, int64_t stats_rows) {
-  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols, " columns for ",
-                   rbm_.visible(), " visible units");
-  CRBM_CHECK_THROW(static_cast<int64_t>(data.data.size()) == data.rows * data.cols,
-                   "training data: ", data.data.size(), " bytes for ", data.rows, " rows of ",
-                   data.cols, " values");
-  if (data.rows == 0) CRBM_FAIL("training data is empty");
+  check_training_data(data.rows, data.cols, rbm_.visible(), static_cast<int64_t>(data.data.size()));
   const uint64_t epoch = static_cast<uint64_t>(epoch_);
   return run_epoch(
       data.rows, holdout, stats_rows,
