@@ -245,22 +245,12 @@ void register_eval(CLI::App& app) {
       ->check(CLI::Range(1, kExactHardLimit))
       ->capture_default_str()
       ->group(kGroupModel);
-  cmd->add_option("--ais-runs", o->ais_runs, "AIS: parallel annealing runs")
-      ->check(CLI::Range(2, 1000000))
-      ->capture_default_str()
-      ->group(kGroupModel);
-  cmd->add_option("--ais-steps", o->ais_steps,
-                  "AIS: inverse temperatures (0 = the authors' 14,500-step schedule; K > 0: K "
-                  "steps in the same three segments)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
-      ->capture_default_str()
-      ->group(kGroupModel);
-  cmd->add_option("--seed", o->seed, "Seed for AIS, binarization and the pseudo-likelihood flips")
-      ->capture_default_str()
-      ->group(kGroupModel);
-  add_compute_options(cmd, o->device, o->threads);
-  add_output_options(cmd, nullptr, nullptr, &o->json, &o->quiet)
-      .quiet->description("No progress line on stderr");
+  EvalRequestHelp help;
+  help.ais_group = help.seed_group = kGroupModel;
+  help.min_ais_runs = 2;  // the +-3 sigma band needs a spread
+  help.seed_help = "Seed for AIS, binarization and the pseudo-likelihood flips";
+  help.quiet_help = "No progress line on stderr";
+  add_eval_request_options(cmd, *o, help);
 }
 
 const SubcommandRegistrar kRegistrar{40, register_eval};
