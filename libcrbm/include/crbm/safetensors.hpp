@@ -60,4 +60,14 @@ const HostTensor& require_tensor(const SafetensorsFile& f, const std::string& na
 const std::string& require_metadata(const SafetensorsFile& f, const std::string& key,
                                     const std::string& path_for_messages);
 
+// Nothing when the metadata "model" is `kind`; otherwise throws "<path>: missing metadata
+// 'model'" or "<path>: holds a 'dbn' model, not <what>" (what: "an MLP", "a DBN", ...).
+void require_model(const SafetensorsFile& f, const std::string& kind, const std::string& what,
+                   const std::string& path_for_messages);
+
+// The metadata value for `key` as a whole number in [min, max]; throws "<path>: metadata
+// 'layers' is not a number" or "<path>: metadata layers = 0 (expected 1..64)".
+int64_t require_metadata_int(const SafetensorsFile& f, const std::string& key, int64_t min,
+                             int64_t max, const std::string& path_for_messages);
+
 }  // namespace crbm

@@ -336,6 +336,29 @@ const std::string& require_metadata(const SafetensorsFile& f, const std::string&
   return it->second;
 }
 
+void require_model(const SafetensorsFile& f, const std::string& kind, const std::string& what,
+                   const std::string& path_for_messages) {
+  const std::string& model = require_metadata(f, "model", path_for_messages);
+  if (model != kind) {
+    CRBM_FAIL(path_for_messages, ": holds a '", model, "' model, not ", what);
+  }
+}
+
+int64_t require_metadata_int(const SafetensorsFile& f, const std::string& key, int64_t min,
+                             int64_t max, const std::string& path_for_messages) {
+  const std::string& text = require_metadata(f, key, path_for_messages);
+  int64_t n = 0;
+  try {
+    n = std::stoll(text);
+  } catch (const std::exception&) {
+    CRBM_FAIL(path_for_messages, ": metadata '", key, "' is not a number");
+  }
+  if (n < min || n > max) {
+    CRBM_FAIL(path_for_messages, ": metadata ", key, " = ", n, " (expected ", min, "..", max, ")");
+  }
+  return n;
+}
+
 SafetensorsFile new_checkpoint(const std::string& model,
                                const std::map<std::string, std::string>& extra) {
   SafetensorsFile file;

@@ -316,15 +316,8 @@ void save_mlp(const std::string& path, const MlpParams& params,
 
 MlpParams load_mlp_params(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = load_checkpoint(path);
-  const std::string& model = require_metadata(file, "model", path);
-  if (model != "mlp") CRBM_FAIL(path, ": holds a '", model, "' model, not an MLP");
-  int64_t n = 0;
-  try {
-    n = std::stoll(require_metadata(file, "layers", path));
-  } catch (const std::invalid_argument&) {
-    CRBM_FAIL(path, ": metadata 'layers' is not a number");
-  }
-  if (n < 1 || n > 64) CRBM_FAIL(path, ": metadata layers = ", n, " (expected 1..64)");
+  require_model(file, "mlp", "an MLP", path);
+  const int64_t n = require_metadata_int(file, "layers", 1, 64, path);
   MlpParams p;
   int64_t in = -1;
   for (int64_t l = 0; l < n; ++l) {

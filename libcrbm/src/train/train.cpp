@@ -243,37 +243,38 @@ void check_training_data(int64_t rows, int64_t cols, int64_t visible, int64_t by
                    " rows of ", cols, " values");
   if (rows == 0) CRBM_FAIL("training data is empty");
 }
+
+// The minibatch loop of one epoch over `data` (float or 8-bit rows) in that epoch's shuffled
+// order, staged through `staging`: what run_epoch calls with each update.
+template <class Rows>
+std::function<double(const std::function<void(CMatRef)>&)> shuffled_batches(
+    Backend& be, const Rows& data, Matrix& staging, const TrainConfig& c, int epoch) {
+  return [&be, &data, &staging, &c, epoch](const std::function<void(CMatRef)>& step) {
+    return for_each_shuffled_batch(be, data, staging, c.seed, static_cast<uint64_t>(epoch),
+                                   c.batch_size, step);
+  };
+}
 }  // namespace
 
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
   check_training_data(data.rows, data.cols, rbm_.visible());
-  const uint64_t epoch = static_cast<uint64_t>(epoch_);
-  return run_epoch(
-      data.rows, holdout, stats_rows,
-      [&](const std::function<void(CMatRef)>& step) {
-        return for_each_shuffled_batch(be_, data, shuffled_, config_.seed, epoch,
-                                       config_.batch_size, step);
-      },
-      [&](int64_t m) { return shuffled_.cref().row_range(0, m); });
+  return run_epoch(data.rows, holdout, stats_rows,
+                   shuffled_batches(be_, data, shuffled_, config_, epoch_),
+                   [&](int64_t m) { return shuffled_.cref().row_range(0, m); });
 }
 
 EpochStats CdTrainer::train_epoch(const HostBytes& data, CMatRef holdout, int64_t stats_rows) {
   check_training_data(data.rows, data.cols, rbm_.visible(), static_cast<int64_t>(data.data.size()));
   const uint64_t epoch = static_cast<uint64_t>(epoch_);
-  return run_epoch(
-      data.rows, holdout, stats_rows,
-      [&](const std::function<void(CMatRef)>& step) {
-        return for_each_shuffled_batch(be_, data, byte_batch_, config_.seed, epoch,
-                                       config_.batch_size, step);
-      },
-      [&](int64_t m) {
-        if (byte_subset_.rows() != m || byte_subset_.cols() != data.cols) {
-          byte_subset_ = Matrix(be_, m, data.cols);
-        }
-        gather_byte_rows(be_, data, shuffled_indices(data.rows, config_.seed, epoch), 0,
-                         byte_subset_.ref());
-        return byte_subset_.cref();
-      });
+  return run_epoch(data.rows, holdout, stats_rows,
+                   shuffled_batches(be_, data, byte_batch_, config_, epoch_), [&](int64_t m) {
+                     if (byte_subset_.rows() != m || byte_subset_.cols() != data.cols) {
+                       byte_subset_ = Matrix(be_, m, data.cols);
+                     }
+                     gather_byte_rows(be_, data, shuffled_indices(data.rows, config_.seed, epoch),
+                                      0, byte_subset_.ref());
+                     return byte_subset_.cref();
+                   });
 }
 
 EpochStats CdTrainer::run_epoch(
