@@ -319,14 +319,7 @@ MlpParams load_mlp_params(const std::string& path, std::map<std::string, std::st
   require_model(file, "mlp", "an MLP", path);
   const int64_t n = require_metadata_int(file, "layers", 1, 64, path);
   MlpParams p;
-  int64_t in = -1;
-  for (int64_t l = 0; l < n; ++l) {
-    const std::string pre = "layer" + std::to_string(l) + ".";
-    const HostTensor& w = require_tensor(file, pre + "weights", {in, -1}, path);
-    p.weights.push_back(w);
-    p.biases.push_back(require_tensor(file, pre + "bias", {w.shape[1]}, path));
-    in = w.shape[1];
-  }
+  require_weight_chain(file, n, -1, "bias", p.weights, p.biases, path);
   if (metadata != nullptr) *metadata = file.metadata;
   return p;
 }

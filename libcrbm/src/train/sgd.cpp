@@ -81,6 +81,13 @@ nlohmann::json detail::sgd_json(const SgdConfig& config) {
   return nlohmann::json::parse("{" + config.sgd_json_fields() + "}");
 }
 
+void detail::add_cd_json(const CdConfig& config, nlohmann::json& j) {
+  j["algorithm"] = config.persistent ? "pcd" : "cd";
+  j["k"] = config.cd_k;
+  j["pcd_chains"] = config.pcd_chains;
+  j["sample_negative_visible"] = config.sample_negative_visible;
+}
+
 StepRates step_rates(const SgdConfig& config, int epoch, int64_t updates) {
   return StepRates{static_cast<float>(config.learning_rate_at(epoch, updates)),
                    static_cast<float>(config.momentum_at(epoch))};

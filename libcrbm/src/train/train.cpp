@@ -65,10 +65,7 @@ void TrainConfig::validate() const {
 
 std::string TrainConfig::to_json() const {
   nlohmann::json j = detail::sgd_json(*this);
-  j["algorithm"] = persistent ? "pcd" : "cd";
-  j["k"] = cd_k;
-  j["pcd_chains"] = pcd_chains;
-  j["sample_negative_visible"] = sample_negative_visible;
+  detail::add_cd_json(*this, j);
   j["resample_binarization"] = resample_binarization;
   return j.dump();
 }
