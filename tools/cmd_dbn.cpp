@@ -848,10 +848,9 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--limit", o->limit, "First N rows only");
     cmd->add_option("--bound-samples", o->bound_samples, "DBN: samples of q per row")
         ->capture_default_str();
-    EvalRequestHelp help;
-    help.seed_help = "Seed (binarization, AIS, samples)";
-    help.quiet_help = "No output but the JSON";
-    add_eval_request_options(cmd, *o, help);
+    add_eval_request_options(
+        cmd, *o,
+        {nullptr, 1, "Seed (binarization, AIS, samples)", nullptr, "No output but the JSON"});
   }
 }
 

@@ -245,12 +245,11 @@ void register_eval(CLI::App& app) {
       ->check(CLI::Range(1, kExactHardLimit))
       ->capture_default_str()
       ->group(kGroupModel);
-  EvalRequestHelp help;
-  help.ais_group = help.seed_group = kGroupModel;
-  help.min_ais_runs = 2;  // the +-3 sigma band needs a spread
-  help.seed_help = "Seed for AIS, binarization and the pseudo-likelihood flips";
-  help.quiet_help = "No progress line on stderr";
-  add_eval_request_options(cmd, *o, help);
+  // At least 2 AIS runs: the +-3 sigma band needs a spread.
+  add_eval_request_options(
+      cmd, *o,
+      {kGroupModel, 2, "Seed for AIS, binarization and the pseudo-likelihood flips", kGroupModel,
+       "No progress line on stderr"});
 }
 
 const SubcommandRegistrar kRegistrar{40, register_eval};

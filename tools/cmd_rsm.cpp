@@ -558,10 +558,8 @@ void register_rsm(CLI::App& app) {
         ->group(kGroupOutput);
     cmd->add_flag("--exact", o->exact, "Enumerate the hidden layer (at most 24 units)")
         ->group(kGroupOutput);
-    EvalRequestHelp help;
-    help.ais_group = kGroupOutput;
-    help.seed_help = "Seed (subset, AIS)";
-    describe_per_length(add_eval_request_options(cmd, *o, help).ais);
+    describe_per_length(
+        add_eval_request_options(cmd, *o, {kGroupOutput, 1, "Seed (subset, AIS)"}).ais);
   }
 }
 

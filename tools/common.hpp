@@ -198,7 +198,8 @@ struct EvalRequest {
 // EvalRequest, registered once: --ais-runs and --ais-steps (add_ais_options, in `ais_group`),
 // --seed (`seed_help`, in `seed_group`), the compute options (--device, --threads,
 // --precision) and --json and --quiet (`quiet_help`) in the Output group. A null group leaves
-// the options among the command's ungrouped ones.
+// the options among the command's ungrouped ones. Commands pass it as {ais_group, min_ais_runs,
+// seed_help, seed_group, quiet_help}.
 struct EvalRequestHelp {
   const char* ais_group = nullptr;
   int min_ais_runs = 1;
