@@ -6,20 +6,14 @@ plot. Needs python3-matplotlib (scripts/install-deps.sh --plots).
 
 usage: scripts/plot_dbm.py A.jsonl[=LABEL] B.json[=LABEL] ... [-o dbm.png] [--title TEXT]
 """
-import argparse
 import json
 import sys
 
-from plotting import pyplot, save
+from plotting import pyplot, read_run, runs_parser, save
 
 
 def load(spec):
-    path, _, label = spec.partition("=")
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        sys.exit(f"plot_dbm.py: {path}: {e}")
+    path, label, text = read_run(spec, "plot_dbm.py")
     try:
         records = json.loads(text)["log"]  # a --json report
     except (json.JSONDecodeError, KeyError, TypeError):
@@ -34,15 +28,12 @@ def load(spec):
     joint = [r for r in records if isinstance(r, dict) and r.get("phase") == "joint"]
     if not joint:
         sys.exit(f"plot_dbm.py: {path}: no joint epochs (is it a dbm-train --metrics/--json file?)")
-    return label or path, joint
+    return label, joint
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", help="dbm-train metrics/JSON files, optionally FILE=LABEL")
-    ap.add_argument("-o", "--output", default="dbm.png")
-    ap.add_argument("--title", default="")
-    a = ap.parse_args()
+    a = runs_parser(__doc__, "dbm-train metrics/JSON files, optionally FILE=LABEL",
+                    "dbm.png").parse_args()
     plt = pyplot("plot_dbm.py")
     fig, (ax_rec, ax_act) = plt.subplots(1, 2, figsize=(10, 4))
     styles = ["-", "--", ":", "-."]

@@ -6,32 +6,27 @@ python3-matplotlib (scripts/install-deps.sh --plots).
 usage: scripts/plot_finetune.py A.json[=LABEL] B.json[=LABEL] ... [-o finetune.png]
        [--every N]   (keep only the test errors of epochs that are multiples of N, and the last)
 """
-import argparse
 import json
 import sys
 
-from plotting import pyplot, save
+from plotting import pyplot, read_run, runs_parser, save
 
 
 def load(spec):
-    path, _, label = spec.partition("=")
+    path, label, text = read_run(spec, "plot_finetune.py")
     try:
-        with open(path, encoding="utf-8") as f:
-            j = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
+        j = json.loads(text)
+    except json.JSONDecodeError as e:
         sys.exit(f"plot_finetune.py: {path}: {e}")
     epochs = j.get("epochs")
     if not isinstance(epochs, list) or not epochs:
         sys.exit(f"plot_finetune.py: {path}: no 'epochs' list (is it a finetune --json file?)")
-    return label or path, epochs
+    return label, epochs
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", help="finetune JSON files, optionally FILE=LABEL")
-    ap.add_argument("-o", "--output", default="finetune.png")
+    ap = runs_parser(__doc__, "finetune JSON files, optionally FILE=LABEL", "finetune.png")
     ap.add_argument("--every", type=int, default=0)
-    ap.add_argument("--title", default="")
     a = ap.parse_args()
     plt = pyplot("plot_finetune.py")
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(10, 4))

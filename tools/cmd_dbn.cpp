@@ -98,9 +98,8 @@ struct EvalAfterTraining {
 // --eval-data (described by `data_help`), --ais-runs and --ais-steps in the Output group.
 void add_eval_after_training(CLI::App* cmd, EvalAfterTraining& e, const char* data_help) {
   cmd->add_option("--eval-data", e.data, data_help)->group(kGroupOutput);
-  cmd->add_option("--ais-runs", e.ais_runs, "AIS runs for --eval-data")->group(kGroupOutput);
-  cmd->add_option("--ais-steps", e.ais_steps, "AIS steps (0 = the authors' 14,500)")
-      ->group(kGroupOutput);
+  add_ais_options(cmd, e.ais_runs, e.ais_steps, kGroupOutput)
+      .runs->description("AIS runs for --eval-data");
 }
 
 void evaluate_written_model(const CommonOptions& c, const EvalAfterTraining& e) {
@@ -907,14 +906,11 @@ void register_deep(CLI::App& app) {
     cmd->add_option("--data", o->data, "Data spec (binarized stochastically for DBN/DBM)")
         ->capture_default_str();
     cmd->add_option("--limit", o->limit, "First N rows only");
-    cmd->add_option("--ais-runs", o->ais_runs, "AIS runs")->capture_default_str();
-    cmd->add_option("--ais-steps", o->ais_steps, "AIS steps (0 = the authors' 14,500)");
     cmd->add_option("--bound-samples", o->bound_samples, "DBN: samples of q per row")
         ->capture_default_str();
-    cmd->add_option("--seed", o->seed, "Seed (binarization, AIS, samples)");
-    add_compute_options(cmd, o->device, o->threads);
-    add_output_options(cmd, nullptr, nullptr, &o->json, &o->quiet)
-        .quiet->description("No output but the JSON");
+    add_eval_request_options(
+        cmd, *o,
+        {nullptr, 1, "Seed (binarization, AIS, samples)", nullptr, "No output but the JSON"});
   }
 }
 

@@ -245,22 +245,11 @@ void register_eval(CLI::App& app) {
       ->check(CLI::Range(1, kExactHardLimit))
       ->capture_default_str()
       ->group(kGroupModel);
-  cmd->add_option("--ais-runs", o->ais_runs, "AIS: parallel annealing runs")
-      ->check(CLI::Range(2, 1000000))
-      ->capture_default_str()
-      ->group(kGroupModel);
-  cmd->add_option("--ais-steps", o->ais_steps,
-                  "AIS: inverse temperatures (0 = the authors' 14,500-step schedule; K > 0: K "
-                  "steps in the same three segments)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
-      ->capture_default_str()
-      ->group(kGroupModel);
-  cmd->add_option("--seed", o->seed, "Seed for AIS, binarization and the pseudo-likelihood flips")
-      ->capture_default_str()
-      ->group(kGroupModel);
-  add_compute_options(cmd, o->device, o->threads);
-  add_output_options(cmd, nullptr, nullptr, &o->json, &o->quiet)
-      .quiet->description("No progress line on stderr");
+  // At least 2 AIS runs: the +-3 sigma band needs a spread.
+  add_eval_request_options(
+      cmd, *o,
+      {kGroupModel, 2, "Seed for AIS, binarization and the pseudo-likelihood flips", kGroupModel,
+       "No progress line on stderr"});
 }
 
 const SubcommandRegistrar kRegistrar{40, register_eval};

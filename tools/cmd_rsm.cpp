@@ -461,14 +461,10 @@ void run_rsm_eval(const RsmEvalOptions& o) {
   if (o.quiet && o.json.empty()) fmt::print("{}\n", j.dump(2));
 }
 
-void add_eval_options(CLI::App* cmd, int& runs, int64_t& steps) {
-  cmd->add_option("--ais-runs", runs, "AIS runs per document length")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str()
-      ->group(kGroupOutput);
-  cmd->add_option("--ais-steps", steps, "AIS steps per length (0 = the authors' 14,500)")
-      ->check(CLI::NonNegativeNumber)
-      ->group(kGroupOutput);
+// --ais-runs and --ais-steps of rsm-train and rsm-eval: an AIS per document length.
+void describe_per_length(const AisOptions& o) {
+  o.runs->description("AIS runs per document length");
+  o.steps->description("AIS steps per length (0 = the authors' 14,500)");
 }
 
 }  // namespace
@@ -540,7 +536,7 @@ void register_rsm(CLI::App& app) {
     cmd->add_option("--classify-epochs", o->classify_epochs,
                     "With --test and labels: logistic regression on P(h|v), this many epochs")
         ->group(kGroupOutput);
-    add_eval_options(cmd, o->ais_runs, o->ais_steps);
+    describe_per_length(add_ais_options(cmd, o->ais_runs, o->ais_steps, kGroupOutput));
   }
   {
     auto [cmd, o] = add_command<RsmEvalOptions>(
@@ -560,13 +556,10 @@ void register_rsm(CLI::App& app) {
     cmd->add_option("--classify-epochs", o->classify_epochs, "Epochs of the logistic regression")
         ->capture_default_str()
         ->group(kGroupOutput);
-    add_eval_options(cmd, o->ais_runs, o->ais_steps);
     cmd->add_flag("--exact", o->exact, "Enumerate the hidden layer (at most 24 units)")
         ->group(kGroupOutput);
-    cmd->add_option("--seed", o->seed, "Seed (subset, AIS)")->capture_default_str();
-    add_compute_options(cmd, o->device, o->threads);
-    add_output_options(cmd, nullptr, nullptr, &o->json, &o->quiet)
-        .quiet->description("No progress output");
+    describe_per_length(
+        add_eval_request_options(cmd, *o, {kGroupOutput, 1, "Seed (subset, AIS)"}).ais);
   }
 }
 

@@ -144,6 +144,18 @@ Geometry geometry_from_metadata(int64_t visible, const Metadata& m) {
                          parse_int_metadata(m, meta::kWidth));
 }
 
+EvalRequestOptions add_eval_request_options(CLI::App* cmd, EvalRequest& r,
+                                            const EvalRequestHelp& help) {
+  EvalRequestOptions o;
+  o.ais = add_ais_options(cmd, r.ais_runs, r.ais_steps, help.ais_group, help.min_ais_runs);
+  o.seed = cmd->add_option("--seed", r.seed, help.seed_help)->capture_default_str();
+  if (help.seed_group != nullptr) o.seed->group(help.seed_group);
+  add_compute_options(cmd, r.device, r.threads);
+  o.output = add_output_options(cmd, nullptr, nullptr, &r.json, &r.quiet);
+  o.output.quiet->description(help.quiet_help);
+  return o;
+}
+
 void write_provenance(Metadata& m, const std::string& command, const std::string& data,
                       const std::string& recipe) {
   m[meta::kData] = data;

@@ -194,6 +194,27 @@ struct EvalRequest {
   bool quiet = false;
 };
 
+// The options every evaluation command (`crbm eval`, `deep-eval`, `rsm-eval`) binds to its
+// EvalRequest, registered once: --ais-runs and --ais-steps (add_ais_options, in `ais_group`),
+// --seed (`seed_help`, in `seed_group`), the compute options (--device, --threads,
+// --precision) and --json and --quiet (`quiet_help`) in the Output group. A null group leaves
+// the options among the command's ungrouped ones. Commands pass it as {ais_group, min_ais_runs,
+// seed_help, seed_group, quiet_help}.
+struct EvalRequestHelp {
+  const char* ais_group = nullptr;
+  int min_ais_runs = 1;
+  const char* seed_help = "Seed";
+  const char* seed_group = nullptr;
+  const char* quiet_help = "No progress output";
+};
+struct EvalRequestOptions {
+  AisOptions ais;
+  CLI::Option* seed = nullptr;
+  OutputOptions output;
+};
+EvalRequestOptions add_eval_request_options(CLI::App* cmd, EvalRequest& r,
+                                            const EvalRequestHelp& help);
+
 // `crbm eval` of a DBN, DBM or MLP checkpoint (tools/cmd_dbn.cpp): log Z of the
 // top RBM / the DBM (exact or AIS), the variational lower bound (a DBN's with `bound_samples`
 // samples of q per row), test error.

@@ -264,6 +264,26 @@ OutputOptions add_output_options(CLI::App* cmd, std::string* out, std::string* m
   return o;
 }
 
+// ---- AIS ----
+
+AisOptions add_ais_options(CLI::App* cmd, int& runs, int64_t& steps, const char* group,
+                           int min_runs) {
+  AisOptions o;
+  o.runs = cmd->add_option("--ais-runs", runs, "AIS: parallel annealing runs")
+               ->check(CLI::Range(min_runs, kMaxAisRuns))
+               ->capture_default_str();
+  o.steps = cmd->add_option("--ais-steps", steps,
+                            "AIS: inverse temperatures (0 = the authors' 14,500-step schedule; K "
+                            "> 0: K steps in the same three segments)")
+                ->check(CLI::Range(int64_t{0}, kMaxAisSteps))
+                ->capture_default_str();
+  if (group != nullptr) {
+    o.runs->group(group);
+    o.steps->group(group);
+  }
+  return o;
+}
+
 // ---- compute ----
 
 namespace {

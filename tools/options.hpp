@@ -112,6 +112,19 @@ struct OutputOptions {
 OutputOptions add_output_options(CLI::App* cmd, std::string* out, std::string* metrics,
                                  std::string* json, bool* quiet);
 
+// ---- AIS (crbm::estimate_log_z and the models' AIS) ----
+// The most annealing runs and inverse temperatures --ais-runs and --ais-steps accept.
+inline constexpr int kMaxAisRuns = 1000000;
+inline constexpr int64_t kMaxAisSteps = int64_t{1} << 40;
+struct AisOptions {
+  CLI::Option *runs = nullptr, *steps = nullptr;
+};
+// --ais-runs M (min_runs..kMaxAisRuns) and --ais-steps K (0..kMaxAisSteps; 0 = the authors'
+// 14,500-step schedule), their defaults shown, in `group` (nullptr: the command's ungrouped
+// options). Commands replace a description through the returned options.
+AisOptions add_ais_options(CLI::App* cmd, int& runs, int64_t& steps, const char* group,
+                           int min_runs = 1);
+
 // ---- compute ----
 // The most CPU threads --threads accepts.
 inline constexpr int kMaxThreads = 1024;

@@ -10,10 +10,8 @@
 # Uses `crbm conv train --recipe` and `crbm conv classify --recipe` (the recipe's SVM,
 # --json with error_rate).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-row=cdbn-svm
-source scripts/reproduce/common.sh
-repro_parse "$@"
+source "$(dirname "$0")/common.sh"
+repro_start cdbn-svm "$@"
 
 train_limit=()
 test_limit=()

@@ -19,6 +19,15 @@ repro_usage() {
   sed -n '2,/^set -euo/p' "scripts/reproduce/$row.sh" | sed '$d' | sed 's/^# \{0,1\}//'
 }
 
+# The start of every script: `repro_start ROW "$@"` runs from the repository root, names
+# the row and parses the common options.
+repro_start() {
+  cd "$(dirname "$0")/../.."
+  row=$1
+  shift
+  repro_parse "$@"
+}
+
 repro_parse() {
   device=cpu
   smoke=0

@@ -12,10 +12,8 @@
 #   minutes; the recipe's own joint count is 500) overrides the joint epochs.
 # Uses `crbm dbm-train --recipe` (docs/user-guide.md, "Recipes").
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-row=dbm-2layer
-source scripts/reproduce/common.sh
-repro_parse "$@"
+source "$(dirname "$0")/common.sh"
+repro_start dbm-2layer "$@"
 
 epochs=${EPOCHS:-350}
 limit=()

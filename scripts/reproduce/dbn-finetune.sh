@@ -9,10 +9,8 @@
 #   The recipe's epochs (50 per RBM, 200 of fine-tuning) are used as they are.
 # Uses `crbm dbn-train --recipe` and `crbm finetune --recipe` (docs/user-guide.md, "Recipes").
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-row=dbn-finetune
-source scripts/reproduce/common.sh
-repro_parse "$@"
+source "$(dirname "$0")/common.sh"
+repro_start dbn-finetune "$@"
 
 limit=()
 budget=()

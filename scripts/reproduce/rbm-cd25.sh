@@ -9,10 +9,8 @@
 #   400 epochs + AIS fit 9 minutes; the recipe's own count is 500) overrides the epochs.
 # Uses `crbm train --recipe` (docs/user-guide.md, "Recipes").
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-row=rbm-cd25
-source scripts/reproduce/common.sh
-repro_parse "$@"
+source "$(dirname "$0")/common.sh"
+repro_start rbm-cd25 "$@"
 
 epochs=${EPOCHS:-400}
 limit=()

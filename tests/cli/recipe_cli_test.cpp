@@ -29,6 +29,19 @@ class RecipeCliTest : public testing::CliFixture {
   std::map<std::string, std::string> metadata(const std::string& name) const {
     return load_safetensors(path(name).string()).metadata;
   }
+  // `crbm <command> --recipe <recipe> <args> --out <out>`: it succeeds and the checkpoint
+  // records the recipe. Returns the checkpoint's metadata (empty, the test failed, when the
+  // command failed).
+  std::map<std::string, std::string> trained_with(const std::string& command,
+                                                  const std::string& recipe,
+                                                  const std::string& args, const std::string& out) {
+    const Result r = run(command + " --recipe " + recipe + " " + args + " --out " + out);
+    EXPECT_EQ(r.code, 0) << r.err;
+    if (r.code != 0) return {};
+    std::map<std::string, std::string> m = metadata(out);
+    EXPECT_EQ(m[kRecipeMetadataKey], recipe) << "the checkpoint records the recipe";
+    return m;
+  }
 };
 
 // A tiny `crbm train` run with the recipe sm08-cd25.
@@ -113,12 +126,10 @@ TEST_F(RecipeCliTest, GapsAreWarnedOnStderrEvenWhenQuiet) {
 }
 
 TEST_F(RecipeCliTest, DbnTrainRecipeSetsEveryLayerAndFlagsOverride) {
-  const Result r =
-      run("dbn-train --recipe hs06-dbn --data builtin:bars --limit 20 --epochs 1 --hidden 8,6 "
-          "--lr 0.02 -q --json d.json --out d.safetensors");
-  ASSERT_EQ(r.code, 0) << r.err;
-  const auto m = metadata("d.safetensors");
-  EXPECT_EQ(m.at(kRecipeMetadataKey), "hs06-dbn");
+  const auto m = trained_with("dbn-train", "hs06-dbn",
+                              "--data builtin:bars --limit 20 --epochs 1 --hidden 8,6 --lr 0.02 -q "
+                              "--json d.json",
+                              "d.safetensors");
   EXPECT_EQ(m.at("binarize"), "none");  // the recipe's grey levels, not the default stochastic
   for (const char* key : {"layer0.train_config", "layer1.train_config"}) {
     const auto config = nlohmann::json::parse(m.at(key));
@@ -140,11 +151,10 @@ TEST_F(RecipeCliTest, DbnTrainRejectsAnRbmRecipe) {
 }
 
 TEST_F(RecipeCliTest, FinetuneRecipeInJsonAndMetadata) {
-  const Result r =
-      run("finetune --recipe hs06-dbn --random-layers 4 --data builtin:blobs --binarize threshold "
-          "--limit 40 --epochs 1 -q --json f.json --out f.safetensors");
-  ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(metadata("f.safetensors").at(kRecipeMetadataKey), "hs06-dbn");
+  trained_with("finetune", "hs06-dbn",
+               "--random-layers 4 --data builtin:blobs --binarize threshold --limit 40 --epochs 1 "
+               "-q --json f.json",
+               "f.safetensors");
   const auto j = nlohmann::json::parse(text("f.json"));
   EXPECT_EQ(j["recipe"], "hs06-dbn");
   EXPECT_EQ(j["config"]["epochs"], 1);                              // the flag
@@ -153,12 +163,10 @@ TEST_F(RecipeCliTest, FinetuneRecipeInJsonAndMetadata) {
 }
 
 TEST_F(RecipeCliTest, DbmTrainRecipeSetsPretrainingAndJointTraining) {
-  const Result r =
-      run("dbm-train --recipe sh09-dbm --data builtin:bars --limit 20 --hidden 8,6 "
-          "--pretrain-epochs 1 --epochs 1 --gibbs-steps 2 -q --json j.json --out m.safetensors");
-  ASSERT_EQ(r.code, 0) << r.err;
-  const auto m = metadata("m.safetensors");
-  EXPECT_EQ(m.at(kRecipeMetadataKey), "sh09-dbm");
+  const auto m = trained_with("dbm-train", "sh09-dbm",
+                              "--data builtin:bars --limit 20 --hidden 8,6 --pretrain-epochs 1 "
+                              "--epochs 1 --gibbs-steps 2 -q --json j.json",
+                              "m.safetensors");
   EXPECT_EQ(m.at("pretrain_epochs"), "1");  // the flag
   EXPECT_EQ(m.at("pretrain_lr"), "0.05");   // the recipe
   const auto joint = nlohmann::json::parse(m.at("dbm_train_config"));
@@ -173,12 +181,10 @@ TEST_F(RecipeCliTest, ConvTrainRecipeSetsEveryLayerAndFlagsOverride) {
   CdbnPlan plan;
   apply_recipe(lee, plan);
   ASSERT_EQ(plan.layers.size(), 2u);
-  const Result r =
-      run("conv train --recipe lee09-cdbn --data builtin:bars6 --limit 10 --epochs 1 --filters 4,3 "
-          "--filter-size 3,1 --pool 2,1 --lr 0.01 -q --out c.safetensors");
-  ASSERT_EQ(r.code, 0) << r.err;
-  const auto m = metadata("c.safetensors");
-  EXPECT_EQ(m.at(kRecipeMetadataKey), "lee09-cdbn");
+  const auto m = trained_with("conv train", "lee09-cdbn",
+                              "--data builtin:bars6 --limit 10 --epochs 1 --filters 4,3 "
+                              "--filter-size 3,1 --pool 2,1 --lr 0.01 -q",
+                              "c.safetensors");
   EXPECT_EQ(m.at("binarize"), to_string(plan.binarize));
   const auto top = nlohmann::json::parse(m.at("layer1.train_config"));  // the last layer's
   EXPECT_FLOAT_EQ(top["learning_rate"].get<float>(), 0.01f);            // the flag

@@ -21,6 +21,24 @@ std::unique_ptr<Backend> cpu() {
   return make_cpu_backend();
 }
 
+// A random 6 x 4 RBM on the CPU (weights of scale `scale` from `seed`), its brute-force
+// marginals, and all 2^6 visible configurations as rows (row c is the code c).
+struct EnumeratedRbm {
+  static constexpr int64_t kVisible = 6;
+  EnumeratedRbm(double scale, uint64_t seed)
+      : params(random_params(kVisible, 4, scale, seed)),
+        rbm(*be, params),
+        bf(brute_force(params)),
+        codes(testing::all_codes(kVisible)),
+        data(Matrix::from_host(*be, codes)) {}
+  std::unique_ptr<Backend> be = cpu();
+  RbmParams params;
+  Rbm rbm;
+  testing::BruteForce bf;
+  HostTensor codes;
+  Matrix data;
+};
+
 double logaddexp(double a, double b) {
   const double m = std::max(a, b);
   return m + std::log(std::exp(a - m) + std::exp(b - m));
@@ -42,13 +60,12 @@ TEST(PseudoLikelihood, FlipsAreDeterministicAndCoverAllUnits) {
 // Every visible configuration of a 6x4 model: each row's PL term equals
 // V * log P(v_i | v_-i) from the brute-force marginals, for the unit the seed flips.
 TEST(PseudoLikelihood, MatchesBruteForceConditional) {
-  auto be = cpu();
-  const int64_t nv = 6;
-  const RbmParams p = random_params(nv, 4, 1.5, 51);
-  Rbm rbm(*be, p);
-  const auto bf = brute_force(p);
-  const HostTensor codes = testing::all_codes(nv);
-  Matrix data = Matrix::from_host(*be, codes);
+  EnumeratedRbm m(1.5, 51);
+  const int64_t nv = EnumeratedRbm::kVisible;
+  const Rbm& rbm = m.rbm;
+  const testing::BruteForce& bf = m.bf;
+  const HostTensor& codes = m.codes;
+  const Matrix& data = m.data;
   const uint64_t seed = 17;
   const std::vector<double> got = pseudo_log_likelihood_rows(rbm, data, seed);
   const std::vector<int32_t> flips = pseudo_likelihood_flips(codes.rows(), nv, seed);
@@ -144,14 +161,10 @@ TEST(ReconstructionError, MatchesHostMeanField) {
 }
 
 TEST(FreeEnergyGap, MeansAndGap) {
-  auto be = cpu();
-  const int64_t nv = 6;
-  const RbmParams p = random_params(nv, 4, 1.0, 55);
-  Rbm rbm(*be, p);
-  const auto bf = brute_force(p);
-  const HostTensor codes = testing::all_codes(nv);
-  Matrix all = Matrix::from_host(*be, codes);
-  const CMatRef train = all.rows_view(0, 40), holdout = all.rows_view(40, 24);
+  EnumeratedRbm m(1.0, 55);
+  const Rbm& rbm = m.rbm;
+  const testing::BruteForce& bf = m.bf;
+  const CMatRef train = m.data.rows_view(0, 40), holdout = m.data.rows_view(40, 24);
   double ft = 0.0, fh = 0.0;
   for (int c = 0; c < 40; ++c) ft += -bf.log_marginal[c];
   for (int c = 40; c < 64; ++c) fh += -bf.log_marginal[c];

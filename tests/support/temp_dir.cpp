@@ -29,6 +29,10 @@ void write_bytes(const fs::path& p, const Bytes& bytes) {
   write_file(p, std::string(bytes.begin(), bytes.end()));
 }
 
+std::string BuildDirFiles::path(const std::string& name) const {
+  return std::string(CRBM_BINARY_DIR) + "/" + prefix_ + "_" + name;
+}
+
 std::vector<std::string> nonempty_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::stringstream ss(text);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace crbm::testing {
@@ -29,6 +30,17 @@ Bytes le_bytes(const std::vector<T>& values) {
   std::memcpy(b.data(), values.data(), b.size());
   return b;
 }
+// The files of a test source that writes a few fixed names without a fixture:
+// path(name) = "<build dir>/<prefix>_<name>" (TempDirTest gives each test a fresh directory
+// instead).
+class BuildDirFiles {
+ public:
+  explicit BuildDirFiles(std::string prefix) : prefix_(std::move(prefix)) {}
+  std::string path(const std::string& name) const;
+
+ private:
+  std::string prefix_;
+};
 // The non-empty lines of `text`, without their newlines.
 std::vector<std::string> nonempty_lines(const std::string& text);
 

@@ -16,9 +16,7 @@
 namespace crbm {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return std::string(CRBM_BINARY_DIR) + "/bow_test_" + name;
-}
+const testing::BuildDirFiles kFiles("bow_test");
 
 using testing::write_file;
 
@@ -49,7 +47,7 @@ std::string gzip_stored(const std::string& text) {
 }
 
 std::string error_of(const std::string& text) {
-  const std::string path = temp_path("bad.txt");
+  const std::string path = kFiles.path("bad.txt");
   write_file(path, text);
   try {
     read_docword(path);
@@ -75,7 +73,7 @@ TEST(Bow, SyntheticDocumentsRoundTrip) {
     EXPECT_LE(len, 20);
     EXPECT_GT(in_block, 0.4 * len) << "document " << d << " should favour its topic's words";
   }
-  const std::string path = temp_path("roundtrip.txt");
+  const std::string path = kFiles.path("roundtrip.txt");
   write_docword(path, docs);
   const HostTensor back = read_docword(path);
   EXPECT_EQ(back.shape, docs.shape);
@@ -90,7 +88,7 @@ TEST(Bow, SyntheticDocumentsRoundTrip) {
 
 TEST(Bow, ReadsGzip) {
   const std::string text = "2\n3\n3\n1 1 2\n1 3 1\n2 2 5\n";
-  const std::string path = temp_path("small.txt.gz");
+  const std::string path = kFiles.path("small.txt.gz");
   write_file(path, gzip_stored(text));
   const HostTensor t = read_docword(path);
   EXPECT_EQ(t.data, (std::vector<float>{2, 0, 1, 0, 5, 0}));
@@ -139,11 +137,11 @@ TEST(Bow, MalformedInputNamesFileAndLine) {
         << "input:\n"
         << c.text << "\nerror: " << msg;
   }
-  EXPECT_THROW(read_docword(temp_path("does-not-exist")), Error);
+  EXPECT_THROW(read_docword(kFiles.path("does-not-exist")), Error);
 }
 
 TEST(Bow, LabelLines) {
-  const std::string path = temp_path("labels.txt");
+  const std::string path = kFiles.path("labels.txt");
   write_file(path, "1\n20\n\n3\n");
   EXPECT_EQ(read_label_lines(path), (std::vector<int32_t>{0, 19, 2}));
   write_file(path, "1\n0\n");
@@ -156,7 +154,7 @@ TEST(Bow, LabelLines) {
 // builtin:docs gives integer counts with topic labels.
 TEST(Bow, DocwordAndNewsgroupsSpecs) {
   namespace fs = std::filesystem;
-  const fs::path dir = temp_path("spec_dir");
+  const fs::path dir = kFiles.path("spec_dir");
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::vector<int32_t> topics;

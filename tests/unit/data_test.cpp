@@ -97,6 +97,17 @@ using crbm::testing::le_bytes;
 
 const Bytes kPixels = {0, 255, 128, 1, 2, 3, 4, 5, 6, 7, 8, 9};  // 3 images of 2 x 2
 
+// kPixels loaded as a dataset (from any format): 3 one-channel 2 x 2 images scaled to [0, 1].
+void expect_pixel_images(const crbm::Dataset& d) {
+  EXPECT_EQ(d.size(), 3);
+  EXPECT_EQ(d.dim(), 4);
+  EXPECT_EQ(d.channels, 1);
+  EXPECT_EQ(d.height, 2);
+  EXPECT_EQ(d.width, 2);
+  EXPECT_FLOAT_EQ(d.x.data[1], 1.0f);
+  EXPECT_FLOAT_EQ(d.x.data[2], 128.0f / 255.0f);
+}
+
 // ---------------- IDX ----------------
 
 TEST_F(DataTest, IdxRawUint8) {
@@ -114,12 +125,7 @@ TEST_F(DataTest, IdxGzipAndDataset) {
   ASSERT_EQ(t.numel(), 12);
   EXPECT_EQ(t.data[1], 255.0f);
   const crbm::Dataset d = crbm::load_dataset("idx:" + path("a-ubyte.gz").string());
-  EXPECT_EQ(d.size(), 3);
-  EXPECT_EQ(d.dim(), 4);
-  EXPECT_EQ(d.height, 2);
-  EXPECT_EQ(d.width, 2);
-  EXPECT_FLOAT_EQ(d.x.data[1], 1.0f);
-  EXPECT_FLOAT_EQ(d.x.data[2], 128.0f / 255.0f);
+  expect_pixel_images(d);
   // Without a prefix the format comes from the name.
   EXPECT_EQ(crbm::load_dataset(path("a-ubyte.gz")).x.data, d.x.data);
 }
@@ -248,12 +254,7 @@ TEST_F(DataTest, NpyUint8RoundTripAndScaling) {
   EXPECT_EQ(dtype, "u1");
   EXPECT_EQ(t.shape, (std::vector<int64_t>{3, 2, 2}));
   EXPECT_EQ(t.data[1], 255.0f);
-  const crbm::Dataset d = crbm::load_dataset("npy:" + path("u.npy").string());
-  EXPECT_EQ(d.size(), 3);
-  EXPECT_EQ(d.dim(), 4);
-  EXPECT_EQ(d.height, 2);
-  EXPECT_EQ(d.channels, 1);
-  EXPECT_FLOAT_EQ(d.x.data[1], 1.0f);
+  expect_pixel_images(crbm::load_dataset("npy:" + path("u.npy").string()));
   crbm::write_npy_u8(path("c.npy"), kPixels, {1, 3, 2, 2});
   const crbm::Dataset c = crbm::load_dataset(path("c.npy"));
   EXPECT_EQ(c.channels, 3);

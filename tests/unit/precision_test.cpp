@@ -12,6 +12,7 @@
 
 #include "crbm/backend.hpp"
 #include "precision_math.cuh"
+#include "support/expect_error.hpp"
 #include "support/precision_gemm.hpp"
 
 namespace crbm {
@@ -104,14 +105,7 @@ TEST(PrecisionNames, RoundTripAndBadValuesAreNamed) {
   EXPECT_EQ(mantissa_bits(Precision::fp32), 23);
   EXPECT_EQ(mantissa_bits(Precision::tf32), 10);
   EXPECT_EQ(mantissa_bits(Precision::bf16), 7);
-  try {
-    parse_precision("fp16");
-    FAIL() << "fp16 accepted";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("'fp16'"), std::string::npos) << what;
-    EXPECT_NE(what.find("fp32, tf32 or bf16"), std::string::npos) << what;
-  }
+  testing::expect_error([] { parse_precision("fp16"); }, {"'fp16'", "fp32, tf32 or bf16"});
   EXPECT_EQ(make_cpu_backend(1)->precision(), Precision::fp32);
 }
 

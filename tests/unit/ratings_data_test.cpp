@@ -13,9 +13,7 @@
 namespace crbm {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return std::string(CRBM_BINARY_DIR) + "/ratings_test_" + name;
-}
+const testing::BuildDirFiles kFiles("ratings_test");
 
 using testing::write_file;
 
@@ -47,7 +45,7 @@ void expect_small_set(const RatingsData& d) {
 
 // The small set, written as `text` to the file `name`, loads as expect_small_set wants.
 void expect_small_set_file(const std::string& name, const std::string& text) {
-  const std::string p = temp_path(name);
+  const std::string p = kFiles.path(name);
   write_file(p, text);
   expect_small_set(load_ratings(p));
 }
@@ -71,7 +69,7 @@ TEST(RatingsLoad, DatDoubleColon) {
 }
 
 TEST(RatingsLoad, HalfStarLevels) {
-  const std::string p = temp_path("half.csv");
+  const std::string p = kFiles.path("half.csv");
   write_file(p, "userId,movieId,rating,timestamp\n1,1,0.5,1\n1,2,3.5,1\n2,1,5.0,1\n");
   const RatingsData d = load_ratings(p);
   EXPECT_EQ(d.levels, (std::vector<float>{0.5f, 3.5f, 5.0f}));
@@ -98,7 +96,7 @@ TEST(RatingsLoad, MalformedLinesNameFileAndLine) {
       {"bad.dat", "1::2::3::4\n1::3:3::4\n", ":2:", ""},
   };
   for (const Case& c : cases) {
-    const std::string p = temp_path(c.file);
+    const std::string p = kFiles.path(c.file);
     write_file(p, c.text);
     const std::string e = error_of(p);
     EXPECT_NE(e.find(p + c.at), std::string::npos) << e;
@@ -107,7 +105,7 @@ TEST(RatingsLoad, MalformedLinesNameFileAndLine) {
     }
   }
 
-  EXPECT_NE(error_of(temp_path("missing.data")).find("cannot open"), std::string::npos);
+  EXPECT_NE(error_of(kFiles.path("missing.data")).find("cannot open"), std::string::npos);
   EXPECT_NE(error_of("builtin:nope").find("builtin:ratings"), std::string::npos);
   EXPECT_NE(error_of("builtin:ratings:12").find("USERSxITEMS"), std::string::npos);
 }
@@ -170,7 +168,7 @@ TEST(RatingsSplit, PerUserSeededDisjoint) {
     EXPECT_EQ(test, std::llround(0.2 * double(total)));
   }
   // A user with one rating keeps it for training.
-  const std::string p = temp_path("one.data");
+  const std::string p = kFiles.path("one.data");
   write_file(p, "1\t1\t5\t0\n2\t1\t3\t0\n2\t2\t4\t0\n");
   const RatingsSplit t = split_ratings(load_ratings(p), 0.9, 1);
   EXPECT_EQ(t.train.offsets, (std::vector<int64_t>{0, 1, 2}));
@@ -179,7 +177,7 @@ TEST(RatingsSplit, PerUserSeededDisjoint) {
 }
 
 TEST(RatingsAlign, ReindexesAndDropsUnknownItems) {
-  const std::string p = temp_path("align.data");
+  const std::string p = kFiles.path("align.data");
   write_file(p, "1\t30\t4\t0\n1\t99\t5\t0\n2\t10\t1\t0\n");
   const RatingsData d = load_ratings(p);
   int64_t dropped = -1;

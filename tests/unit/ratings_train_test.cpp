@@ -9,13 +9,12 @@
 
 #include "crbm/ratings.hpp"
 #include "crbm/safetensors.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crbm {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return std::string(CRBM_BINARY_DIR) + "/ratings_train_test_" + name;
-}
+const testing::BuildDirFiles kFiles("ratings_train_test");
 
 struct Fitted {
   double first = 0, last = 0, item_mean = 0;
@@ -66,7 +65,7 @@ TEST(RatingsModel, CheckpointRoundTripAndTopN) {
     RatingsRbm m(*be, d.items, d.levels, 4, conditional);
     m.init_random(9, 0.5f, &d);
     if (conditional) be->fill_normal(m.rated_weights(), 0.0f, 0.5f, RngKey{1, 2, 3});
-    const std::string path = temp_path(conditional ? "cond.safetensors" : "plain.safetensors");
+    const std::string path = kFiles.path(conditional ? "cond.safetensors" : "plain.safetensors");
     save_ratings_rbm(path, m, d.item_ids, {{"note", "x"}});
     std::vector<int64_t> ids;
     std::map<std::string, std::string> meta;
@@ -104,8 +103,8 @@ TEST(RatingsModel, CheckpointRoundTripAndTopN) {
   // Not a ratings model.
   SafetensorsFile other = new_checkpoint("rbm");
   other.tensors["weights"] = HostTensor({2, 2});
-  save_safetensors(temp_path("other.safetensors"), other);
-  EXPECT_THROW(load_ratings_rbm(*be, temp_path("other.safetensors")), Error);
+  save_safetensors(kFiles.path("other.safetensors"), other);
+  EXPECT_THROW(load_ratings_rbm(*be, kFiles.path("other.safetensors")), Error);
 }
 
 TEST(RatingsTrain, CdScheduleParsing) {

@@ -5,6 +5,7 @@
 //   parse_enum(table, text, what)   the value named `text`; otherwise throws crbm::Error
 //                                   "unknown <what> '<text>' (expected a, b or c)"
 // An alias entry is accepted by parse_enum but never printed or listed.
+// CRBM_ENUM_NAME_FUNCTIONS defines an enum's pair of public wrappers from its table.
 #pragma once
 
 #include <cstddef>
@@ -53,3 +54,15 @@ E parse_enum(const EnumName<E> (&table)[N], const std::string& text, const char*
 }
 
 }  // namespace crbm
+
+// Defines, in the enclosing namespace, the two functions a header declares for an enum E
+// whose names are the table TABLE:
+//   const char* to_string(E value)           name_of(TABLE, value)
+//   E PARSE(const std::string& text)         parse_enum(TABLE, text, WHAT)
+#define CRBM_ENUM_NAME_FUNCTIONS(E, TABLE, PARSE, WHAT) \
+  const char* to_string(E value) {                      \
+    return ::crbm::name_of(TABLE, value);               \
+  }                                                     \
+  E PARSE(const std::string& text) {                    \
+    return ::crbm::parse_enum(TABLE, text, WHAT);       \
+  }

@@ -56,8 +56,26 @@ const HostTensor& require_tensor(const SafetensorsFile& f, const std::string& na
                                  const std::vector<int64_t>& expected_shape,
                                  const std::string& path_for_messages);
 
+// Layers 0..n-1 of a layered checkpoint (MLP, DBM): "layer<l>.weights" [rows x cols], with
+// the rows of layer 0 `first_rows` (-1: any) and those of every later layer the cols of the
+// one below, and after each its bias "layer<l>.<bias>" [cols]; appended to `weights` and
+// `biases`. Throws as require_tensor does.
+void require_weight_chain(const SafetensorsFile& f, int64_t n, int64_t first_rows,
+                          const std::string& bias, std::vector<HostTensor>& weights,
+                          std::vector<HostTensor>& biases, const std::string& path_for_messages);
+
 // The metadata value for `key`; throws "<path>: missing metadata 'key'" when absent.
 const std::string& require_metadata(const SafetensorsFile& f, const std::string& key,
                                     const std::string& path_for_messages);
+
+// Nothing when the metadata "model" is `kind`; otherwise throws "<path>: missing metadata
+// 'model'" or "<path>: holds a 'dbn' model, not <what>" (what: "an MLP", "a DBN", ...).
+void require_model(const SafetensorsFile& f, const std::string& kind, const std::string& what,
+                   const std::string& path_for_messages);
+
+// The metadata value for `key` as a whole number in [min, max]; throws "<path>: metadata
+// 'layers' is not a number" or "<path>: metadata layers = 0 (expected 1..64)".
+int64_t require_metadata_int(const SafetensorsFile& f, const std::string& key, int64_t min,
+                             int64_t max, const std::string& path_for_messages);
 
 }  // namespace crbm

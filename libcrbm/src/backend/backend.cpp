@@ -66,6 +66,21 @@ void check_same_shape(CMatRef a, CMatRef b, const char* op) {
                    " vs ", b.rows, "x", b.cols);
 }
 
+// Throws unless `m` is memory of the device `mine` (Backend::check_mine).
+void check_device(Device mine, CMatRef m, const char* what) {
+  CRBM_CHECK_THROW(m.device == mine, what, " is ", crbm::to_string(m.device),
+                   " memory, passed to the ", crbm::to_string(mine), " backend");
+}
+
+// The two operands of an elementwise op: both memory of `mine` (named `a_what`, `b_what`),
+// then one shape (named by `op`).
+void check_pair(Device mine, CMatRef a, const char* a_what, CMatRef b, const char* b_what,
+                const char* op) {
+  check_device(mine, a, a_what);
+  check_device(mine, b, b_what);
+  check_same_shape(a, b, op);
+}
+
 // An optional 1 x cols operand (empty: absent) has one entry per column.
 void check_per_column(CMatRef v, int64_t cols, const char* what) {
   if (v.data == nullptr) return;
@@ -88,9 +103,7 @@ bool overlaps(const float* a, const float* b, int64_t n) {
 }  // namespace
 
 void Backend::check_mine(CMatRef m, const char* what) const {
-  const Device mine = device();
-  CRBM_CHECK_THROW(m.device == mine, what, " is ", crbm::to_string(m.device),
-                   " memory, passed to the ", crbm::to_string(mine), " backend");
+  check_device(device(), m, what);
 }
 
 // ---------------------------------------------------------------- memory
@@ -123,9 +136,7 @@ void Backend::download(CMatRef src, float* host) {
 }
 
 void Backend::copy(CMatRef src, MatRef dst) {
-  check_mine(src, "copy source");
-  check_mine(dst, "copy destination");
-  check_same_shape(src, dst, "copy");
+  check_pair(device(), src, "copy source", dst, "copy destination", "copy");
   const int64_t n = src.size();
   if (n == 0 || src.data == dst.data) return;
   CRBM_CHECK_THROW(!overlaps(src.data, dst.data, n),
@@ -167,9 +178,7 @@ void Backend::gemm(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b
 }
 
 void Backend::axpby(float alpha, CMatRef x, float beta, MatRef y) {
-  check_mine(x, "axpby x");
-  check_mine(y, "axpby y");
-  check_same_shape(x, y, "axpby");
+  check_pair(device(), x, "axpby x", y, "axpby y", "axpby");
   if (y.size() == 0) return;
   axpby_impl(alpha, x, beta, y);
 }
@@ -219,17 +228,15 @@ void Backend::momentum_update(MatRef param, MatRef velocity, CMatRef grad, float
 // ---------------------------------------------------------------- random
 
 void Backend::sample_bernoulli(CMatRef probs, MatRef out, RngKey key) {
-  check_mine(probs, "sample_bernoulli probs");
-  check_mine(out, "sample_bernoulli output");
-  check_same_shape(probs, out, "sample_bernoulli");
+  check_pair(device(), probs, "sample_bernoulli probs", out, "sample_bernoulli output",
+             "sample_bernoulli");
   if (out.size() == 0) return;
   sample_bernoulli_impl(probs, out, key);
 }
 
 void Backend::sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKey key) {
-  check_mine(mean, "sample_gaussian mean");
-  check_mine(out, "sample_gaussian output");
-  check_same_shape(mean, out, "sample_gaussian");
+  check_pair(device(), mean, "sample_gaussian mean", out, "sample_gaussian output",
+             "sample_gaussian");
   if (col_sigma.data) check_mine(col_sigma, "sample_gaussian sigma");
   check_per_column(col_sigma, out.cols, "sigma");
   if (out.size() == 0) return;
@@ -265,9 +272,8 @@ void Backend::softmax_groups(MatRef x, int64_t group) {
 }
 
 void Backend::sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, RngKey key) {
-  check_mine(probs, "sample_softmax_groups probs");
-  check_mine(out, "sample_softmax_groups output");
-  check_same_shape(probs, out, "sample_softmax_groups");
+  check_pair(device(), probs, "sample_softmax_groups probs", out, "sample_softmax_groups output",
+             "sample_softmax_groups");
   check_group(group, probs.cols, "sample_softmax_groups");
   if (out.size() == 0) return;
   sample_softmax_groups_impl(probs, group, out, key);
@@ -285,17 +291,14 @@ void Backend::sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef ou
 }
 
 void Backend::multiply(CMatRef a, MatRef y) {
-  check_mine(a, "multiply a");
-  check_mine(y, "multiply y");
-  check_same_shape(a, y, "multiply");
+  check_pair(device(), a, "multiply a", y, "multiply y", "multiply");
   if (y.size() == 0) return;
   multiply_impl(a, y);
 }
 
 void Backend::sigmoid_backward(CMatRef h, MatRef delta) {
-  check_mine(h, "sigmoid_backward h");
-  check_mine(delta, "sigmoid_backward delta");
-  check_same_shape(h, delta, "sigmoid_backward");
+  check_pair(device(), h, "sigmoid_backward h", delta, "sigmoid_backward delta",
+             "sigmoid_backward");
   if (delta.size() == 0) return;
   sigmoid_backward_impl(h, delta);
 }
@@ -320,9 +323,7 @@ void Backend::gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef
 // ---------------------------------------------------------------- host-returning reductions
 
 double Backend::sum_squared_diff(CMatRef a, CMatRef b) {
-  check_mine(a, "sum_squared_diff a");
-  check_mine(b, "sum_squared_diff b");
-  check_same_shape(a, b, "sum_squared_diff");
+  check_pair(device(), a, "sum_squared_diff a", b, "sum_squared_diff b", "sum_squared_diff");
   ++counters_.host_reductions;
   if (a.size() == 0) return 0.0;
   return sum_squared_diff_impl(a, b);

@@ -41,13 +41,7 @@ constexpr EnumName<ConvAlgo> kConvAlgoNames[] = {{ConvAlgo::automatic, "auto"},
                                                  {ConvAlgo::cudnn, "cudnn"}};
 }  // namespace
 
-const char* to_string(ConvAlgo a) {
-  return name_of(kConvAlgoNames, a);
-}
-
-ConvAlgo parse_conv_algo(const std::string& s) {
-  return parse_enum(kConvAlgoNames, s, "convolution algorithm");
-}
+CRBM_ENUM_NAME_FUNCTIONS(ConvAlgo, kConvAlgoNames, parse_conv_algo, "convolution algorithm")
 
 namespace {
 

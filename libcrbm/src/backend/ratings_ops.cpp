@@ -111,16 +111,24 @@ void expect_rows(const SparseRows& r, Device device, const char* op) {
                    ", the ops on ", to_string(device));
 }
 
+// The checks up and stats share: the sparse rows on the ops' device, k = v.cols >= 1 levels
+// with `rows` (the weights' or the gradient's, `rows_what`) a multiple of k, the values
+// [nnz x k] and the hidden units [users x hidden].
+void expect_values_and_hidden(const SparseRows& r, CMatRef v, CMatRef h, int64_t rows,
+                              int64_t hidden, Device d, const char* op, const char* rows_what) {
+  expect_rows(r, d, op);
+  const int64_t k = v.cols;
+  CRBM_CHECK_THROW(k >= 1 && rows % k == 0, op, ": ", rows, " ", rows_what,
+                   " rows are not items x ", k, " levels");
+  expect(v, r.nnz(), k, d, op, "values");
+  expect(h, r.users(), hidden, d, op, "hidden");
+}
+
 }  // namespace
 
 void RatingsOps::check_up(const SparseRows& r, CMatRef v, CMatRef w, CMatRef h) const {
   const Device d = backend().device();
-  expect_rows(r, d, "ratings up");
-  const int64_t k = v.cols;
-  CRBM_CHECK_THROW(k >= 1 && w.rows % k == 0, "ratings up: ", w.rows,
-                   " weight rows are not items x ", k, " levels");
-  expect(v, r.nnz(), k, d, "ratings up", "values");
-  expect(h, r.users(), w.cols, d, "ratings up", "hidden");
+  expect_values_and_hidden(r, v, h, w.rows, w.cols, d, "ratings up", "weight");
   expect(w, w.rows, h.cols, d, "ratings up", "weights");
 }
 
@@ -138,12 +146,7 @@ void RatingsOps::check_down(const SparseRows& r, CMatRef h, CMatRef w, CMatRef b
 void RatingsOps::check_stats(const SparseRows& r, CMatRef v, CMatRef h, CMatRef gw,
                              CMatRef gb) const {
   const Device d = backend().device();
-  expect_rows(r, d, "ratings stats");
-  const int64_t k = v.cols;
-  CRBM_CHECK_THROW(k >= 1 && gw.rows % k == 0, "ratings stats: ", gw.rows,
-                   " gradient rows are not items x ", k, " levels");
-  expect(v, r.nnz(), k, d, "ratings stats", "values");
-  expect(h, r.users(), gw.cols, d, "ratings stats", "hidden");
+  expect_values_and_hidden(r, v, h, gw.rows, gw.cols, d, "ratings stats", "gradient");
   if (gb.data != nullptr) expect(gb, 1, gw.rows, d, "ratings stats", "bias gradient");
 }
 

@@ -528,13 +528,7 @@ constexpr EnumName<Binarize> kBinarizeNames[] = {{Binarize::none, "none"},
                                                  {Binarize::stochastic, "stochastic"}};
 }  // namespace
 
-Binarize parse_binarize(const std::string& name) {
-  return parse_enum(kBinarizeNames, name, "binarization");
-}
-
-const char* to_string(Binarize b) {
-  return name_of(kBinarizeNames, b);
-}
+CRBM_ENUM_NAME_FUNCTIONS(Binarize, kBinarizeNames, parse_binarize, "binarization")
 
 void binarize_threshold(HostTensor& x, float threshold) {
   for (float& v : x.data) v = v > threshold ? 1.0f : 0.0f;

@@ -20,8 +20,7 @@ void save_dbn(const std::string& path, const DbnParams& params,
 
 DbnParams load_dbn_params(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = load_checkpoint(path);
-  const std::string& model = require_metadata(file, "model", path);
-  if (model != "dbn") CRBM_FAIL(path, ": holds a '", model, "' model, not a DBN");
+  require_model(file, "dbn", "a DBN", path);
   DbnParams p;
   const std::string& layers = require_metadata(file, "layers", path);
   int64_t n = 0;

@@ -336,6 +336,42 @@ const std::string& require_metadata(const SafetensorsFile& f, const std::string&
   return it->second;
 }
 
+void require_weight_chain(const SafetensorsFile& f, int64_t n, int64_t first_rows,
+                          const std::string& bias, std::vector<HostTensor>& weights,
+                          std::vector<HostTensor>& biases, const std::string& path_for_messages) {
+  int64_t rows = first_rows;
+  for (int64_t l = 0; l < n; ++l) {
+    const std::string pre = "layer" + std::to_string(l) + ".";
+    const HostTensor& w = require_tensor(f, pre + "weights", {rows, -1}, path_for_messages);
+    weights.push_back(w);
+    biases.push_back(require_tensor(f, pre + bias, {w.shape[1]}, path_for_messages));
+    rows = w.shape[1];
+  }
+}
+
+void require_model(const SafetensorsFile& f, const std::string& kind, const std::string& what,
+                   const std::string& path_for_messages) {
+  const std::string& model = require_metadata(f, "model", path_for_messages);
+  if (model != kind) {
+    CRBM_FAIL(path_for_messages, ": holds a '", model, "' model, not ", what);
+  }
+}
+
+int64_t require_metadata_int(const SafetensorsFile& f, const std::string& key, int64_t min,
+                             int64_t max, const std::string& path_for_messages) {
+  const std::string& text = require_metadata(f, key, path_for_messages);
+  int64_t n = 0;
+  try {
+    n = std::stoll(text);
+  } catch (const std::exception&) {
+    CRBM_FAIL(path_for_messages, ": metadata '", key, "' is not a number");
+  }
+  if (n < min || n > max) {
+    CRBM_FAIL(path_for_messages, ": metadata ", key, " = ", n, " (expected ", min, "..", max, ")");
+  }
+  return n;
+}
+
 SafetensorsFile new_checkpoint(const std::string& model,
                                const std::map<std::string, std::string>& extra) {
   SafetensorsFile file;

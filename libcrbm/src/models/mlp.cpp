@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "crbm/safetensors.hpp"
@@ -166,20 +167,29 @@ void Mlp::backward(CMatRef x, CMatRef onehot, MatRef true_class_probs) {
   }
 }
 
+namespace {
+// Calls fn(row, probabilities) for every row of x in order: the class probabilities
+// (forward), computed `batch` rows at a time and downloaded.
+void for_each_output_row(Mlp& mlp, CMatRef x, int64_t batch,
+                         const std::function<void(int64_t, const float*)>& fn) {
+  const int64_t k = mlp.classes();
+  for (int64_t first = 0; first < x.rows; first += batch) {
+    const int64_t b = std::min(batch, x.rows - first);
+    const CMatRef p = mlp.forward(x.row_range(first, b));
+    HostTensor h({b, k});
+    mlp.backend().download(p, h.data.data());
+    for (int64_t r = 0; r < b; ++r) fn(first + r, h.data.data() + r * k);
+  }
+}
+}  // namespace
+
 std::vector<int32_t> Mlp::predict(CMatRef x, int64_t batch) {
   std::vector<int32_t> out;
   out.reserve(static_cast<size_t>(x.rows));
   const int64_t k = sizes_.back();
-  for (int64_t first = 0; first < x.rows; first += batch) {
-    const int64_t b = std::min(batch, x.rows - first);
-    const CMatRef p = forward(x.row_range(first, b));
-    HostTensor h({b, k});
-    backend_->download(p, h.data.data());
-    for (int64_t r = 0; r < b; ++r) {
-      const float* row = h.data.data() + r * k;
-      out.push_back(static_cast<int32_t>(std::max_element(row, row + k) - row));
-    }
-  }
+  for_each_output_row(*this, x, batch, [&](int64_t, const float* row) {
+    out.push_back(static_cast<int32_t>(std::max_element(row, row + k) - row));
+  });
   return out;
 }
 
@@ -188,17 +198,11 @@ double Mlp::loss(CMatRef x, const std::vector<int32_t>& labels, int64_t batch) {
                    x.rows, " rows");
   const int64_t k = sizes_.back();
   double total = 0;
-  for (int64_t first = 0; first < x.rows; first += batch) {
-    const int64_t b = std::min(batch, x.rows - first);
-    const CMatRef p = forward(x.row_range(first, b));
-    HostTensor h({b, k});
-    backend_->download(p, h.data.data());
-    for (int64_t r = 0; r < b; ++r) {
-      const int32_t y = labels[first + r];
-      CRBM_CHECK_THROW(y >= 0 && y < k, "label ", y, " outside [0, ", k, ")");
-      total -= std::log(std::max(double(h.data[r * k + y]), 1e-30));
-    }
-  }
+  for_each_output_row(*this, x, batch, [&](int64_t r, const float* row) {
+    const int32_t y = labels[r];
+    CRBM_CHECK_THROW(y >= 0 && y < k, "label ", y, " outside [0, ", k, ")");
+    total -= std::log(std::max(double(row[y]), 1e-30));
+  });
   return x.rows > 0 ? total / static_cast<double>(x.rows) : 0.0;
 }
 
@@ -312,24 +316,10 @@ void save_mlp(const std::string& path, const MlpParams& params,
 
 MlpParams load_mlp_params(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = load_checkpoint(path);
-  const std::string& model = require_metadata(file, "model", path);
-  if (model != "mlp") CRBM_FAIL(path, ": holds a '", model, "' model, not an MLP");
-  int64_t n = 0;
-  try {
-    n = std::stoll(require_metadata(file, "layers", path));
-  } catch (const std::invalid_argument&) {
-    CRBM_FAIL(path, ": metadata 'layers' is not a number");
-  }
-  if (n < 1 || n > 64) CRBM_FAIL(path, ": metadata layers = ", n, " (expected 1..64)");
+  require_model(file, "mlp", "an MLP", path);
+  const int64_t n = require_metadata_int(file, "layers", 1, 64, path);
   MlpParams p;
-  int64_t in = -1;
-  for (int64_t l = 0; l < n; ++l) {
-    const std::string pre = "layer" + std::to_string(l) + ".";
-    const HostTensor& w = require_tensor(file, pre + "weights", {in, -1}, path);
-    p.weights.push_back(w);
-    p.biases.push_back(require_tensor(file, pre + "bias", {w.shape[1]}, path));
-    in = w.shape[1];
-  }
+  require_weight_chain(file, n, -1, "bias", p.weights, p.biases, path);
   if (metadata != nullptr) *metadata = file.metadata;
   return p;
 }

@@ -206,8 +206,7 @@ RatingsRbm load_ratings_rbm(Backend& backend, const std::string& path,
                             std::vector<int64_t>* item_ids,
                             std::map<std::string, std::string>* metadata) {
   const SafetensorsFile f = load_checkpoint(path);
-  const std::string& model = require_metadata(f, "model", path);
-  if (model != "ratings_rbm") CRBM_FAIL(path, ": holds a '", model, "' model, not a ratings RBM");
+  require_model(f, "ratings_rbm", "a ratings RBM", path);
   const HostTensor& w = require_tensor(f, "weights", {-1, -1, -1}, path);
   const int64_t i = w.dim(0), k = w.dim(1), h = w.dim(2);
   const HostTensor& values = require_tensor(f, "rating_values", {k}, path);

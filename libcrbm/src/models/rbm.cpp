@@ -16,13 +16,7 @@ constexpr EnumName<VisibleType> kVisibleTypeNames[] = {{VisibleType::bernoulli, 
                                                        {VisibleType::gaussian, "gaussian"}};
 }  // namespace
 
-const char* to_string(VisibleType t) {
-  return name_of(kVisibleTypeNames, t);
-}
-
-VisibleType parse_visible_type(const std::string& s) {
-  return parse_enum(kVisibleTypeNames, s, "visible unit type");
-}
+CRBM_ENUM_NAME_FUNCTIONS(VisibleType, kVisibleTypeNames, parse_visible_type, "visible unit type")
 
 Rbm::Rbm(Backend& backend, int64_t visible, int64_t hidden, VisibleType visible_type)
     : backend_(&backend), visible_(visible), hidden_(hidden), visible_type_(visible_type) {

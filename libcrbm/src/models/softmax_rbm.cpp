@@ -360,8 +360,7 @@ void save_softmax_rbm(const std::string& path, const SoftmaxRbm& model,
 SoftmaxRbm load_softmax_rbm(Backend& backend, const std::string& path,
                             std::map<std::string, std::string>* metadata) {
   SafetensorsFile file = load_checkpoint(path);
-  const std::string& model = require_metadata(file, "model", path);
-  if (model != "softmax_rbm") CRBM_FAIL(path, ": holds a '", model, "' model, not a softmax RBM");
+  require_model(file, "softmax_rbm", "a softmax RBM", path);
   const std::string kind = require_metadata(file, "softmax_kind", path);
   if (kind != "groups" && kind != "replicated") {
     CRBM_FAIL(path, ": softmax_kind '", kind, "' (expected groups or replicated)");

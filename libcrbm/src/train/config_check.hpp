@@ -59,4 +59,8 @@ double as_decimal(float x);
 // the configurations' to_json to add their own fields to.
 nlohmann::json sgd_json(const SgdConfig& config);
 
+// Adds the contrastive-divergence fields (CdConfig) to a configuration's JSON: "algorithm"
+// (cd or pcd), "k", "pcd_chains" and "sample_negative_visible".
+void add_cd_json(const CdConfig& config, nlohmann::json& j);
+
 }  // namespace crbm::detail

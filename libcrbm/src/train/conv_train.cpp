@@ -27,12 +27,9 @@ void ConvTrainConfig::validate() const {
 
 std::string ConvTrainConfig::to_json() const {
   nlohmann::json j = detail::sgd_json(*this);
-  j["algorithm"] = persistent ? "pcd" : "cd";
-  j["k"] = cd_k;
-  j["pcd_chains"] = pcd_chains;
+  detail::add_cd_json(*this, j);
   j["sigma_decay"] = detail::as_decimal(sigma_decay);
   j["sigma_min"] = detail::as_decimal(sigma_min);
-  j["sample_negative_visible"] = sample_negative_visible;
   return j.dump();
 }
 

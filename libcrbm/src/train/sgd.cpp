@@ -17,13 +17,8 @@ constexpr EnumName<LrSchedule> kLrScheduleNames[] = {{LrSchedule::constant, "con
                                                      {LrSchedule::exponential, "exponential"}};
 }  // namespace
 
-const char* to_string(LrSchedule s) {
-  return name_of(kLrScheduleNames, s);
-}
-
-LrSchedule lr_schedule_from_string(const std::string& name) {
-  return parse_enum(kLrScheduleNames, name, "learning-rate schedule");
-}
+CRBM_ENUM_NAME_FUNCTIONS(LrSchedule, kLrScheduleNames, lr_schedule_from_string,
+                         "learning-rate schedule")
 
 double SgdConfig::learning_rate_at(int epoch, int64_t updates) const {
   const double lr = detail::as_decimal(learning_rate);
@@ -84,6 +79,13 @@ std::string SgdConfig::sgd_json_fields() const {
 
 nlohmann::json detail::sgd_json(const SgdConfig& config) {
   return nlohmann::json::parse("{" + config.sgd_json_fields() + "}");
+}
+
+void detail::add_cd_json(const CdConfig& config, nlohmann::json& j) {
+  j["algorithm"] = config.persistent ? "pcd" : "cd";
+  j["k"] = config.cd_k;
+  j["pcd_chains"] = config.pcd_chains;
+  j["sample_negative_visible"] = config.sample_negative_visible;
 }
 
 StepRates step_rates(const SgdConfig& config, int epoch, int64_t updates) {

@@ -65,10 +65,7 @@ void TrainConfig::validate() const {
 
 std::string TrainConfig::to_json() const {
   nlohmann::json j = detail::sgd_json(*this);
-  j["algorithm"] = persistent ? "pcd" : "cd";
-  j["k"] = cd_k;
-  j["pcd_chains"] = pcd_chains;
-  j["sample_negative_visible"] = sample_negative_visible;
+  detail::add_cd_json(*this, j);
   j["resample_binarization"] = resample_binarization;
   return j.dump();
 }
@@ -233,42 +230,48 @@ void CdTrainer::update_body(CMatRef batch) {
   step_.apply(config_, epoch_, updates_, {rbm_.weights(), rbm_.visible_bias(), rbm_.hidden_bias()});
 }
 
+namespace {
+// The checks of both train_epoch overloads, in this order: the width against the visible
+// units, the byte count of 8-bit rows (`bytes` >= 0 for those only), at least one row.
+void check_training_data(int64_t rows, int64_t cols, int64_t visible, int64_t bytes = -1) {
+  CRBM_CHECK_THROW(cols == visible, "training data has ", cols, " columns for ", visible,
+                   " visible units");
+  CRBM_CHECK_THROW(bytes < 0 || bytes == rows * cols, "training data: ", bytes, " bytes for ", rows,
+                   " rows of ", cols, " values");
+  if (rows == 0) CRBM_FAIL("training data is empty");
+}
+
+// The minibatch loop of one epoch over `data` (float or 8-bit rows) in that epoch's shuffled
+// order, staged through `staging`: what run_epoch calls with each update.
+template <class Rows>
+std::function<double(const std::function<void(CMatRef)>&)> shuffled_batches(
+    Backend& be, const Rows& data, Matrix& staging, const TrainConfig& c, int epoch) {
+  return [&be, &data, &staging, &c, epoch](const std::function<void(CMatRef)>& step) {
+    return for_each_shuffled_batch(be, data, staging, c.seed, static_cast<uint64_t>(epoch),
+                                   c.batch_size, step);
+  };
+}
+}  // namespace
+
 EpochStats CdTrainer::train_epoch(CMatRef data, CMatRef holdout, int64_t stats_rows) {
-  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols, " columns for ",
-                   rbm_.visible(), " visible units");
-  if (data.rows == 0) CRBM_FAIL("training data is empty");
-  const uint64_t epoch = static_cast<uint64_t>(epoch_);
-  return run_epoch(
-      data.rows, holdout, stats_rows,
-      [&](const std::function<void(CMatRef)>& step) {
-        return for_each_shuffled_batch(be_, data, shuffled_, config_.seed, epoch,
-                                       config_.batch_size, step);
-      },
-      [&](int64_t m) { return shuffled_.cref().row_range(0, m); });
+  check_training_data(data.rows, data.cols, rbm_.visible());
+  return run_epoch(data.rows, holdout, stats_rows,
+                   shuffled_batches(be_, data, shuffled_, config_, epoch_),
+                   [&](int64_t m) { return shuffled_.cref().row_range(0, m); });
 }
 
 EpochStats CdTrainer::train_epoch(const HostBytes& data, CMatRef holdout, int64_t stats_rows) {
-  CRBM_CHECK_THROW(data.cols == rbm_.visible(), "training data has ", data.cols, " columns for ",
-                   rbm_.visible(), " visible units");
-  CRBM_CHECK_THROW(static_cast<int64_t>(data.data.size()) == data.rows * data.cols,
-                   "training data: ", data.data.size(), " bytes for ", data.rows, " rows of ",
-                   data.cols, " values");
-  if (data.rows == 0) CRBM_FAIL("training data is empty");
+  check_training_data(data.rows, data.cols, rbm_.visible(), static_cast<int64_t>(data.data.size()));
   const uint64_t epoch = static_cast<uint64_t>(epoch_);
-  return run_epoch(
-      data.rows, holdout, stats_rows,
-      [&](const std::function<void(CMatRef)>& step) {
-        return for_each_shuffled_batch(be_, data, byte_batch_, config_.seed, epoch,
-                                       config_.batch_size, step);
-      },
-      [&](int64_t m) {
-        if (byte_subset_.rows() != m || byte_subset_.cols() != data.cols) {
-          byte_subset_ = Matrix(be_, m, data.cols);
-        }
-        gather_byte_rows(be_, data, shuffled_indices(data.rows, config_.seed, epoch), 0,
-                         byte_subset_.ref());
-        return byte_subset_.cref();
-      });
+  return run_epoch(data.rows, holdout, stats_rows,
+                   shuffled_batches(be_, data, byte_batch_, config_, epoch_), [&](int64_t m) {
+                     if (byte_subset_.rows() != m || byte_subset_.cols() != data.cols) {
+                       byte_subset_ = Matrix(be_, m, data.cols);
+                     }
+                     gather_byte_rows(be_, data, shuffled_indices(data.rows, config_.seed, epoch),
+                                      0, byte_subset_.ref());
+                     return byte_subset_.cref();
+                   });
 }
 
 EpochStats CdTrainer::run_epoch(
