@@ -584,5 +584,31 @@ TEST_F(BackendParity, GraphReplayAdvancesRngStep) {
   EXPECT_EQ(go.download().data, co.download().data) << "eager after graph";
 }
 
+// A graph's cuBLAS products keep the precision they were captured with, so replaying one
+// after set_precision would silently compute in the old precision: launch() refuses it,
+// naming both precisions, and replays again once the precision is restored.
+TEST_F(BackendParity, GraphReplayRefusesAChangedPrecision) {
+  SKIP_WITHOUT_CUDA();
+  Matrix a = put(gpu(), random_tensor({7, 13}, 31)), b = put(gpu(), random_tensor({13, 5}, 32));
+  Matrix c(gpu(), 7, 5);
+  GraphCapture capture;
+  capture.begin(gpu());
+  gpu().gemm(false, false, 1.0f, a, b, 0.0f, c);
+  CudaGraph graph = capture.end();
+  graph.launch();
+  gpu().set_precision(Precision::tf32);
+  try {
+    graph.launch();
+    ADD_FAILURE() << "a graph captured at fp32 replayed after set_precision(tf32)";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("captured with precision fp32"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("tf32"), std::string::npos) << e.what();
+  }
+  gpu().set_precision(Precision::fp32);
+  graph.launch();
+  gpu().synchronize();
+}
+
 }  // namespace
 }  // namespace crbm
