@@ -2,8 +2,8 @@
 // here is CRBM_HD (host+device) and header-only, so both paths run the very
 // same code: sigmoid, softplus, the sampling decision given a uniform, the
 // conversion of Philox output words to uniforms and normals, softmax and
-// categorical draws, the momentum step, the row-reduction terms and the
-// sigmoid's backward step.
+// categorical draws, the momentum step, the row-reduction terms, the
+// sigmoid's backward step and the terms of an AIS step.
 #pragma once
 
 #include <cmath>
@@ -135,6 +135,56 @@ CRBM_HD double row_term(float v, RowTerm op) {
 // Backpropagation through a sigmoid unit with output h: delta * h * (1 - h).
 CRBM_HD float sigmoid_backward(float delta, float h) {
   return delta * (h * (1.0f - h));
+}
+
+}  // namespace crbm::math
+
+namespace crbm::math {
+
+// ---- AIS of a dense RBM (Backend::ais_hidden_step / ais_visible_step, eval/ais.cpp) ----
+
+// The hidden units' part of log p_k*(v) - log p_{k-1}*(v) for one unit with pre-activation
+// x, a = beta x, b = beta' x, given p = sigm(a) (the unit's probability at beta, which the
+// transition samples from):
+//   softplus(a) - softplus(b) = -log1p(expm1(-delta) p),  delta = a - b = (beta - beta') x.
+// Late in the schedule the difference is 1e-5 of the two softplus values: subtracting them
+// would leave float's rounding of values up to |x| (the unfused code lost ~3e-5 nats per
+// step so); this form is accurate to a few roundings of the difference itself. For
+// |delta| > 1/2, where 1 + expm1(-delta) p may cancel (or overflow), the two values are
+// subtracted in double. NaN propagates through either form.
+CRBM_HD double ais_softplus_difference(float x, float beta, float beta_prev, float p) {
+  const float delta = (beta - beta_prev) * x;
+  if (delta <= 0.5f && delta >= -0.5f) return -static_cast<double>(log1pf(expm1f(-delta) * p));
+  return static_cast<double>(softplus(beta * x)) - static_cast<double>(softplus(beta_prev * x));
+}
+
+// One run's increment: (beta - beta') v'd + the row's sum of softplus differences.
+CRBM_HD double ais_log_weight_increment(float beta, float beta_prev, float dv,
+                                        double softplus_differences) {
+  return (static_cast<double>(beta) - static_cast<double>(beta_prev)) * dv + softplus_differences;
+}
+
+// The running log-weight as a float pair (hi, lo) with value hi + lo (in double): the
+// increment is added in double and the sum split back, so thousands of small increments
+// are not rounded away against a large total between two host flushes.
+CRBM_HD void ais_accumulate(float& hi, float& lo, double increment) {
+  const double sum = (static_cast<double>(hi) + static_cast<double>(lo)) + increment;
+  hi = static_cast<float>(sum);
+  lo = static_cast<float>(sum - static_cast<double>(hi));
+}
+
+// The visible bias of the intermediate model, (1 - beta) b_A + beta b (the float
+// operations of axpby(1 - beta, b_A, beta, b)).
+CRBM_HD float ais_blended_bias(float base_bias, float bias, float beta) {
+  return (1.0f - beta) * base_bias + beta * bias;
+}
+
+// The visible mean from W h: beta * [s *] wh + blended (the float operations of
+// scale_add_activate(wh, beta, s, blended); sigma == nullptr: no factor).
+CRBM_HD float ais_visible_mean(float wh, float beta, const float* sigma, int64_t c, float blended) {
+  float v = beta * wh;
+  if (sigma != nullptr) v *= sigma[c];
+  return v + blended;
 }
 
 }  // namespace crbm::math

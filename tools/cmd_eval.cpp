@@ -189,6 +189,7 @@ void run_eval(const EvalOptions& o) {
     j["binarize"] = binarized;
     j["seed"] = o.seed;
     j["device"] = to_string(backend->device());
+    j["precision"] = to_string(backend->precision());  // of the products (--precision)
     j["method"] = method;
     j["log_z"] = log_z;
     j["log_z_low"] = finite_or_null(log_z_low);

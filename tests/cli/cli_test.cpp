@@ -188,9 +188,13 @@ TEST_F(CliTest, EvalJsonExactAndAis) {
   ASSERT_EQ(run("eval m.safetensors --data builtin:bars --json exact.json").code, 0);
   const auto exact = nlohmann::json::parse(text("exact.json"));
   EXPECT_EQ(exact["method"], "exact");
+  EXPECT_EQ(exact["precision"], "fp32");  // the default --precision, recorded
   EXPECT_EQ(exact["log_z_low"], exact["log_z"]);
   EXPECT_EQ(exact["log_z_high"], exact["log_z"]);
   EXPECT_LT(exact["mean_log_likelihood"].get<double>(), 0.0);
+  ASSERT_EQ(run("eval m.safetensors --data builtin:bars --precision bf16 --json bf16.json").code,
+            0);
+  EXPECT_EQ(nlohmann::json::parse(text("bf16.json"))["precision"], "bf16");
   const Result r =
       run("eval m.safetensors --data builtin:bars --ais --ais-steps 3000 --ais-runs 100 --json "
           "ais.json");

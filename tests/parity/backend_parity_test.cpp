@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "crbm/ais.hpp"
 #include "crbm/backend.hpp"
 #include "crbm/cuda_graph.hpp"
 #include "crbm/exact.hpp"
@@ -297,6 +298,41 @@ TEST_F(BackendParity, ExactLogPartitionAgrees) {
   EXPECT_NEAR(exact_log_partition(on_gpu), want, 1e-5 * std::abs(want));
 }
 
+// AIS on the GPU (the fused ais_hidden_step / ais_visible_step and the graph replays of
+// ais_log_partition): replayed 128-step graphs (flush_every 128; 7 replays, then 104 eager
+// steps) compute bit for bit what the same calls launched one by one compute, and the
+// estimate agrees with the CPU backend's within the two bands (the chains are the same
+// decisions until a probability lies within rounding of its uniform, then they diverge).
+TEST_F(BackendParity, AisGraphReplaysMatchEagerStepsAndTheCpu) {
+  SKIP_WITHOUT_CUDA();
+  for (const VisibleType type : {VisibleType::bernoulli, VisibleType::gaussian}) {
+    RbmParams p;
+    p.visible_type = type;
+    p.weights = random_tensor({24, 12}, 21, -0.4f, 0.4f);
+    p.visible_bias = HostTensor({24});
+    p.visible_bias.data = random_tensor({1, 24}, 22, -0.5f, 0.5f).data;
+    p.hidden_bias = HostTensor({12});
+    p.hidden_bias.data = random_tensor({1, 12}, 23, -0.5f, 0.5f).data;
+    p.visible_sigma = HostTensor({24}, 1.0f);
+    if (type == VisibleType::gaussian)
+      p.visible_sigma.data = random_tensor({1, 24}, 24, 0.6f, 1.4f).data;
+    Rbm on_cpu(cpu(), p), on_gpu(gpu(), p);
+    AisConfig graphed;
+    graphed.runs = 64;
+    graphed.steps = 1000;
+    graphed.flush_every = 128;
+    AisConfig eager = graphed;
+    eager.cuda_graphs = false;
+    const char* what = type == VisibleType::gaussian ? "gaussian, non-unit sigma" : "bernoulli";
+    const AisResult g = ais_log_partition(on_gpu, HostTensor{}, graphed);
+    const AisResult e = ais_log_partition(on_gpu, HostTensor{}, eager);
+    EXPECT_EQ(g.log_weights, e.log_weights) << what << ": graph replays vs eager steps";
+    const AisResult c = ais_log_partition(on_cpu, HostTensor{}, graphed);
+    EXPECT_NEAR(g.log_z, c.log_z, 0.5 * (g.log_z_high - g.log_z_low + c.log_z_high - c.log_z_low))
+        << what << ": cuda vs cpu";
+  }
+}
+
 TEST_F(BackendParity, SoftmaxGroups) {
   SKIP_WITHOUT_CUDA();
   struct Case {
@@ -546,6 +582,32 @@ TEST_F(BackendParity, GraphReplayAdvancesRngStep) {
   gpu().sample_bernoulli(gp, go, key);
   cpu().sample_bernoulli(cp, co, key);
   EXPECT_EQ(go.download().data, co.download().data) << "eager after graph";
+}
+
+// A graph's cuBLAS products keep the precision they were captured with, so replaying one
+// after set_precision would silently compute in the old precision: launch() refuses it,
+// naming both precisions, and replays again once the precision is restored.
+TEST_F(BackendParity, GraphReplayRefusesAChangedPrecision) {
+  SKIP_WITHOUT_CUDA();
+  Matrix a = put(gpu(), random_tensor({7, 13}, 31)), b = put(gpu(), random_tensor({13, 5}, 32));
+  Matrix c(gpu(), 7, 5);
+  GraphCapture capture;
+  capture.begin(gpu());
+  gpu().gemm(false, false, 1.0f, a, b, 0.0f, c);
+  CudaGraph graph = capture.end();
+  graph.launch();
+  gpu().set_precision(Precision::tf32);
+  try {
+    graph.launch();
+    ADD_FAILURE() << "a graph captured at fp32 replayed after set_precision(tf32)";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("captured with precision fp32"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("tf32"), std::string::npos) << e.what();
+  }
+  gpu().set_precision(Precision::fp32);
+  graph.launch();
+  gpu().synchronize();
 }
 
 }  // namespace

@@ -58,6 +58,9 @@ struct Reference {
   bool scalar = false;
   double scalar_want = 0.0;
   double scalar_allowed = 0.0;
+  // ais_hidden_step: output 0 is the compensated pair (hi, lo) per run; its value hi + lo
+  // (in double) is compared with pair_want within pair_allowed (lo itself is left free).
+  std::vector<double> pair_want, pair_allowed;
 };
 
 Expected expected(int64_t rows, int64_t cols) {
@@ -148,6 +151,116 @@ void affine_activate(double z, double magnitude, int roundings, Activation act, 
   // The argument's rounding moves sigm by s(1-s) per unit; expf, the add and the
   // division add a few u of relative error; below float's normal range, underflow.
   *allowed = s * (1 - s) * arg_error + 8 * kU * s + kTiny;
+}
+
+// A uniform u against a probability p known to within `allowed`: the draw u < p, free
+// (not compared) when u lies within the band.
+void bernoulli_decision(double u, double p, double allowed, float* want, char* free) {
+  *want = u < p ? 1.0f : 0.0f;
+  *free = std::abs(u - p) <= allowed ? 1 : 0;
+}
+
+// ais_hidden_step's reference: for each run, the exact new log-weight
+//   hi + lo + (beta - beta') dv + sum_j [softplus(beta x_j) - softplus(beta' x_j)],
+// x_j = pre + c (the op rounds x to float: the term's derivative times u |x|), and the draws
+// u < sigm(beta x_j). Each term's bound: a few float roundings of the term itself where
+// |delta| = |(beta - beta') x| <= 1/2 (the documented cancellation-free form), else of the
+// two softplus values.
+void ais_hidden_reference(const OpCase& c, const OpData& d, Reference& ref) {
+  const std::vector<HostTensor>& in = d.in;
+  const int64_t rows = c.rows, cols = c.cols;
+  const double beta = in[2].data[size_t(c.k)], beta_prev = in[2].data[size_t(c.k - 1)];
+  Expected log_w = expected(rows, 2), h = expected(rows, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = double(in[4].data[size_t(2 * r)]) + double(in[4].data[size_t(2 * r + 1)]);
+    double allowed = 4 * kDoubleU * std::abs(sum);
+    sum += (beta - beta_prev) * double(in[3].data[size_t(r)]);
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t i = r * cols + j;
+      const double x = double(in[0].data[size_t(i)]) + double(in[1].data[size_t(j)]);
+      const double a = beta * x, b = beta_prev * x;
+      const double term = softplus_ref(a) - softplus_ref(b);
+      const double p = sigmoid_ref(a);
+      const double slope = std::abs(beta * p - beta_prev * sigmoid_ref(b));
+      double e = slope * kU * std::abs(x);
+      if (std::abs((beta - beta_prev) * x) <= 0.5) {
+        e += (16 + 2 * std::abs(a)) * kU * std::abs(term);
+      } else {
+        e += 8 * kU * (softplus_ref(a) + softplus_ref(b)) + 2 * kU * (std::abs(a) + std::abs(b));
+      }
+      sum += term;
+      allowed += e + 4 * kDoubleU * std::abs(sum);
+      if (c.ais_transition) {
+        const double p_allowed = p * (1 - p) * 3 * kU * std::abs(a) + 8 * kU * p + kTiny;
+        bernoulli_decision(uniform_at(c.key, uint64_t(i)), p, p_allowed, &h.want.data[size_t(i)],
+                           &h.free[size_t(i)]);
+      }
+    }
+    log_w.want.data[size_t(2 * r)] = float(sum);
+    log_w.allowed[size_t(2 * r)] = allowed + 2 * kU * std::abs(sum);
+    log_w.free[size_t(2 * r + 1)] = 1;
+    ref.pair_want.push_back(sum);
+    ref.pair_allowed.push_back(allowed + 4 * kU * kU * std::abs(sum));
+  }
+  ref.outputs.push_back(log_w);
+  if (c.ais_transition) ref.outputs.push_back(h);
+}
+
+// ais_visible_step's reference: mean = beta s wh + (1 - beta) b_A + beta b in double, the
+// draw (u < sigm(mean), or mean + s n), dv = v . d and scaled = v / s (the op multiplies by
+// the float 1/s it is given). A run with a draw left free has its dv and scaled row free.
+void ais_visible_reference(const OpCase& c, const OpData& d, Reference& ref) {
+  const std::vector<HostTensor>& in = d.in;
+  const int64_t rows = c.rows, cols = c.cols;
+  const double beta = in[6].data[size_t(c.k)];
+  const bool gaussian = c.draw == UnitDraw::gaussian;
+  Expected v = expected(rows, cols), dv = expected(rows, 1), scaled = expected(rows, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    double dot = 0.0, dot_allowed = 0.0, dot_magnitude = 0.0;
+    bool any_free = false;
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t i = r * cols + j;
+      const double sd = c.with_col_scale ? double(in[3].data[size_t(j)]) : 1.0;
+      const double product = beta * sd * in[0].data[size_t(i)];
+      const double base = (1 - beta) * in[1].data[size_t(j)], target = beta * in[2].data[size_t(j)];
+      const double mean = product + base + target;
+      const double mean_allowed = 4 * kU * (std::abs(product) + std::abs(base) + std::abs(target));
+      float& want = v.want.data[size_t(i)];
+      double& allowed = v.allowed[size_t(i)];
+      if (gaussian) {
+        double radius = 0.0;
+        const double z = normal_at(c.key, uint64_t(i), &radius);
+        want = float(mean + sd * z);
+        allowed = mean_allowed + sd * normal_allowed(radius) +
+                  2 * kU * (std::abs(mean) + sd * std::abs(z));
+      } else {
+        const double p = sigmoid_ref(mean);
+        bernoulli_decision(uniform_at(c.key, uint64_t(i)), p,
+                           p * (1 - p) * mean_allowed + 8 * kU * p + kTiny, &want,
+                           &v.free[size_t(i)]);
+      }
+      any_free = any_free || v.free[size_t(i)];
+      const double dj = in[4].data[size_t(j)];
+      dot += double(want) * dj;
+      dot_magnitude += std::abs(double(want) * dj);
+      dot_allowed += std::abs(dj) * allowed;
+      if (c.with_bias) {
+        const double inv = in[5].data[size_t(j)];
+        scaled.want.data[size_t(i)] = float(double(want) * inv);
+        scaled.allowed[size_t(i)] = std::abs(inv) * allowed + 2 * kU * std::abs(double(want) * inv);
+        scaled.free[size_t(i)] = v.free[size_t(i)];
+      }
+    }
+    dv.want.data[size_t(r)] = float(dot);
+    dv.allowed[size_t(r)] = dot_allowed + sum_bound(dot_magnitude, cols);
+    if (any_free) {
+      dv.free[size_t(r)] = 1;
+      for (int64_t j = 0; j < cols; ++j) scaled.free[size_t(r * cols + j)] = 1;
+    }
+  }
+  ref.outputs.push_back(v);
+  ref.outputs.push_back(dv);
+  if (c.with_bias) ref.outputs.push_back(scaled);
 }
 
 Reference reference(const OpCase& c, const OpData& d) {
@@ -440,6 +553,12 @@ Reference reference(const OpCase& c, const OpData& d) {
       ref.scalar_allowed = n > 0 ? sum_bound(m / n, rows + 2) : 0.0;
       break;
     }
+    case Op::ais_hidden_step:
+      ais_hidden_reference(c, d, ref);
+      break;
+    case Op::ais_visible_step:
+      ais_visible_reference(c, d, ref);
+      break;
     case Op::conv_up: {
       const ConvShape& s = c.conv;
       Expected e = expected(s.batch, s.hidden_size());
@@ -779,6 +898,18 @@ void expect_valid_draws(const OpCase& c, const OpData& d, const OpOutputs& got,
       }
       break;
     }
+    case Op::ais_hidden_step:
+    case Op::ais_visible_step: {
+      // The states drawn (AIS hidden half: output 1; Bernoulli visible half: output 0) are binary.
+      const bool hidden = c.op == Op::ais_hidden_step;
+      if (hidden ? !c.ais_transition : c.draw != UnitDraw::bernoulli) break;
+      const HostTensor& t = got.tensors[hidden ? 1 : 0];
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        const float v = t.data[size_t(i)];
+        ASSERT_TRUE(v == 0.0f || v == 1.0f) << what << ": state " << v << " at " << where(t, i);
+      }
+      break;
+    }
     case Op::conv_pool_sample: {
       const ConvShape& s = c.conv;
       const HostTensor& h = got.tensors[0];
@@ -861,6 +992,23 @@ void expect_moments(const OpCase& c, const OpData& d, const OpOutputs& got,
   }
 }
 
+// The compensated pairs of output 0 (hi, lo per row): hi + lo in double within factor *
+// allowed of want.
+void expect_pairs_within(const OpOutputs& got, const std::vector<double>& want,
+                         const std::vector<double>& allowed, double factor,
+                         const std::string& what) {
+  if (want.empty()) return;
+  const HostTensor& t = got.tensors.at(0);
+  ASSERT_EQ(t.numel(), int64_t(2 * want.size())) << what;
+  for (size_t r = 0; r < want.size(); ++r) {
+    const double value = double(t.data[2 * r]) + double(t.data[2 * r + 1]);
+    EXPECT_TRUE(!std::isnan(value) && std::abs(value - want[r]) <= factor * allowed[r])
+        << what << ": run " << r << " log-weight " << value << " (hi " << t.data[2 * r] << ", lo "
+        << t.data[2 * r + 1] << "), want " << want[r] << ", |diff| " << std::abs(value - want[r])
+        << " > allowed " << factor * allowed[r];
+  }
+}
+
 void expect_matches_reference(const OpCase& c, const OpData& d, const OpOutputs& got, double factor,
                               const std::string& who) {
   const Reference ref = reference(c, d);
@@ -876,6 +1024,7 @@ void expect_matches_reference(const OpCase& c, const OpData& d, const OpOutputs&
     expect_within(got.tensors[o], ref.outputs[o], factor,
                   c.name + " on " + who + ", output " + std::to_string(o));
   }
+  expect_pairs_within(got, ref.pair_want, ref.pair_allowed, factor, c.name + " on " + who);
 }
 
 std::string case_name(const ::testing::TestParamInfo<OpCase>& info) {
@@ -950,6 +1099,14 @@ TEST_P(OpTableBackends, MatchesCpu) {
       cpu_result.want = want.tensors[o];
       expect_within(got.tensors[o], cpu_result, 2.0,
                     c.name + " on " + who + ", output " + std::to_string(o));
+    }
+    if (!ref.pair_want.empty()) {
+      std::vector<double> cpu_pairs(ref.pair_want.size());
+      for (size_t r = 0; r < cpu_pairs.size(); ++r) {
+        cpu_pairs[r] =
+            double(want.tensors[0].data[2 * r]) + double(want.tensors[0].data[2 * r + 1]);
+      }
+      expect_pairs_within(got, cpu_pairs, ref.pair_allowed, 2.0, c.name + " on " + who);
     }
     expect_valid_draws(c, d, got, c.name + " on " + other.name);
   }

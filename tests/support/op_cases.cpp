@@ -36,6 +36,8 @@ const char* to_string(Op op) {
       "sum_squared_diff",
       "all_finite",
       "mean",
+      "ais_hidden_step",
+      "ais_visible_step",
       "conv_up",
       "conv_down",
       "conv_pool_probs",
@@ -365,6 +367,52 @@ void add_dense(std::vector<OpCase>& t) {
   }
 }
 
+void add_ais(std::vector<OpCase>& t) {
+  uint64_t salt = 300;
+  // Empty runs, no units, one unit, odd, and the 784 x 500 RBM's 100 runs (above 16384).
+  for (Dims d : std::vector<Dims>{{0, 5}, {5, 0}, {1, 1}, {7, 13}, {100, 500}}) {
+    for (int64_t k : {1, 2, 3}) {
+      OpCase c = dense(Op::ais_hidden_step, d.rows, d.cols, "_k" + std::to_string(k));
+      c.k = k;
+      c.lo = -6.0f;
+      c.hi = 6.0f;
+      c.key = key_for(salt++);
+      t.push_back(c);
+    }
+  }
+  for (Dims d : std::vector<Dims>{{7, 13}, {100, 500}}) {
+    OpCase c = dense(Op::ais_hidden_step, d.rows, d.cols, "_k6_last");
+    c.k = 6;
+    c.ais_transition = false;
+    c.lo = -6.0f;
+    c.hi = 6.0f;
+    t.push_back(c);
+  }
+  struct Variant {
+    UnitDraw draw;
+    bool sigma, scaled;
+    const char* what;
+  };
+  for (Dims d : std::vector<Dims>{{0, 5}, {5, 0}, {1, 1}, {7, 13}, {100, 784}}) {
+    for (Variant v : std::vector<Variant>{{UnitDraw::bernoulli, false, false, "_bernoulli"},
+                                          {UnitDraw::gaussian, false, false, "_gaussian"},
+                                          {UnitDraw::gaussian, true, true, "_gaussian_sigma"}}) {
+      for (int64_t k : {0, 3}) {
+        OpCase c = dense(Op::ais_visible_step, d.rows, d.cols,
+                         std::string(v.what) + "_k" + std::to_string(k));
+        c.k = k;
+        c.draw = v.draw;
+        c.with_col_scale = v.sigma;
+        c.with_bias = v.scaled;
+        c.lo = -4.0f;
+        c.hi = 4.0f;
+        c.key = key_for(salt++);
+        t.push_back(c);
+      }
+    }
+  }
+}
+
 void add_conv(std::vector<OpCase>& t) {
   // {batch, C, H, W, K, F, P}
   const std::vector<ConvShape> shapes = {
@@ -542,6 +590,7 @@ const Tables& tables() {
   static const Tables t = [] {
     std::vector<OpCase> all;
     add_dense(all);
+    add_ais(all);
     add_conv(all);
     Tables out;
     for (OpCase& c : all) out.passing.push_back(std::move(c));
@@ -662,6 +711,21 @@ const OpCase& find_case(const std::string& name) {
   CRBM_FAIL("no op case named ", name);
 }
 
+const std::vector<float>& ais_betas() {
+  static const std::vector<float> betas = {0.0f, 0.001f, 0.5f, 0.50001f, 0.9f, 0.99999f, 1.0f};
+  return betas;
+}
+
+namespace {
+
+HostTensor ais_betas_tensor() {
+  HostTensor b({1, int64_t(ais_betas().size())});
+  b.data = ais_betas();
+  return b;
+}
+
+}  // namespace
+
 OpData make_inputs(const OpCase& c) {
   OpData d;
   std::mt19937 gen(seed_of(c.name));
@@ -770,6 +834,29 @@ OpData make_inputs(const OpCase& c) {
       d.in = {x};
       break;
     }
+    case Op::ais_hidden_step: {
+      // log w: a large running value and a small remainder, so the compensated pair matters.
+      HostTensor log_w({r, 2});
+      for (int64_t i = 0; i < r; ++i) {
+        log_w.data[2 * i] = uniform_tensor(1, 1, gen, -100.0f, 100.0f).data[0];
+        log_w.data[2 * i + 1] = uniform_tensor(1, 1, gen, -1e-6f, 1e-6f).data[0];
+      }
+      d.in = {rnd(r, k), uniform_tensor(1, k, gen, -1, 1), ais_betas_tensor(),
+              uniform_tensor(r, 1, gen, -20, 20), log_w};
+      break;
+    }
+    case Op::ais_visible_step: {
+      HostTensor sigma = uniform_tensor(1, k, gen, 0.5f, 2.0f), inv({1, k});
+      for (int64_t j = 0; j < k; ++j) inv.data[j] = 1.0f / sigma.data[j];
+      d.in = {rnd(r, k),
+              uniform_tensor(1, k, gen, -2, 2),
+              uniform_tensor(1, k, gen, -2, 2),
+              sigma,
+              uniform_tensor(1, k, gen, -3, 3),
+              inv,
+              ais_betas_tensor()};
+      break;
+    }
     case Op::conv_up:
       d.in = {rnd(s.batch, s.visible_size()), rnd(s.filters, s.filter_volume()), rnd(1, s.filters)};
       break;
@@ -816,6 +903,7 @@ std::vector<size_t> overwritten(Op op) {
       return {1};
     case Op::fill:
     case Op::scale_add_activate:
+    case Op::ais_visible_step:
     case Op::softmax_groups:
     case Op::conv_channel_bias_activate:
     case Op::conv_softmax_rows:
@@ -825,6 +913,8 @@ std::vector<size_t> overwritten(Op op) {
       return {2};
     case Op::momentum_update:
       return {0, 1};
+    case Op::ais_hidden_step:
+      return {4};
     default:
       return {};
   }
@@ -860,6 +950,13 @@ OpRunner::OpRunner(const OpCase& c, const OpData& data, Backend& backend, ConvAl
     case Op::sample_multinomial_counts:
     case Op::gather_rows:
       output(c.rows, c.cols);
+      break;
+    case Op::ais_hidden_step:
+      if (c.ais_transition) output(c.rows, c.cols);
+      break;
+    case Op::ais_visible_step:
+      output(c.rows, 1);
+      if (c.with_bias) output(c.rows, c.cols);
       break;
     case Op::conv_up:
       output(s.batch, s.hidden_size());
@@ -958,6 +1055,17 @@ void OpRunner::run() {
     case Op::mean:
       scalar_ = b.mean(in_[0]);
       break;
+    case Op::ais_hidden_step:
+      b.ais_hidden_step(in_[0], in_[1], in_[2], c.k, in_[3], in_[4],
+                        c.ais_transition ? out_[0].ref() : MatRef{}, c.key);
+      break;
+    case Op::ais_visible_step: {
+      const AisVisibleRows rows{in_[1], in_[2], c.with_col_scale ? in_[3].cref() : CMatRef{},
+                                in_[4], c.with_bias ? in_[5].cref() : CMatRef{}};
+      b.ais_visible_step(in_[0], c.draw, rows, in_[6], c.k, out_[0],
+                         c.with_bias ? out_[1].ref() : MatRef{}, c.key);
+      break;
+    }
     case Op::conv_up:
       conv_->up(c.conv, in_[0], in_[1], c.with_bias ? in_[2].cref() : CMatRef{}, c.scale, out_[0]);
       break;

@@ -29,6 +29,10 @@
 //   sum_squared_diff in: a, b                        scalar
 //   all_finite       in: x (maybe poisoned)          scalar (1 = all finite)
 //   mean             in: x                           scalar
+//   ais_hidden_step  in: pre, hidden_bias, betas, dv, log_w (k = the step)
+//                                                    out: log_w[, hidden states]
+//   ais_visible_step in: v (= W h), base_bias, bias, sigma, d, inv_sigma, betas
+//                                                    out: v, dv[, scaled]
 //   conv_up          in: v, W, bias                  out: hidden_pre
 //   conv_down        in: h, W                        out: visible_pre
 //   conv_pool_probs  in: hidden_pre                  out: hidden_probs[, pooled_on]
@@ -75,6 +79,8 @@ enum class Op {
   sum_squared_diff,
   all_finite,
   mean,
+  ais_hidden_step,
+  ais_visible_step,
   conv_up,
   conv_down,
   conv_pool_probs,
@@ -103,7 +109,8 @@ struct OpCase {
   // The op's main matrix: gemm's C, column_sums' input, a sampler's output, ...
   int64_t rows = 0;
   int64_t cols = 0;
-  // gemm: inner dimension k; gather_rows: rows of the source.
+  // gemm: inner dimension k; gather_rows: rows of the source; AIS ops: the step (index into
+  // the schedule kAisBetas).
   int64_t k = 0;
   bool trans_a = false;
   bool trans_b = false;
@@ -131,7 +138,11 @@ struct OpCase {
   Poison poison = Poison::none;
   int64_t max_total = 300;  // sample_multinomial_counts: totals drawn in [0, max_total]
   RngKey key{};             // random ops
-  ConvShape conv{};         // conv ops
+  // AIS ops: the hidden half samples the hidden units (false: the last step, weights only);
+  // the visible half's draw (with_col_scale: Gaussian sigma given; with_bias: scaled output).
+  bool ais_transition = true;
+  UnitDraw draw = UnitDraw::bernoulli;
+  ConvShape conv{};  // conv ops
 
   // Elements the op produces (or reads, for host-returning reductions): the
   // benches' items per iteration.
@@ -140,6 +151,10 @@ struct OpCase {
 
 // gtest prints a case by its name.
 void PrintTo(const OpCase& c, std::ostream* os);
+
+// The schedule of the AIS op cases: early, coarse (the jump 0.001 -> 0.5 takes the large-delta
+// branch of math::ais_softplus_difference for |x| > 1), and late steps of 1e-5.
+const std::vector<float>& ais_betas();
 
 // Every case, in a fixed order; names are unique.
 const std::vector<OpCase>& all_cases();

@@ -10,6 +10,7 @@
 // counts mean that the 2n extra rows' updates (steps) added nothing, i.e. zero per update.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -367,6 +368,47 @@ TEST(StepSync, RbmAisSteps) {
     };
     const BackendCounters small = ais_counts(30), large = ais_counts(90);
     EXPECT_EQ(small, large) << small.to_string() << " vs " << large.to_string();
+  }
+}
+
+// Launches per AIS step: the operations (BackendCounters::operations) of a run of 3n steps
+// minus those of n steps, over the 2n extra steps, for both visible types (the Gaussian
+// with non-unit sigma also writes the scaled input of the product). A step is the fused
+// hidden half, the product W h, the fused visible half and the product (v/s)'W: 4 (the
+// unfused sequence it replaced issued 19, 21 with non-unit sigma).
+TEST(StepSync, RbmAisStepIsFourOperations) {
+  constexpr int64_t kMaxOperationsPerStep = 4;
+  auto be = make_cpu_backend(1);
+  const HostTensor base = binary(20, 9, 8);
+  for (const bool unit_sigma : {true, false}) {
+    for (const VisibleType type : {VisibleType::bernoulli, VisibleType::gaussian}) {
+      if (!unit_sigma && type == VisibleType::bernoulli) continue;
+      Rbm rbm(*be, 9, 5, type);
+      rbm.init_random(10, 0.1f);
+      if (!unit_sigma) {
+        HostTensor s({1, 9});
+        for (int64_t i = 0; i < 9; ++i) s.data[i] = 0.5f + 0.1f * float(i);
+        rbm.set_visible_sigma(s);
+        ASSERT_FALSE(rbm.unit_sigma());
+      }
+      const auto operations = [&](int64_t steps) {
+        AisConfig cfg;
+        cfg.runs = 16;
+        cfg.steps = steps;
+        cfg.flush_every = 1 << 20;
+        return count(*be, [&] { (void)ais_log_partition(rbm, base, cfg); }).operations;
+      };
+      const int64_t small = operations(30), large = operations(90);
+      const std::string what =
+          std::string(type == VisibleType::gaussian ? "gaussian" : "bernoulli") +
+          (unit_sigma ? "" : ", non-unit sigma");
+      ASSERT_EQ((large - small) % 60, 0) << what << ": " << small << " vs " << large;
+      const int64_t per_step = (large - small) / 60;
+      std::printf("[ ais ] %s: %lld backend operations per step\n", what.c_str(),
+                  static_cast<long long>(per_step));
+      EXPECT_LE(per_step, kMaxOperationsPerStep) << what;
+      EXPECT_GT(per_step, 0) << what;  // the counter sees the step at all
+    }
   }
 }
 

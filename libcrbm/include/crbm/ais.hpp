@@ -18,6 +18,10 @@ struct AisConfig {
   int64_t steps = 0;          // >0 (and betas empty): that many steps, three-segment shape
   uint64_t seed = 1;
   int64_t flush_every = 1024;  // steps between host accumulations of the log-weights (double)
+  // CUDA backend: replay captured CUDA graphs of up to 256 steps (a divisor of flush_every)
+  // instead of launching each step's four operations; the same draws and weights. No
+  // effect on the CPU backend.
+  bool cuda_graphs = true;
 
   // Throws crbm::Error naming the first invalid field.
   void validate() const;
@@ -52,8 +56,11 @@ HostTensor ais_base_visible_bias(const Rbm& rbm, const HostTensor& base_data);
 double ais_base_log_partition(const Rbm& rbm, const HostTensor& base_visible_bias);
 
 // AIS estimate of log Z for `rbm` (either visible type), all runs through the
-// model's backend. The weights stay on the backend in an [M x 1] matrix and are
-// downloaded every `flush_every` steps (to sum them in double) and at the end.
+// model's backend: per step Backend::ais_hidden_step, two products and
+// Backend::ais_visible_step, with the schedule in backend memory. The weights stay on the
+// backend in an [M x 2] matrix (a compensated float pair per run) and are downloaded
+// every `flush_every` steps (to sum them in double) and at the end; nothing else
+// transfers or waits between those downloads.
 AisResult ais_log_partition(const Rbm& rbm, const HostTensor& base_data,
                             const AisConfig& config = {});
 

@@ -62,6 +62,19 @@ enum class Activation { linear, sigmoid };
 // Row-wise reductions: out[r] = sum_c f(X[r,c]).
 enum class RowReduce { sum, softplus_sum, square_sum };
 
+// The visible draw of an AIS transition (Backend::ais_visible_step): Bernoulli units
+// (u < sigm(mean)) or Gaussian units (mean + sigma * normal).
+enum class UnitDraw { bernoulli, gaussian };
+
+// The per-model rows of Backend::ais_visible_step, each 1 x V (see there).
+struct AisVisibleRows {
+  CMatRef base_bias;  // b_A, the base model's visible biases
+  CMatRef bias;       // b, the target model's visible biases
+  CMatRef col_sigma;  // s (Gaussian units); empty: 1
+  CMatRef d;          // the coefficients of v in the energy difference (ais.cpp)
+  CMatRef inv_sigma;  // 1 / s, the factors of `scaled`; empty: scaled is not written
+};
+
 // The arithmetic of the dense products (Backend::gemm), set per backend:
 // - fp32 (the default): full single precision, the exact path results were always
 //   computed with (OpenBLAS sgemm; cuBLAS sgemm with tensor-op math off);
@@ -99,6 +112,12 @@ struct BackendCounters {
   int64_t synchronizations = 0;  // synchronize()
   int64_t host_reductions = 0;   // sum_squared_diff, all_finite, mean (return host values)
   int64_t host_indexed = 0;      // gather_rows (host indices; waits on the CUDA backend)
+  // Every checked Backend operation that reached its implementation (a kernel, cuBLAS
+  // call or memory copy on the CUDA backend; allocate and deallocate are not operations,
+  // nor are ConvOps/RatingsOps calls). A launch count: "an AIS step issues 4 operations"
+  // (tests/unit/step_sync_test.cpp). Not part of == (a step is meant to launch work) nor
+  // of to_string(); the other fields are what a step must not do.
+  int64_t operations = 0;
 
   // Calls that make the host wait for the device on the CUDA backend.
   int64_t host_waits() const {
@@ -203,6 +222,37 @@ class Backend {
   // delta = delta .* h .* (1 - h): backpropagation through a sigmoid layer.
   void sigmoid_backward(CMatRef h, MatRef delta);
 
+  // ---- annealed importance sampling of a dense RBM (eval/ais.cpp) ----
+  // One AIS step k of M runs in two fused calls (plus the two products). The schedule
+  // `betas` (1 x (K+1): beta_0 = 0 < ... < beta_K = 1) lives in backend memory and is read
+  // there at index k, so the calls of different steps differ only in k and in their keys'
+  // step: under CUDA graph capture (crbm/cuda_graph.hpp) k is advanced on replay exactly
+  // like RngKey::step (k + the graph's step offset), and a captured chunk of steps replays
+  // as the next chunk. An index outside the schedule at run time (a replay past the end)
+  // yields NaN (the log-weights, or v), never a read outside `betas`.
+  //
+  // Hidden half, 1 <= k <= K, beta = betas[k], beta' = betas[k-1], x = pre[r,:] + hidden_bias
+  // (pre = (v/s)'W, the visible product; hidden_bias is 1 x H):
+  //   log w_r += (beta - beta') dv[r] + sum_j [softplus(beta x_j) - softplus(beta' x_j)]
+  //   hidden[r,j] = 1 if u < sigm(beta x_j) else 0   (u = uniform element r*H + j of key)
+  // Each softplus difference is computed without cancellation (math::ais_softplus_difference,
+  // kernels/crbm_hd.cuh) and the row sum in double; log_w is M x 2, a
+  // float pair (hi, lo) whose sum in double is the running log-weight (compensated: an
+  // increment of 1e-5 nats is not lost against a sum of hundreds). dv is M x 1; hidden is
+  // M x H, or empty (the last step has no transition).
+  void ais_hidden_step(CMatRef pre, CMatRef hidden_bias, CMatRef betas, int64_t k, CMatRef dv,
+                       MatRef log_w, MatRef hidden, RngKey key);
+  // Visible half, 0 <= k <= K, beta = betas[k], in place on v (M x V), which holds W h:
+  //   mean[r,c] = beta * s_c * v[r,c] + ((1 - beta) b_A,c + beta b_c)
+  //   bernoulli: v[r,c] = 1 if u < sigm(mean) else 0 (u = uniform element r*V + c of key)
+  //   gaussian:  v[r,c] = mean + s_c * n               (n = normal element r*V + c of key)
+  // then dv[r] = sum_c v[r,c] d_c (in double; dv is M x 1) and, where rows.inv_sigma is
+  // given, scaled = v .* inv_sigma (M x V; the next product's input). The float operations
+  // are those of scale_add_activate after axpby for the blended bias, then the sampler, so
+  // the draws equal the unfused calls'. k = 0 with v = 0 draws from the base model.
+  void ais_visible_step(MatRef v, UnitDraw draw, const AisVisibleRows& rows, CMatRef betas,
+                        int64_t k, MatRef dv, MatRef scaled, RngKey key);
+
   // ---- data movement ----
   // dst row r = src row index[r] (indices on the host; dst.rows == index.size()).
   void gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef dst);
@@ -247,6 +297,15 @@ class Backend {
                                               RngKey key) = 0;
   virtual void multiply_impl(CMatRef a, MatRef y) = 0;
   virtual void sigmoid_backward_impl(CMatRef h, MatRef delta) = 0;
+  // betas has k (and k - 1) in range; log_w is M x 2; hidden is empty (data == nullptr) or
+  // M x H; M > 0 (H may be 0).
+  virtual void ais_hidden_step_impl(CMatRef pre, CMatRef hidden_bias, CMatRef betas, int64_t k,
+                                    CMatRef dv, MatRef log_w, MatRef hidden, RngKey key) = 0;
+  // M > 0 (V may be 0: dv = 0); rows' optional views are empty (data == nullptr) or 1 x V;
+  // scaled is empty exactly when rows.inv_sigma is.
+  virtual void ais_visible_step_impl(MatRef v, UnitDraw draw, const AisVisibleRows& rows,
+                                     CMatRef betas, int64_t k, MatRef dv, MatRef scaled,
+                                     RngKey key) = 0;
   // Indices already range-checked.
   virtual void gather_rows_impl(CMatRef src, const std::vector<int32_t>& index, MatRef dst) = 0;
   virtual double sum_squared_diff_impl(CMatRef a, CMatRef b) = 0;  // non-empty

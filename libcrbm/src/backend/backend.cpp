@@ -125,6 +125,7 @@ void Backend::upload(const float* host, MatRef dst) {
   check_mine(dst, "upload destination");
   ++counters_.uploads;
   if (dst.size() == 0) return;
+  ++counters_.operations;
   upload_impl(host, dst);
 }
 
@@ -132,6 +133,7 @@ void Backend::download(CMatRef src, float* host) {
   check_mine(src, "download source");
   ++counters_.downloads;
   if (src.size() == 0) return;
+  ++counters_.operations;
   download_impl(src, host);
 }
 
@@ -142,12 +144,14 @@ void Backend::copy(CMatRef src, MatRef dst) {
   CRBM_CHECK_THROW(!overlaps(src.data, dst.data, n),
                    "copy: source and destination overlap (they must be the same range or "
                    "disjoint)");
+  ++counters_.operations;
   copy_impl(src, dst);
 }
 
 void Backend::fill(MatRef dst, float value) {
   check_mine(dst, "fill destination");
   if (dst.size() == 0) return;
+  ++counters_.operations;
   fill_impl(dst, value);
 }
 
@@ -174,12 +178,14 @@ void Backend::gemm(bool trans_a, bool trans_b, float alpha, CMatRef a, CMatRef b
   const int64_t largest = std::max({m, n, k, a.cols, b.cols, c.cols});
   CRBM_CHECK_THROW(largest <= INT_MAX, "gemm: dimension ", largest,
                    " exceeds the 32-bit range of BLAS");
+  ++counters_.operations;
   gemm_impl(trans_a, trans_b, alpha, a, b, beta, c);
 }
 
 void Backend::axpby(float alpha, CMatRef x, float beta, MatRef y) {
   check_pair(device(), x, "axpby x", y, "axpby y", "axpby");
   if (y.size() == 0) return;
+  ++counters_.operations;
   axpby_impl(alpha, x, beta, y);
 }
 
@@ -189,6 +195,7 @@ void Backend::column_sums(CMatRef x, float alpha, float beta, MatRef out) {
   CRBM_CHECK_THROW(out.size() == x.cols, "column_sums: output has ", out.size(), " elements for ",
                    x.cols, " columns");
   if (out.size() == 0) return;
+  ++counters_.operations;
   column_sums_impl(x, alpha, beta, out);
 }
 
@@ -198,6 +205,7 @@ void Backend::row_reduce(CMatRef x, RowReduce op, MatRef out) {
   CRBM_CHECK_THROW(out.size() == x.rows, "row_reduce: output has ", out.size(), " elements for ",
                    x.rows, " rows");
   if (out.size() == 0) return;
+  ++counters_.operations;
   row_reduce_impl(x, op, out);
 }
 
@@ -211,6 +219,7 @@ void Backend::scale_add_activate(MatRef x, float scale, CMatRef col_scale, CMatR
   if (bias.data) check_mine(bias, "scale_add_activate bias");
   check_per_column(bias, x.cols, "bias");
   if (x.size() == 0) return;
+  ++counters_.operations;
   scale_add_activate_impl(x, scale, col_scale, bias, act);
 }
 
@@ -222,6 +231,7 @@ void Backend::momentum_update(MatRef param, MatRef velocity, CMatRef grad, float
   check_same_shape(param, velocity, "momentum_update");
   check_same_shape(param, grad, "momentum_update");
   if (param.size() == 0) return;
+  ++counters_.operations;
   momentum_update_impl(param, velocity, grad, lr, momentum, l2, l1);
 }
 
@@ -231,6 +241,7 @@ void Backend::sample_bernoulli(CMatRef probs, MatRef out, RngKey key) {
   check_pair(device(), probs, "sample_bernoulli probs", out, "sample_bernoulli output",
              "sample_bernoulli");
   if (out.size() == 0) return;
+  ++counters_.operations;
   sample_bernoulli_impl(probs, out, key);
 }
 
@@ -240,18 +251,21 @@ void Backend::sample_gaussian(CMatRef mean, CMatRef col_sigma, MatRef out, RngKe
   if (col_sigma.data) check_mine(col_sigma, "sample_gaussian sigma");
   check_per_column(col_sigma, out.cols, "sigma");
   if (out.size() == 0) return;
+  ++counters_.operations;
   sample_gaussian_impl(mean, col_sigma, out, key);
 }
 
 void Backend::fill_uniform(MatRef out, RngKey key) {
   check_mine(out, "fill_uniform output");
   if (out.size() == 0) return;
+  ++counters_.operations;
   fill_uniform_impl(out, key);
 }
 
 void Backend::fill_normal(MatRef out, float mean, float stddev, RngKey key) {
   check_mine(out, "fill_normal output");
   if (out.size() == 0) return;
+  ++counters_.operations;
   fill_normal_impl(out, mean, stddev, key);
 }
 
@@ -259,6 +273,7 @@ void Backend::fill_binary_codes(MatRef out, uint64_t first) {
   check_mine(out, "fill_binary_codes output");
   CRBM_CHECK_THROW(out.cols <= 64, "fill_binary_codes: ", out.cols, " bits do not fit 64");
   if (out.size() == 0) return;
+  ++counters_.operations;
   fill_binary_codes_impl(out, first);
 }
 
@@ -268,6 +283,7 @@ void Backend::softmax_groups(MatRef x, int64_t group) {
   check_mine(x, "softmax_groups input");
   check_group(group, x.cols, "softmax_groups");
   if (x.size() == 0) return;
+  ++counters_.operations;
   softmax_groups_impl(x, group);
 }
 
@@ -276,6 +292,7 @@ void Backend::sample_softmax_groups(CMatRef probs, int64_t group, MatRef out, Rn
              "sample_softmax_groups");
   check_group(group, probs.cols, "sample_softmax_groups");
   if (out.size() == 0) return;
+  ++counters_.operations;
   sample_softmax_groups_impl(probs, group, out, key);
 }
 
@@ -287,12 +304,14 @@ void Backend::sample_multinomial_counts(CMatRef probs, CMatRef totals, MatRef ou
   CRBM_CHECK_THROW(totals.size() == probs.rows, "sample_multinomial_counts: ", totals.size(),
                    " totals for ", probs.rows, " rows");
   if (probs.rows == 0) return;
+  ++counters_.operations;
   sample_multinomial_counts_impl(probs, totals, out, key);
 }
 
 void Backend::multiply(CMatRef a, MatRef y) {
   check_pair(device(), a, "multiply a", y, "multiply y", "multiply");
   if (y.size() == 0) return;
+  ++counters_.operations;
   multiply_impl(a, y);
 }
 
@@ -300,7 +319,86 @@ void Backend::sigmoid_backward(CMatRef h, MatRef delta) {
   check_pair(device(), h, "sigmoid_backward h", delta, "sigmoid_backward delta",
              "sigmoid_backward");
   if (delta.size() == 0) return;
+  ++counters_.operations;
   sigmoid_backward_impl(h, delta);
+}
+
+// ---------------------------------------------------------------- annealed importance sampling
+
+namespace {
+
+// The schedule is one row (or empty); min_k <= k < its length.
+void check_schedule(CMatRef betas, int64_t k, int64_t min_k, const char* op) {
+  CRBM_CHECK_THROW(betas.rows == 1 || betas.size() == 0, op, ": betas is ", betas.rows, "x",
+                   betas.cols, " (one row of inverse temperatures expected)");
+  CRBM_CHECK_THROW(k >= min_k && k < betas.size(), op, ": step ", k, " outside the schedule's ",
+                   min_k, "..", betas.size() - 1);
+}
+
+// An M x 1 column of per-run values.
+void check_per_row(CMatRef v, int64_t rows, const char* op, const char* what) {
+  CRBM_CHECK_THROW(v.rows == rows && v.cols == 1, op, ": ", what, " is ", v.rows, "x", v.cols,
+                   " for ", rows, " runs (", rows, "x1 expected)");
+}
+
+}  // namespace
+
+void Backend::ais_hidden_step(CMatRef pre, CMatRef hidden_bias, CMatRef betas, int64_t k,
+                              CMatRef dv, MatRef log_w, MatRef hidden, RngKey key) {
+  const char* op = "ais_hidden_step";
+  check_mine(pre, "ais_hidden_step pre");
+  check_mine(hidden_bias, "ais_hidden_step hidden_bias");
+  check_mine(betas, "ais_hidden_step betas");
+  check_mine(dv, "ais_hidden_step dv");
+  check_mine(log_w, "ais_hidden_step log_w");
+  CRBM_CHECK_THROW(hidden_bias.size() == pre.cols, op, ": hidden_bias has ", hidden_bias.size(),
+                   " elements for ", pre.cols, " hidden units");
+  check_schedule(betas, k, 1, op);
+  check_per_row(dv, pre.rows, op, "dv");
+  CRBM_CHECK_THROW(log_w.rows == pre.rows && log_w.cols == 2, op, ": log_w is ", log_w.rows, "x",
+                   log_w.cols, " for ", pre.rows, " runs (", pre.rows,
+                   "x2 expected: the compensated pair)");
+  if (hidden.data != nullptr) {
+    check_mine(hidden, "ais_hidden_step hidden");
+    check_same_shape(pre, hidden, op);
+  }
+  if (pre.rows == 0) return;
+  ++counters_.operations;
+  ais_hidden_step_impl(pre, hidden_bias, betas, k, dv, log_w, hidden, key);
+}
+
+void Backend::ais_visible_step(MatRef v, UnitDraw draw, const AisVisibleRows& rows, CMatRef betas,
+                               int64_t k, MatRef dv, MatRef scaled, RngKey key) {
+  const char* op = "ais_visible_step";
+  check_mine(v, "ais_visible_step v");
+  check_mine(rows.base_bias, "ais_visible_step base_bias");
+  check_mine(rows.bias, "ais_visible_step bias");
+  check_mine(rows.d, "ais_visible_step d");
+  check_mine(betas, "ais_visible_step betas");
+  check_mine(dv, "ais_visible_step dv");
+  CRBM_CHECK_THROW(rows.base_bias.size() == v.cols, op, ": base_bias has ", rows.base_bias.size(),
+                   " elements for ", v.cols, " visible units");
+  CRBM_CHECK_THROW(rows.bias.size() == v.cols, op, ": bias has ", rows.bias.size(),
+                   " elements for ", v.cols, " visible units");
+  CRBM_CHECK_THROW(rows.d.size() == v.cols, op, ": d has ", rows.d.size(), " elements for ", v.cols,
+                   " visible units");
+  if (rows.col_sigma.data) check_mine(rows.col_sigma, "ais_visible_step col_sigma");
+  check_per_column(rows.col_sigma, v.cols, "col_sigma");
+  CRBM_CHECK_THROW(draw == UnitDraw::gaussian || rows.col_sigma.data == nullptr, op,
+                   ": col_sigma is given for Bernoulli units");
+  check_schedule(betas, k, 0, op);
+  check_per_row(dv, v.rows, op, "dv");
+  if (rows.inv_sigma.data) {
+    check_mine(rows.inv_sigma, "ais_visible_step inv_sigma");
+    check_per_column(rows.inv_sigma, v.cols, "inv_sigma");
+    check_mine(scaled, "ais_visible_step scaled");
+    check_same_shape(v, scaled, op);
+  } else {
+    CRBM_CHECK_THROW(scaled.data == nullptr, op, ": scaled is given without inv_sigma");
+  }
+  if (v.rows == 0) return;
+  ++counters_.operations;
+  ais_visible_step_impl(v, draw, rows, betas, k, dv, scaled, key);
 }
 
 // ---------------------------------------------------------------- data movement
@@ -317,6 +415,7 @@ void Backend::gather_rows(CMatRef src, const std::vector<int32_t>& index, MatRef
   }
   ++counters_.host_indexed;
   if (dst.size() == 0) return;
+  ++counters_.operations;
   gather_rows_impl(src, index, dst);
 }
 
@@ -326,6 +425,7 @@ double Backend::sum_squared_diff(CMatRef a, CMatRef b) {
   check_pair(device(), a, "sum_squared_diff a", b, "sum_squared_diff b", "sum_squared_diff");
   ++counters_.host_reductions;
   if (a.size() == 0) return 0.0;
+  ++counters_.operations;
   return sum_squared_diff_impl(a, b);
 }
 
@@ -333,6 +433,7 @@ bool Backend::all_finite(CMatRef x) {
   check_mine(x, "all_finite input");
   ++counters_.host_reductions;
   if (x.size() == 0) return true;
+  ++counters_.operations;
   return all_finite_impl(x);
 }
 
@@ -342,6 +443,7 @@ double Backend::mean(CMatRef x) {
   check_mine(x, "mean input");
   ++counters_.host_reductions;
   if (x.rows == 0 || x.cols == 0) return 0.0;
+  ++counters_.operations;
   const int64_t cols = x.cols;
   std::vector<float> host(static_cast<size_t>(cols));
   float* column_means = allocate_impl(static_cast<size_t>(cols));

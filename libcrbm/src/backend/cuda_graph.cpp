@@ -1,7 +1,10 @@
 // GraphCapture / CudaGraph (crbm/cuda_graph.hpp): stream capture of the CUDA
 // backend's stream into a cudaGraph, with a device step counter that the
 // sampling kernels add to RngKey::step so that replays draw fresh numbers.
-// Built in every configuration; without CUDA the calls throw.
+// Built in every configuration; without CUDA the calls throw. A graph remembers the
+// backend's product precision (Backend::set_precision) at capture: its cuBLAS nodes keep that
+// compute type, so launch() refuses to replay after the precision changed (capture again).
+// CdTrainer captures afresh each epoch, so a precision set between epochs is honoured.
 #include "crbm/cuda_graph.hpp"
 
 #if defined(CRBM_HAVE_CUDA)
@@ -27,6 +30,9 @@ struct CudaGraph::Impl {
   uint64_t* counter = nullptr;  // device: step offset of the next replay
   uint64_t stride = 1;
   uint64_t next_replay = 0;
+  // The backend's product precision when the graph was captured: its cuBLAS nodes keep
+  // that compute type, so a replay after set_precision would silently use the old one.
+  Precision precision = Precision::fp32;
 
   ~Impl() {
     cuda::DeviceGuard guard(backend->ordinal());
@@ -78,6 +84,12 @@ bool CudaGraph::empty() const {
 
 void CudaGraph::launch() {
   CRBM_CHECK_THROW(impl_ != nullptr, "CudaGraph::launch on an empty graph");
+  CRBM_CHECK_THROW(impl_->backend->precision() == impl_->precision,
+                   "CudaGraph::launch: the graph was captured with precision ",
+                   to_string(impl_->precision), " but the backend is now set to ",
+                   to_string(impl_->backend->precision()),
+                   " (a captured product keeps its precision); capture the graph again after "
+                   "set_precision");
   cuda::DeviceGuard guard(impl_->backend->ordinal());
   CRBM_CUDA_CHECK(cudaGraphLaunch(impl_->exec, impl_->backend->stream()));
   ++impl_->next_replay;
@@ -147,6 +159,7 @@ CudaGraph GraphCapture::end() {
   auto graph = std::make_unique<CudaGraph::Impl>();
   graph->backend = backend;
   graph->stride = impl_->stride;
+  graph->precision = backend->precision();
   try {
     // The last node advances the counter for the next replay.
     cuda::kernels::launch_advance_counter(impl_->counter, impl_->stride, backend->stream());

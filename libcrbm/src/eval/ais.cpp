@@ -9,6 +9,15 @@
 //   (beta_k - beta_{k-1}) (v'd - const) + sum softplus(beta_k x) - sum softplus(beta_{k-1} x)
 // with d = b - b_A, const = 0 (Bernoulli) or d = (b - b_A)/s^2, const = sum (b^2 - b_A^2)/(2 s^2)
 // (Gaussian); the constant telescopes to -const over the schedule and is added on the host.
+//
+// A step is four backend operations (Backend::ais_hidden_step, the product W h,
+// Backend::ais_visible_step, the product (v/s)'W): the increment, the hidden draw, the
+// blended visible bias, the visible draw and v'd are fused into the two AIS ops, which read
+// beta_k and beta_{k-1} from the schedule held in backend memory. The softplus differences
+// are computed without cancellation (-log1p(expm1(-delta) p), kernels/crbm_hd.cuh) and summed in
+// double, and log w is kept as a compensated float pair between host flushes.
+// The draws are those of the unfused sequence this replaced (the same float operations and
+// Philox keys), so only the log-weights' rounding changed.
 #include "crbm/ais.hpp"
 
 #include <algorithm>
@@ -16,6 +25,7 @@
 #include <cmath>
 #include <limits>
 
+#include "crbm/cuda_graph.hpp"
 #include "crbm/mathutil.hpp"
 #include "crbm/memory.hpp"
 #include "crbm_hd.cuh"
@@ -31,6 +41,15 @@ void append_segment(std::vector<double>& out, double first, double last, int64_t
   for (int64_t i = 0; i < intervals; ++i) {
     out.push_back(first + (last - first) * static_cast<double>(i) / static_cast<double>(intervals));
   }
+}
+
+// The steps of one captured CUDA graph: the largest divisor of flush_every up to 256 (a
+// graph of 4 x 256 + 1 nodes; replays then start on flush boundaries).
+int64_t graph_chunk(int64_t flush_every) {
+  for (int64_t c = std::min<int64_t>(flush_every, 256); c > 1; --c) {
+    if (flush_every % c == 0) return c;
+  }
+  return 1;
 }
 
 }  // namespace
@@ -132,16 +151,17 @@ double ais_base_log_partition(const Rbm& rbm, const HostTensor& base_visible_bia
 
 AisResult ais_log_partition(const Rbm& rbm, const HostTensor& base_data, const AisConfig& config) {
   const std::vector<double> schedule = ais_schedule(config);
-  // The backend takes float scales; the schedule is rounded once so that the
-  // beta used for a transition and for the two log p_k* it enters are identical.
-  std::vector<float> betas(schedule.size());
-  for (size_t k = 0; k < schedule.size(); ++k) betas[k] = static_cast<float>(schedule[k]);
-  const int64_t steps = static_cast<int64_t>(betas.size()) - 1;
+  // The backend takes float inverse temperatures; the schedule is rounded once so that
+  // the beta used for a transition and for the two log p_k* it enters are identical.
+  HostTensor betas_host({1, static_cast<int64_t>(schedule.size())});
+  for (size_t k = 0; k < schedule.size(); ++k) betas_host.data[k] = static_cast<float>(schedule[k]);
+  const int64_t steps = static_cast<int64_t>(schedule.size()) - 1;
 
   Backend& be = rbm.backend();
   const int64_t m = config.runs, nv = rbm.visible(), nh = rbm.hidden();
   const bool gaussian = rbm.visible_type() == VisibleType::gaussian;
-  const CMatRef sigma = (gaussian && !rbm.unit_sigma()) ? rbm.visible_sigma().cref() : CMatRef{};
+  const bool scaled_input = gaussian && !rbm.unit_sigma();  // the products take v / s
+  const CMatRef sigma = scaled_input ? rbm.visible_sigma().cref() : CMatRef{};
 
   const HostTensor base_bias_host = ais_base_visible_bias(rbm, base_data);
   AisResult result;
@@ -167,75 +187,83 @@ AisResult ais_log_partition(const Rbm& rbm, const HostTensor& base_data, const A
       }
     }
   }
-  Matrix d = Matrix::from_host(be, d_host);  // [1 x V]
-  Matrix bias_k(be, 1, nv);                  // (1-beta) b_A + beta b
+  Matrix d = Matrix::from_host(be, d_host);          // [1 x V]
+  Matrix betas = Matrix::from_host(be, betas_host);  // [1 x (K+1)], read at index k on the backend
 
-  Matrix v(be, m, nv), v_scaled(be, m, nv);                                      // [M x V]
-  Matrix pre(be, m, nh), hidden(be, m, nh);                                      // [M x H]
-  Matrix dv(be, m, 1), sp_prev(be, m, 1), increment(be, m, 1), log_w(be, m, 1);  // [M x 1]
+  Matrix v(be, m, nv), v_scaled(be, scaled_input ? m : 0, nv);  // [M x V]
+  Matrix pre(be, m, nh), hidden(be, m, nh);                     // [M x H]
+  Matrix dv(be, m, 1), log_w(be, m, 2);  // v'd [M x 1]; log w as a compensated pair [M x 2]
   std::vector<double> log_w_total(static_cast<size_t>(m), 0.0);
 
-  const auto start = std::chrono::steady_clock::now();
-  be.fill(log_w, 0.0f);
+  const AisVisibleRows visible_rows{base_bias, rbm.visible_bias(), sigma, d,
+                                    scaled_input ? rbm.inverse_sigma().cref() : CMatRef{}};
+  const UnitDraw draw = gaussian ? UnitDraw::gaussian : UnitDraw::bernoulli;
+  const CMatRef product_input = scaled_input ? v_scaled.cref() : v.cref();
+  const MatRef scaled_output = scaled_input ? v_scaled.ref() : MatRef{};
 
-  // x = (v/s)'W + c and v'd for the current v.
-  auto visible_changed = [&]() {
-    const CMatRef vs = rbm.scaled_visible(v, v_scaled);
-    be.gemm(false, false, 1.0f, vs, rbm.weights(), 0.0f, pre);
-    be.scale_add_activate(pre, 1.0f, CMatRef{}, rbm.hidden_bias(), Activation::linear);
-    be.gemm(false, true, 1.0f, v, d, 0.0f, dv);
+  // v ~ p(v | h) at beta_k from v = W h (v = 0 and k = 0: the base model), v'd, and
+  // x - c = (v/s)'W for the next weight increment.
+  auto visible_half = [&](int64_t k) {
+    be.ais_visible_step(v, draw, visible_rows, betas, k, dv, scaled_output,
+                        RngKey{config.seed, kStreamAisVisible, static_cast<uint64_t>(k)});
+    be.gemm(false, false, 1.0f, product_input, rbm.weights(), 0.0f, pre);
+  };
+  // Step k: log w += log p_k*(v) - log p_{k-1}*(v), then the Gibbs transition T_k (which
+  // leaves p_k invariant: h | v, then v | h) unless k is the last step. Four backend
+  // operations, whose only host-varying argument is k.
+  auto step = [&](int64_t k) {
+    const bool transition = k < steps;
+    be.ais_hidden_step(pre, rbm.hidden_bias(), betas, k, dv, log_w,
+                       transition ? hidden.ref() : MatRef{},
+                       RngKey{config.seed, kStreamAisHidden, static_cast<uint64_t>(k)});
+    if (!transition) return;
+    be.gemm(false, true, 1.0f, hidden, rbm.weights(), 0.0f, v);  // W h   [M x V]
+    visible_half(k);
   };
   auto flush = [&]() {
     const HostTensor w = log_w.download();
-    for (int64_t r = 0; r < m; ++r) log_w_total[r] += w.data[r];
+    for (int64_t r = 0; r < m; ++r) {
+      log_w_total[r] += static_cast<double>(w.data[2 * r]) + static_cast<double>(w.data[2 * r + 1]);
+    }
     be.fill(log_w, 0.0f);
   };
 
-  // v_1 ~ p_0: independent units with the base biases.
+  // On the CUDA backend a chunk of `chunk` steps (a divisor of flush_every) is captured
+  // once, as steps 1..chunk, and replayed for every aligned chunk whose steps all have a
+  // transition: the replay offset j * chunk advances the keys' step and the schedule index
+  // alike, so replay j runs exactly steps j * chunk + 1 ... (j + 1) * chunk. The other
+  // steps, and every step on the CPU backend, run eagerly (the same calls).
+  const int64_t chunk =
+      config.cuda_graphs && is_cuda_backend(be) ? graph_chunk(config.flush_every) : 0;
+  CudaGraph graph;
+
+  const auto start = std::chrono::steady_clock::now();
+  be.fill(log_w, 0.0f);
   be.fill(v, 0.0f);
-  be.scale_add_activate(v, 1.0f, CMatRef{}, base_bias,
-                        gaussian ? Activation::linear : Activation::sigmoid);
-  const RngKey first_key{config.seed, kStreamAisVisible, 0};
-  if (gaussian) {
-    be.sample_gaussian(v, sigma, v, first_key);
-  } else {
-    be.sample_bernoulli(v, v, first_key);
-  }
-  visible_changed();
-
-  for (int64_t k = 1; k <= steps; ++k) {
-    const float beta_prev = betas[k - 1], beta = betas[k];
-    // increment = (beta - beta_prev) v'd + sum softplus(beta x) - sum softplus(beta_prev x)
-    be.copy(pre, hidden);
-    be.scale_add_activate(hidden, beta_prev, CMatRef{}, CMatRef{}, Activation::linear);
-    be.row_reduce(hidden, RowReduce::softplus_sum, sp_prev);
-    be.copy(pre, hidden);
-    be.scale_add_activate(hidden, beta, CMatRef{}, CMatRef{}, Activation::linear);
-    be.row_reduce(hidden, RowReduce::softplus_sum, increment);
-    be.axpby(-1.0f, sp_prev, 1.0f, increment);
-    be.axpby(beta - beta_prev, dv, 1.0f, increment);
-    be.axpby(1.0f, increment, 1.0f, log_w);
-    if (k % config.flush_every == 0) flush();
-    if (k == steps) break;
-
-    // Gibbs transition T_k, which leaves p_k invariant: h | v, then v | h.
-    const uint64_t step = static_cast<uint64_t>(k);
-    be.scale_add_activate(hidden, 1.0f, CMatRef{}, CMatRef{}, Activation::sigmoid);
-    be.sample_bernoulli(hidden, hidden, RngKey{config.seed, kStreamAisHidden, step});
-    be.copy(rbm.visible_bias(), bias_k);
-    be.axpby(1.0f - beta, base_bias, beta, bias_k);
-    be.gemm(false, true, 1.0f, hidden, rbm.weights(), 0.0f, v);  // W h   [M x V]
-    const RngKey visible_key{config.seed, kStreamAisVisible, step};
-    if (gaussian) {
-      be.scale_add_activate(v, beta, sigma, bias_k, Activation::linear);
-      be.sample_gaussian(v, sigma, v, visible_key);
-    } else {
-      be.scale_add_activate(v, beta, CMatRef{}, bias_k, Activation::sigmoid);
-      be.sample_bernoulli(v, v, visible_key);
+  visible_half(0);  // v_1 ~ p_0: independent units with the base biases
+  for (int64_t k = 1; k <= steps;) {
+    const int64_t flush_at =
+        std::min(steps, (k - 1) / config.flush_every * config.flush_every + config.flush_every);
+    while (k <= flush_at) {
+      const int64_t last = k + chunk - 1;
+      if (chunk > 0 && (k - 1) % chunk == 0 && last <= flush_at && last < steps) {
+        if (graph.empty()) {
+          GraphCapture capture;
+          capture.begin(be, static_cast<uint64_t>(chunk));
+          for (int64_t j = 1; j <= chunk; ++j) step(j);
+          graph = capture.end();
+        }
+        const auto replay = static_cast<uint64_t>((k - 1) / chunk);
+        if (graph.replay_index() != replay) graph.set_replay_index(replay);
+        graph.launch();
+        k = last + 1;
+      } else {
+        step(k);
+        ++k;
+      }
     }
-    visible_changed();
+    flush();
   }
-  if (steps % config.flush_every != 0) flush();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // log Z_B = log mean(w) + log Z_A; band log(mean(w) +- 3 std(w) / sqrt(M)) as in the

@@ -316,6 +316,69 @@ class CpuBackend final : public Backend {
       delta.data[i] = math::sigmoid_backward(delta.data[i], h.data[i]);
   }
 
+  // AIS: one row per run, each row's sum in a fixed order (the result does not depend on
+  // the thread count). The uniforms are those of sample_bernoulli: element i takes word
+  // i % 4 of Philox block i / 4.
+  void ais_hidden_step_impl(CMatRef pre, CMatRef hidden_bias, CMatRef betas, int64_t k, CMatRef dv,
+                            MatRef log_w, MatRef hidden, RngKey key) override {
+    const float beta = betas.data[k], beta_prev = betas.data[k - 1];
+    const int64_t cols = pre.cols;
+    const float* __restrict c_bias = hidden_bias.data;
+    float* h = hidden.data;
+#pragma omp parallel for if (pre.size() > kParallelMin)
+    for (int64_t r = 0; r < pre.rows; ++r) {
+      const float* __restrict x_row = pre.data + r * cols;
+      double s = 0.0;
+      philox::Words4 w{};
+      for (int64_t c = 0; c < cols; ++c) {
+        const float x = x_row[c] + c_bias[c];
+        const float p = math::sigmoid(beta * x);
+        s += math::ais_softplus_difference(x, beta, beta_prev, p);
+        if (h == nullptr) continue;
+        const int64_t i = r * cols + c;
+        if (c == 0 || i % 4 == 0) w = philox::block(key.seed, key.stream, key.step, i / 4);
+        h[i] = math::bernoulli_from_uniform(p, math::uniform_from_bits(w.x[i % 4]));
+      }
+      math::ais_accumulate(log_w.data[2 * r], log_w.data[2 * r + 1],
+                           math::ais_log_weight_increment(beta, beta_prev, dv.data[r], s));
+    }
+  }
+
+  void ais_visible_step_impl(MatRef v, UnitDraw draw, const AisVisibleRows& rows, CMatRef betas,
+                             int64_t k, MatRef dv, MatRef scaled, RngKey key) override {
+    const float beta = betas.data[k];
+    const int64_t cols = v.cols;
+    const float* __restrict base_bias = rows.base_bias.data;
+    const float* __restrict bias = rows.bias.data;
+    const float* sigma = rows.col_sigma.data;
+    const float* __restrict d = rows.d.data;
+    const float* __restrict inv_sigma = rows.inv_sigma.data;
+    const bool gaussian = draw == UnitDraw::gaussian;
+#pragma omp parallel for if (v.size() > kParallelMin)
+    for (int64_t r = 0; r < v.rows; ++r) {
+      double s = 0.0;
+      philox::Words4 w{};
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t i = r * cols + c;
+        const float mean = math::ais_visible_mean(
+            v.data[i], beta, sigma, c, math::ais_blended_bias(base_bias[c], bias[c], beta));
+        float x;
+        if (gaussian) {
+          const float sd = sigma != nullptr ? sigma[c] : 1.0f;
+          x = mean + sd * philox::normal(key.seed, key.stream, key.step, static_cast<uint64_t>(i));
+        } else {
+          if (c == 0 || i % 4 == 0) w = philox::block(key.seed, key.stream, key.step, i / 4);
+          x = math::bernoulli_from_uniform(math::sigmoid(mean),
+                                           math::uniform_from_bits(w.x[i % 4]));
+        }
+        v.data[i] = x;
+        s += static_cast<double>(x) * d[c];
+        if (inv_sigma != nullptr) scaled.data[i] = x * inv_sigma[c];
+      }
+      dv.data[r] = static_cast<float>(s);
+    }
+  }
+
   void gather_rows_impl(CMatRef src, const std::vector<int32_t>& index, MatRef dst) override {
     const int64_t cols = src.cols;
 #pragma omp parallel for if (dst.size() > kParallelMin)

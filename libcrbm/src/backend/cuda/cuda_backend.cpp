@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ais_kernels.cuh"
 #include "backend/backend_checks.hpp"
 #include "backend/cuda/cuda_check.hpp"
 #include "backend_kernels.cuh"
@@ -399,6 +400,28 @@ void CudaBackend::multiply_impl(CMatRef a, MatRef y) {
 void CudaBackend::sigmoid_backward_impl(CMatRef h, MatRef delta) {
   DeviceGuard guard(ctx_.ordinal);
   kernels::launch_sigmoid_backward(h.data, delta.data, delta.size(), ctx_.stream);
+}
+
+// ---------------------------------------------------------------- annealed importance sampling
+
+void CudaBackend::ais_hidden_step_impl(CMatRef pre, CMatRef hidden_bias, CMatRef betas, int64_t k,
+                                       CMatRef dv, MatRef log_w, MatRef hidden, RngKey key) {
+  DeviceGuard guard(ctx_.ordinal);
+  const kernels::AisScheduleRef schedule{betas.data, betas.size(), k, step_offset_};
+  kernels::launch_ais_hidden_step(pre.data, hidden_bias.data, pre.rows, pre.cols, schedule, dv.data,
+                                  log_w.data, hidden.data, device_key(key, step_offset_),
+                                  ctx_.stream);
+}
+
+void CudaBackend::ais_visible_step_impl(MatRef v, UnitDraw draw, const AisVisibleRows& rows,
+                                        CMatRef betas, int64_t k, MatRef dv, MatRef scaled,
+                                        RngKey key) {
+  DeviceGuard guard(ctx_.ordinal);
+  const kernels::AisScheduleRef schedule{betas.data, betas.size(), k, step_offset_};
+  kernels::launch_ais_visible_step(v.data, v.rows, v.cols, draw == UnitDraw::gaussian,
+                                   rows.base_bias.data, rows.bias.data, rows.col_sigma.data,
+                                   rows.d.data, rows.inv_sigma.data, scaled.data, schedule, dv.data,
+                                   device_key(key, step_offset_), ctx_.stream);
 }
 
 // ---------------------------------------------------------------- data movement

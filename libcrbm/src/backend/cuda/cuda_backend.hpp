@@ -65,7 +65,8 @@ class CudaBackend final : public Backend {
   // ---- graph capture hooks (used by crbm::GraphCapture only) ----
   cudaStream_t stream() const { return ctx_.stream; }
   int ordinal() const { return ctx_.ordinal; }
-  // While set, sampling kernels add *step_offset (a device counter) to key.step and
+  // While set, sampling kernels add *step_offset (a device counter) to key.step (the AIS
+  // steps also to their schedule index) and
   // operations that cannot be captured (host transfers, synchronising reductions,
   // allocation) throw.
   void set_capture(const uint64_t* step_offset) {
@@ -110,6 +111,11 @@ class CudaBackend final : public Backend {
                                       RngKey key) override;
   void multiply_impl(CMatRef a, MatRef y) override;
   void sigmoid_backward_impl(CMatRef h, MatRef delta) override;
+
+  void ais_hidden_step_impl(CMatRef pre, CMatRef hidden_bias, CMatRef betas, int64_t k, CMatRef dv,
+                            MatRef log_w, MatRef hidden, RngKey key) override;
+  void ais_visible_step_impl(MatRef v, UnitDraw draw, const AisVisibleRows& rows, CMatRef betas,
+                             int64_t k, MatRef dv, MatRef scaled, RngKey key) override;
 
   void gather_rows_impl(CMatRef src, const std::vector<int32_t>& index, MatRef dst) override;
 
