@@ -43,6 +43,13 @@ struct AisResult {
   std::vector<double> log_weights;  // [M], log w of each run (without log Z_A)
 };
 
+// Sets result.log_z, log_z_low and log_z_high from result.log_weights and
+// result.log_z_base: log Z_B = log mean(w) + log Z_A, band log(mean(w) +- 3 std(w) /
+// sqrt(M)) with std over M - 1 as in the authors' RBM_AIS.m, computed relative to
+// max(log w) (log_weight_band, crbm/mathutil.hpp). Every AIS estimator finishes here.
+// Throws, naming `what` (e.g. "AIS") and the run, when a log-weight is not finite.
+void set_ais_estimate(AisResult& result, const char* what);
+
 // The base model's visible biases b_A from data (host, [N x V]):
 //   Bernoulli: b_A = log(p / (1 - p)), p = (count + 5B) / (N + 10B) with B = ceil(N / 100):
 //              the authors' pseudo-count of 5 per 100-case batch, given to both outcomes

@@ -149,8 +149,9 @@ class Backend {
   virtual void* native_stream() const { return nullptr; }
 
   // ---- precision of the products (see Precision) ----
-  // Applies to every later gemm call. A CUDA graph captured earlier keeps the precision
-  // it was captured with: set the precision before training starts.
+  // Applies to every later gemm call. A CUDA graph captured earlier refuses to replay
+  // under another precision (CudaGraph::launch throws, naming both); the dense trainer
+  // captures afresh each epoch, so a change between epochs is honoured.
   void set_precision(Precision p) { precision_ = p; }
   Precision precision() const { return precision_; }
 

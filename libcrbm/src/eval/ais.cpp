@@ -266,14 +266,16 @@ AisResult ais_log_partition(const Rbm& rbm, const HostTensor& base_data, const A
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  // log Z_B = log mean(w) + log Z_A; band log(mean(w) +- 3 std(w) / sqrt(M)) as in the
-  // authors' RBM_AIS.m (std with M - 1), computed relative to max(log w) to avoid overflow
-  // (log_weight_band, crbm/mathutil.hpp).
   result.log_weights.resize(static_cast<size_t>(m));
-  for (int64_t r = 0; r < m; ++r) {
-    result.log_weights[r] = log_w_total[r] - visible_constant;
+  for (int64_t r = 0; r < m; ++r) result.log_weights[r] = log_w_total[r] - visible_constant;
+  set_ais_estimate(result, "AIS");
+  return result;
+}
+
+void set_ais_estimate(AisResult& result, const char* what) {
+  for (size_t r = 0; r < result.log_weights.size(); ++r) {
     if (!std::isfinite(result.log_weights[r])) {
-      CRBM_FAIL("AIS: the log-weight of run ", r, " is ", result.log_weights[r],
+      CRBM_FAIL(what, ": the log-weight of run ", r, " is ", result.log_weights[r],
                 " (the model's parameters or the schedule produce non-finite energies)");
     }
   }
@@ -282,7 +284,6 @@ AisResult ais_log_partition(const Rbm& rbm, const HostTensor& base_data, const A
   result.log_z = band.log_mean + offset;
   result.log_z_high = band.log_high + offset;
   result.log_z_low = band.log_low + offset;
-  return result;
 }
 
 LikelihoodEstimate ais_mean_log_likelihood(const Rbm& rbm, CMatRef data, const AisResult& ais) {

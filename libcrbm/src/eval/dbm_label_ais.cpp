@@ -152,17 +152,7 @@ AisResult dbm_labelled_ais(const Dbm& dbm, const Rbm& rbm, int64_t top_offset,
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   result.log_weights = log_w_total;
-  for (int64_t r = 0; r < m; ++r) {
-    if (!std::isfinite(result.log_weights[r])) {
-      CRBM_FAIL("AIS (labelled DBM): the log-weight of run ", r, " is ", result.log_weights[r],
-                " (the model's parameters or the schedule produce non-finite energies)");
-    }
-  }
-  const LogWeightBand band = log_weight_band(result.log_weights);
-  const double offset = band.offset + result.log_z_base;
-  result.log_z = band.log_mean + offset;
-  result.log_z_high = band.log_high + offset;
-  result.log_z_low = band.log_low + offset;
+  set_ais_estimate(result, "AIS (labelled DBM)");
   return result;
 }
 

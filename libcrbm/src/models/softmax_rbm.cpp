@@ -236,12 +236,7 @@ AisResult SoftmaxRbm::ais_log_partition(const HostTensor& base_data, const AisCo
   r.steps = steps;
   r.log_z_base = log_za;
   r.log_weights = acc;
-  // log(mean(w) +- 3 std(w) / sqrt(M)), std with M - 1 (as ais_log_partition).
-  const LogWeightBand band = log_weight_band(acc);
-  const double offset = band.offset + log_za;
-  r.log_z = band.log_mean + offset;
-  r.log_z_high = band.log_high + offset;
-  r.log_z_low = band.log_low + offset;
+  set_ais_estimate(r, "AIS (replicated softmax)");
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
