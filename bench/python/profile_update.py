@@ -28,30 +28,30 @@ Thread counts: `--threads` for libcrbm (its OpenMP/OpenBLAS pool), NumPy's OpenB
 from OPENBLAS_NUM_THREADS (threadpoolctl's report is printed when installed).
 Results: docs/results/python.md.
 """
-import argparse
 import ctypes
 import ctypes.util
 import json
 import os
 import sys
-import time
 
 import numpy as np
 from scipy.special import expit
 
 import crbm
+from _common import mnist_parser, timed_cpu, write_json
 
 B, V, H = 100, 784, 500
 
 
 def timed_calls(f, calls, store):
-    """Runs f `calls` times; appends (wall, CPU) seconds per call. CPU time (the
-    process's, all threads) is what a loaded machine inflates least: with one thread
-    it is the time the update ran; wall time adds the time it waited for a core."""
-    t, c = time.perf_counter(), time.process_time()
-    for _ in range(calls):
-        f()
-    store.append(((time.perf_counter() - t) / calls, (time.process_time() - c) / calls))
+    """Runs f `calls` times; appends (wall, CPU) seconds per call (CPU time: the
+    process's, all threads; see timed_cpu)."""
+
+    def run():
+        for _ in range(calls):
+            f()
+    wall, cpu, _ = timed_cpu(run)
+    store.append((wall / calls, cpu / calls))
 
 
 def system_sgemm(threads):
@@ -72,8 +72,7 @@ def system_sgemm(threads):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=os.environ.get("CRBM_DATA_DIR", "/work/shared/data") + "/mnist")
+    ap = mnist_parser(__doc__)
     ap.add_argument("--threads", type=int, default=1, help="libcrbm CPU threads (0: all cores)")
     ap.add_argument("--rows", type=int, default=6000, help="training rows (updates = rows / 100)")
     ap.add_argument("--repeats", type=int, default=5)
@@ -187,9 +186,7 @@ def main():
     out["update_ratio_sklearn_over_crbm"] = ms["sklearn_fit_update"] / ms["crbm_update"]
     out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=1))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
+    write_json(a.json, out)
     return 0
 
 

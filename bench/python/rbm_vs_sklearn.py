@@ -17,7 +17,6 @@ overhead (a second epoch through _crbm.CdTrainer.train_epoch); with --epochs N >
 also the test log-likelihood of both models after N epochs, by our AIS
 (scikit-learn's weights loaded into a crbm.RBM). Results: docs/results/python.md.
 """
-import argparse
 import json
 import os
 import platform
@@ -29,6 +28,8 @@ import numpy as np
 import crbm
 from crbm._base import check_X
 from sklearn.neural_network import BernoulliRBM
+
+from _common import mnist_parser, timed_cpu, write_json
 
 
 def rbm_from_sklearn(sk, n_features):
@@ -50,14 +51,6 @@ def timed(f, *args):
     return time.perf_counter() - t, out
 
 
-def timed_cpu(f, *args):
-    """(wall seconds, process CPU seconds, result): with one thread the CPU time is the
-    time the work ran, which a loaded machine inflates far less than the wall time."""
-    t, c = time.perf_counter(), time.process_time()
-    out = f(*args)
-    return time.perf_counter() - t, time.process_time() - c, out
-
-
 def fit_breakdown(X, a):
     """RBM.fit's steps one by one, as fit runs them (seconds each)."""
     est = crbm.RBM(a.hidden, cd=1, batch_size=100, learning_rate=a.lr, n_epochs=1,
@@ -77,8 +70,7 @@ def fit_breakdown(X, a):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=os.environ.get("CRBM_DATA_DIR", "/work/shared/data") + "/mnist")
+    ap = mnist_parser(__doc__)
     ap.add_argument("--hidden", type=int, default=500)
     ap.add_argument("--epochs", type=int, default=1, help="epochs before the likelihoods (1: speed only)")
     ap.add_argument("--lr", type=float, default=0.05)
@@ -157,9 +149,7 @@ def main():
         out["epochs"] = a.epochs
         out["load_average_end"] = os.getloadavg()
         print(json.dumps(out, indent=1), flush=True)
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
+    write_json(a.json, out)
     return 0
 
 

@@ -84,6 +84,32 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
         return X
 
 
+class Transformer(TransformerMixin, BaseEstimator):
+    """The estimators' base: a scikit-learn transformer whose tags come from class
+    attributes. Outputs are float32 whatever the input dtype (`_preserves_dtype`);
+    `_positive_only` / `_sparse_input` set those input tags; `_legacy_tags` also
+    states preserves_dtype to scikit-learn < 1.6 (`_more_tags`)."""
+
+    _preserves_dtype = ("float32",)
+    _positive_only = False
+    _sparse_input = False
+    _legacy_tags = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = list(self._preserves_dtype)
+        if self._positive_only:
+            tags.input_tags.positive_only = True
+        if self._sparse_input:
+            tags.input_tags.sparse = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        if not self._legacy_tags:
+            return {}
+        return {"preserves_dtype": [np.dtype(d).type for d in self._preserves_dtype]}
+
+
 def store_params(est, params):
     """The __init__ arguments (``locals()`` of __init__) as attributes, unchanged: the
     scikit-learn convention (checked in fit, not here)."""

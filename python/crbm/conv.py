@@ -6,10 +6,9 @@ import numbers
 import numpy as np
 
 from . import _crbm
-from ._base import (BaseEstimator, PickleByCheckpoint, TransformerMixin, _check_is_fitted,
-                    check_array_nd, check_choice, check_n_features, check_positive, config_json,
-                    is_dlpack_tensor, make_backend, partial_fit_epoch, run_epochs, seed_from,
-                    set_sgd_fields, store_params)
+from ._base import (PickleByCheckpoint, Transformer, _check_is_fitted, check_array_nd, check_choice,
+                    check_n_features, check_positive, config_json, is_dlpack_tensor, make_backend,
+                    partial_fit_epoch, run_epochs, seed_from, set_sgd_fields, store_params)
 
 
 def _images(est, X, reset):
@@ -62,7 +61,7 @@ def _row_geometry(est, n_features):
     return g
 
 
-class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
+class ConvRBM(PickleByCheckpoint, Transformer):
     """Convolutional RBM with probabilistic max-pooling, trained by CD-k / PCD-k
     (libcrbm's ConvTrainer; Lee et al., ICML 2009).
 
@@ -99,11 +98,6 @@ class ConvRBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
                  random_state=None, verbose=False, callback=None, n_threads=0,
                  image_shape=None, precision="fp32"):
         store_params(self, locals())
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
     _model_attr = "_rbm"
 

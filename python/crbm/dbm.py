@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 
 from . import _crbm
-from ._base import (SGD_CONFIG_KEYS, BaseEstimator, PickleByCheckpoint, TransformerMixin,
-                    _check_is_fitted, ais_config, cached_log_z, check_X, check_choice,
-                    check_positive, config_json, from_checkpoint, is_dlpack_tensor, make_backend,
-                    n_epochs_of, params_from_metadata, partial_fit_epoch, run_epochs, run_layers,
-                    seed_from, set_sgd_fields, store_params)
+from ._base import (SGD_CONFIG_KEYS, PickleByCheckpoint, Transformer, _check_is_fitted, ais_config,
+                    cached_log_z, check_X, check_choice, check_positive, config_json,
+                    from_checkpoint, is_dlpack_tensor, make_backend, n_epochs_of,
+                    params_from_metadata, partial_fit_epoch, run_epochs, run_layers, seed_from,
+                    set_sgd_fields, store_params)
 
 # DbmTrainConfig keys (besides the SgdConfig ones) -> DBM arguments.
 _DBM_CONFIG_KEYS = dict(SGD_CONFIG_KEYS, mean_field_sweeps="mean_field_sweeps",
@@ -20,7 +20,7 @@ _DBM_CONFIG_KEYS = dict(SGD_CONFIG_KEYS, mean_field_sweeps="mean_field_sweeps",
                         resample_binarization="resample_binarization")
 
 
-class DBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
+class DBM(PickleByCheckpoint, Transformer):
     """Deep Boltzmann machine with 2 or 3 binary hidden layers (Salakhutdinov & Hinton,
     AISTATS 2009), as ``crbm dbm-train`` trains it.
 
@@ -70,11 +70,6 @@ class DBM(PickleByCheckpoint, TransformerMixin, BaseEstimator):
                  resample_binarization=False, output="top", device="cpu", random_state=None,
                  verbose=False, callback=None, n_threads=0, precision="fp32"):
         store_params(self, locals())
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
     _model_attr = "_dbm"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _crbm
-from ._base import (BaseEstimator, PickleByCheckpoint, Progress, TransformerMixin, _check_is_fitted,
-                    check_choice, check_positive, check_X, make_backend, run_layers, seed_from,
-                    set_sgd_fields, stats_dict, store_params)
+from ._base import (PickleByCheckpoint, Progress, Transformer, _check_is_fitted, check_choice,
+                    check_positive, check_X, make_backend, run_layers, seed_from, set_sgd_fields,
+                    stats_dict, store_params)
 
 
-class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
+class DBN(PickleByCheckpoint, Transformer):
     """Deep belief network: RBMs trained greedily, each on the hidden probabilities of
     the one below (Hinton, Osindero & Teh 2006).
 
@@ -39,11 +39,6 @@ class DBN(PickleByCheckpoint, TransformerMixin, BaseEstimator):
                  finetune_learning_rate=0.1, device="cpu", random_state=None, verbose=False,
                  callback=None, n_threads=0, precision="fp32"):
         store_params(self, locals())
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
     _model_attr = "_dbn"
     _library_attrs = ("_backend", "_dbn", "_mlp")

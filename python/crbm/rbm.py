@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import _crbm
-from ._base import (SGD_CONFIG_KEYS, BaseEstimator, TransformerMixin, _check_is_fitted, ais_config,
-                    cached_log_z, check_X, check_choice, check_positive, column_mean_rows,
-                    config_json, from_checkpoint, is_dlpack_tensor, make_backend,
-                    params_from_metadata, run_epochs, seed_from, set_sgd_fields, store_params)
+from ._base import (SGD_CONFIG_KEYS, Transformer, _check_is_fitted, ais_config, cached_log_z,
+                    check_X, check_choice, check_positive, column_mean_rows, config_json,
+                    from_checkpoint, is_dlpack_tensor, make_backend, params_from_metadata,
+                    run_epochs, seed_from, set_sgd_fields, store_params)
 
 
-class RBM(TransformerMixin, BaseEstimator):
+class RBM(Transformer):
     """Restricted Boltzmann machine trained by CD-k or PCD-k (libcrbm's CdTrainer).
 
     Parameters
@@ -69,14 +69,7 @@ class RBM(TransformerMixin, BaseEstimator):
                  callback=None, n_threads=0, precision="fp32"):
         store_params(self, locals())
 
-    # ---- scikit-learn tags: outputs are float32 whatever the input dtype ----
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
-
-    def _more_tags(self):  # scikit-learn < 1.6
-        return {"preserves_dtype": [np.float32]}
+    _legacy_tags = True  # scikit-learn < 1.6 also told: outputs are float32
 
     # ---- configuration ----
     def _train_config(self, seed):

@@ -8,10 +8,10 @@ import hashlib
 import numpy as np
 
 from . import _crbm
-from ._base import (SGD_CONFIG_KEYS, BaseEstimator, PickleByCheckpoint, TransformerMixin,
-                    _check_is_fitted, ais_config, ais_dict, check_X, check_choice, check_positive,
-                    config_json, from_checkpoint, make_backend, n_epochs_of, params_from_metadata,
-                    partial_fit_epoch, run_epochs, seed_from, set_sgd_fields, store_params)
+from ._base import (SGD_CONFIG_KEYS, PickleByCheckpoint, Transformer, _check_is_fitted, ais_config,
+                    ais_dict, check_X, check_choice, check_positive, config_json, from_checkpoint,
+                    make_backend, n_epochs_of, params_from_metadata, partial_fit_epoch, run_epochs,
+                    seed_from, set_sgd_fields, store_params)
 
 # Models with at most this many hidden units get the exact log Z by default (rsm-eval's rule).
 _EXACT_HIDDEN = 20
@@ -42,7 +42,7 @@ def _counts(est, X, reset):
     return X
 
 
-class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
+class ReplicatedSoftmax(PickleByCheckpoint, Transformer):
     """Replicated softmax: an RBM over word counts, one softmax over the vocabulary
     shared by the D words of a document, hidden biases scaled by D (libcrbm's
     SoftmaxRbm, kind "replicated"; trained by CD-k).
@@ -77,12 +77,8 @@ class ReplicatedSoftmax(PickleByCheckpoint, TransformerMixin, BaseEstimator):
                  n_threads=0, precision="fp32"):
         store_params(self, locals())
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True  # scipy.sparse counts are accepted (made dense)
-        return tags
+    _positive_only = True
+    _sparse_input = True  # scipy.sparse counts are accepted (made dense)
 
     def _check_counts(self, X, reset):
         """Every method's input check (_counts): a subclass may adapt the input first."""

@@ -123,11 +123,23 @@ void def_rows(Class& c, const char* name, RowsMethod<typename Class::Type> metho
 // A library trainer with the model it trains (the library's keeps only a reference).
 template <typename Model, typename Trainer>
 struct WithModel {
+  using ModelType = Model;
   template <typename Config>
   WithModel(Model& m, const Config& config) : model(&m), trainer(m, config) {}
   Model* model;
   Trainer trainer;
 };
+
+// The class of a WithModel trainer H, constructed as name(<model_arg>, config) from a
+// model and a Config; the model is kept alive as long as the trainer.
+template <typename H, typename Config>
+nb::class_<H> trainer_class(nb::module_& m, const char* name, const char* doc,
+                            const char* model_arg) {
+  nb::class_<H> c(m, name, doc);
+  c.def(nb::init<typename H::ModelType&, const Config&>(), nb::arg(model_arg), nb::arg("config"),
+        nb::keep_alive<1, 2>());
+  return c;
+}
 
 // train_epoch(data) and update(batch) of a WithModel whose trainer takes the data alone;
 // cols(model) is the width the rows must have.

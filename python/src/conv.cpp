@@ -126,9 +126,8 @@ void bind_conv(nb::module_& m) {
   def_rows(rbm, "free_energy", &ConvRbm::free_energy, &ConvRbm::visible_size, nullptr, "v", "X",
            "F(v) [N].");
 
-  nb::class_<ConvRbmTrainer>(m, "ConvTrainer", "CD-k / PCD-k training of a ConvRbm.")
-      .def(nb::init<ConvRbm&, const ConvTrainConfig&>(), nb::arg("rbm"), nb::arg("config"),
-           nb::keep_alive<1, 2>())
+  trainer_class<ConvRbmTrainer, ConvTrainConfig>(m, "ConvTrainer",
+                                                 "CD-k / PCD-k training of a ConvRbm.", "rbm")
       .def(
           "train_epoch",
           [](ConvRbmTrainer& t, const AnyArray& data, int64_t stats_rows) {

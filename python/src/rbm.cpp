@@ -158,9 +158,8 @@ void bind_rbm(nb::module_& m) {
   def_rows(rbm, "free_energy", &Rbm::free_energy, &Rbm::visible, nullptr, "v", "X",
            "F(v) [N] for v [N x V].");
 
-  nb::class_<RbmTrainer>(m, "CdTrainer", "CD-k / PCD-k training of an Rbm (crbm/train.hpp).")
-      .def(nb::init<Rbm&, const TrainConfig&>(), nb::arg("rbm"), nb::arg("config"),
-           nb::keep_alive<1, 2>())
+  trainer_class<RbmTrainer, TrainConfig>(m, "CdTrainer",
+                                         "CD-k / PCD-k training of an Rbm (crbm/train.hpp).", "rbm")
       .def(
           "train_epoch",
           [](RbmTrainer& t, const AnyArray& data, std::optional<AnyArray> holdout,

@@ -112,9 +112,8 @@ void bind_softmax(nb::module_& m) {
           nb::arg("v"), nb::arg("log_z_by_length"),
           "log P(v) per row given {D: log Z_D} for every length D in v.");
 
-  nb::class_<SoftmaxTrainer> trainer(m, "SoftmaxCdTrainer", "CD-k training of a SoftmaxRbm.");
-  trainer.def(nb::init<SoftmaxRbm&, const TrainConfig&>(), nb::arg("model"), nb::arg("config"),
-              nb::keep_alive<1, 2>());
+  auto trainer = trainer_class<SoftmaxTrainer, TrainConfig>(
+      m, "SoftmaxCdTrainer", "CD-k training of a SoftmaxRbm.", "model");
   def_train_methods(trainer, [](const SoftmaxRbm& s) { return s.visible(); });
 
   m.def("save_softmax_rbm", &save_softmax_rbm, nb::arg("path"), nb::arg("model"),
