@@ -14,6 +14,7 @@
 #include "crbm/exact.hpp"
 #include "crbm/train.hpp"
 #include "support/brute_force.hpp"
+#include "support/train_configs.hpp"
 
 namespace crbm {
 namespace {
@@ -149,11 +150,8 @@ class TrainedBars : public ::testing::Test {
     data_ = load_dataset("builtin:bars");
     rbm_ = std::make_unique<Rbm>(*be_, 16, 10);
     rbm_->init_random(5, 0.1f, &data_.x);
-    TrainConfig tc;
+    TrainConfig tc = testing::sgd_config<TrainConfig>(20, 0.1f, 40);
     tc.cd_k = 1;
-    tc.epochs = 40;
-    tc.batch_size = 20;
-    tc.learning_rate = 0.1f;
     tc.seed = 9;
     CdTrainer trainer(*rbm_, tc);
     device_data_ = Matrix::from_host(*be_, data_.x);

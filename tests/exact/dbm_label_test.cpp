@@ -10,118 +10,24 @@
 
 #include "crbm/dbm.hpp"
 #include "crbm/safetensors.hpp"
-#include "support/brute_force.hpp"
+#include "support/dbm_brute_force.hpp"
+#include "support/train_configs.hpp"
 
 namespace crbm {
 namespace {
 
-using testing::all_codes;
-using testing::bits_of;
-
-double sigm(double x) {
-  return 1.0 / (1.0 + std::exp(-x));
-}
-
-DbmParams random_labelled_dbm(const std::vector<int64_t>& sizes, int64_t classes, double scale,
-                              uint64_t seed) {
-  DbmParams p;
-  uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
-  auto next = [&s]() {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return double((s >> 11) & ((1ull << 53) - 1)) / double(1ull << 53) * 2.0 - 1.0;
-  };
-  auto fill = [&](std::vector<int64_t> shape) {
-    HostTensor t(shape);
-    for (float& x : t.data) x = float(scale * next());
-    return t;
-  };
-  for (size_t l = 0; l < sizes.size(); ++l) {
-    p.biases.push_back(fill({sizes[l]}));
-    if (l + 1 < sizes.size()) p.weights.push_back(fill({sizes[l], sizes[l + 1]}));
-  }
-  p.label_weights = fill({sizes.back(), classes});
-  p.label_bias = fill({classes});
-  return p;
-}
-
-// Exhaustive sums over every (v, h, y).
-struct LabelledBrute {
-  double log_z = 0;
-  std::vector<double> log_pv;                 // log p(v) per visible code (y summed)
-  std::vector<std::vector<double>> log_pvy;   // [v code][y] log p(v, y)
-  std::vector<std::vector<double>> marginal;  // [v code][flat hidden unit] p(h = 1 | v)
-};
-
-LabelledBrute brute(const DbmParams& p) {
-  const size_t n = p.biases.size();
-  const int64_t nv = p.layer_size(0), K = p.num_classes(), top = p.layer_size(n - 1);
-  int64_t hidden_bits = 0;
-  for (size_t l = 1; l < n; ++l) hidden_bits += p.layer_size(l);
-  const uint64_t nvc = uint64_t(1) << nv, nhc = uint64_t(1) << hidden_bits;
-  std::vector<std::vector<double>> neg_e(nvc, std::vector<double>(nhc * K));
-  double emax = -1e300;
-  for (uint64_t vc = 0; vc < nvc; ++vc) {
-    for (uint64_t hc = 0; hc < nhc; ++hc) {
-      std::vector<std::vector<double>> x(n);
-      x[0] = bits_of(vc, nv);
-      int64_t off = 0;
-      for (size_t l = 1; l < n; ++l) {
-        x[l] = bits_of(hc >> off, p.layer_size(l));
-        off += p.layer_size(l);
-      }
-      double e = 0;
-      for (size_t l = 0; l < n; ++l) {
-        for (int64_t i = 0; i < p.layer_size(l); ++i) e += p.biases[l].data[i] * x[l][i];
-        if (l + 1 < n) {
-          const int64_t c = p.layer_size(l + 1);
-          for (int64_t i = 0; i < p.layer_size(l); ++i)
-            for (int64_t j = 0; j < c; ++j)
-              e += x[l][i] * p.weights[l].data[i * c + j] * x[l + 1][j];
-        }
-      }
-      for (int64_t y = 0; y < K; ++y) {
-        double ey = e + p.label_bias.data[y];
-        for (int64_t j = 0; j < top; ++j) ey += x[n - 1][j] * p.label_weights.data[j * K + y];
-        neg_e[vc][hc * K + y] = ey;
-        emax = std::max(emax, ey);
-      }
-    }
-  }
-  LabelledBrute r;
-  r.marginal.assign(nvc, std::vector<double>(size_t(hidden_bits), 0.0));
-  r.log_pvy.assign(nvc, std::vector<double>(size_t(K), 0.0));
-  std::vector<double> zv(nvc, 0.0);
-  double z = 0;
-  for (uint64_t vc = 0; vc < nvc; ++vc) {
-    std::vector<double> zy(size_t(K), 0.0);
-    for (uint64_t hc = 0; hc < nhc; ++hc) {
-      for (int64_t y = 0; y < K; ++y) {
-        const double w = std::exp(neg_e[vc][hc * K + y] - emax);
-        zy[y] += w;
-        zv[vc] += w;
-        for (int64_t k = 0; k < hidden_bits; ++k) r.marginal[vc][k] += w * double((hc >> k) & 1u);
-      }
-    }
-    for (double& m : r.marginal[vc]) m /= zv[vc];
-    for (int64_t y = 0; y < K; ++y) r.log_pvy[vc][y] = std::log(zy[y]) + emax;
-    z += zv[vc];
-  }
-  r.log_z = std::log(z) + emax;
-  for (uint64_t vc = 0; vc < nvc; ++vc) {
-    r.log_pv.push_back(std::log(zv[vc]) + emax - r.log_z);
-    for (double& x : r.log_pvy[vc]) x -= r.log_z;
-  }
-  return r;
-}
+// The helpers of support/dbm_brute_force.hpp and support/train_configs.hpp.
+using namespace testing;
 
 TEST(DbmLabelExact, LogZMatchesBruteForceOneTwoAndThreeLayers) {
   auto be = make_cpu_backend(1);
   for (const auto& sizes : {std::vector<int64_t>{4, 3}, std::vector<int64_t>{4, 3, 3},
                             std::vector<int64_t>{3, 2, 3, 2}}) {
-    const DbmParams p = random_labelled_dbm(sizes, 3, 1.5, 41 + sizes.size());
+    const DbmParams p = random_dbm(sizes, 1.5, 41 + sizes.size(), 3);
     Dbm dbm(*be, p);
     ASSERT_EQ(dbm.num_classes(), 3);
-    EXPECT_NEAR(dbm.exact_log_partition(), brute(p).log_z, 1e-4) << sizes.size() - 1 << " layers";
+    EXPECT_NEAR(dbm.exact_log_partition(), brute_force_dbm(p).log_z, 1e-4)
+        << sizes.size() - 1 << " layers";
   }
 }
 
@@ -132,9 +38,9 @@ TEST(DbmLabelExact, AisWithinItsBandTwoAndThreeLayers) {
   c.steps = 3000;
   // 2 hidden layers: y summed out with the odd side; 3: y in the chain state.
   for (const auto& sizes : {std::vector<int64_t>{6, 4, 5}, std::vector<int64_t>{4, 3, 4, 3}}) {
-    const DbmParams p = random_labelled_dbm(sizes, 4, 1.0, 52 + sizes.size());
+    const DbmParams p = random_dbm(sizes, 1.0, 52 + sizes.size(), 4);
     Dbm dbm(*be, p);
-    const double exact = brute(p).log_z;
+    const double exact = brute_force_dbm(p).log_z;
     Matrix data = Matrix::from_host(*be, all_codes(sizes[0]));
     const AisResult r = dbm.ais_log_partition(data, c);
     EXPECT_NEAR(r.log_z, exact, 0.05) << sizes.size() - 1 << " layers";
@@ -156,7 +62,7 @@ TEST(DbmLabelExact, AisWithinItsBandTwoAndThreeLayers) {
 // fixed point, against the formulas computed here from the parameters.
 TEST(DbmLabelExact, MeanFieldFixedPointsUseTheLabelConditionals) {
   auto be = make_cpu_backend(1);
-  const DbmParams p = random_labelled_dbm({5, 4, 3}, 3, 1.0, 61);
+  const DbmParams p = random_dbm({5, 4, 3}, 1.0, 61, 3);
   Dbm dbm(*be, p);
   const HostTensor vh = all_codes(5);
   Matrix v = Matrix::from_host(*be, vh);
@@ -198,36 +104,30 @@ TEST(DbmLabelExact, MeanFieldFixedPointsUseTheLabelConditionals) {
 // Weak weights: mean field is nearly exact, so the bound (with the exact log Z) meets log p(v)
 // from below and q(y) meets p(y | v).
 TEST(DbmLabelExact, BoundAndLabelPosteriorForWeakWeights) {
-  auto be = make_cpu_backend(1);
-  const DbmParams p = random_labelled_dbm({4, 3, 3}, 3, 0.05, 62);
-  Dbm dbm(*be, p);
-  const LabelledBrute ex = brute(p);
-  Matrix v = Matrix::from_host(*be, all_codes(4));
+  DbmCase t({4, 3, 3}, 0.05, 62, 3);
+  Matrix v = Matrix::from_host(*t.be, all_codes(4));
   std::vector<Matrix> mu;
-  dbm.mean_field(v, 50, mu);
+  t.dbm.mean_field(v, 50, mu);
   const HostTensor q = mu[2].download();
-  const std::vector<double> bound = dbm.lower_bound(v, ex.log_z, 50);
+  const std::vector<double> bound = t.dbm.lower_bound(v, t.ex.log_z, 50);
   for (int r = 0; r < 16; ++r) {
     for (int k = 0; k < 3; ++k) {
-      EXPECT_NEAR(q.data[r * 3 + k], std::exp(ex.log_pvy[r][k] - ex.log_pv[r]), 2e-3);
+      EXPECT_NEAR(q.data[r * 3 + k], std::exp(t.ex.log_pvy[r][k] - t.ex.log_pv[r]), 2e-3);
     }
-    EXPECT_LE(bound[r], ex.log_pv[r] + 1e-5) << "code " << r;
-    EXPECT_NEAR(bound[r], ex.log_pv[r], 2e-3) << "code " << r;
+    EXPECT_LE(bound[r], t.ex.log_pv[r] + 1e-5) << "code " << r;
+    EXPECT_NEAR(bound[r], t.ex.log_pv[r], 2e-3) << "code " << r;
   }
 }
 
 TEST(DbmLabelExact, LowerBoundBelowExactForStrongWeights) {
-  auto be = make_cpu_backend(1);
   for (const auto& sizes : {std::vector<int64_t>{4, 3, 3}, std::vector<int64_t>{4, 3, 2, 3}}) {
-    const DbmParams p = random_labelled_dbm(sizes, 3, 2.0, 63 + sizes.size());
-    Dbm dbm(*be, p);
-    const LabelledBrute ex = brute(p);
-    Matrix v = Matrix::from_host(*be, all_codes(4));
-    const std::vector<double> bound = dbm.lower_bound(v, ex.log_z, 30);
+    DbmCase t(sizes, 2.0, 63 + sizes.size(), 3);
+    Matrix v = Matrix::from_host(*t.be, all_codes(4));
+    const std::vector<double> bound = t.dbm.lower_bound(v, t.ex.log_z, 30);
     double gap = 0;
     for (int r = 0; r < 16; ++r) {
-      EXPECT_LE(bound[r], ex.log_pv[r] + 1e-5) << sizes.size() - 1 << " layers, code " << r;
-      gap += ex.log_pv[r] - bound[r];
+      EXPECT_LE(bound[r], t.ex.log_pv[r] + 1e-5) << sizes.size() - 1 << " layers, code " << r;
+      gap += t.ex.log_pv[r] - bound[r];
     }
     EXPECT_GT(gap, 1e-3) << "strong weights: mean field is not exact";
   }
@@ -235,19 +135,10 @@ TEST(DbmLabelExact, LowerBoundBelowExactForStrongWeights) {
 
 // Gibbs sampling with y (odd side for 2 layers, even side for 3) has the model's v marginal.
 TEST(DbmLabelExact, GibbsSamplesFollowTheMarginal) {
-  auto be = make_cpu_backend(1);
   for (const auto& sizes : {std::vector<int64_t>{4, 3, 3}, std::vector<int64_t>{4, 2, 3, 2}}) {
-    const DbmParams p = random_labelled_dbm(sizes, 3, 1.2, 64 + sizes.size());
-    Dbm dbm(*be, p);
-    const LabelledBrute ex = brute(p);
-    const int64_t chains = 30000;
-    const HostTensor probs = dbm.sample(chains, 100, 3);
-    for (int i = 0; i < 4; ++i) {
-      double exact = 0, got = 0;
-      for (int c = 0; c < 16; ++c) exact += std::exp(ex.log_pv[c]) * ((c >> i) & 1);
-      for (int64_t r = 0; r < chains; ++r) got += probs.data[r * 4 + i] / chains;
-      EXPECT_NEAR(got, exact, 0.01) << sizes.size() - 1 << " layers, unit " << i;
-    }
+    DbmCase t(sizes, 1.2, 64 + sizes.size(), 3);
+    expect_visible_means_match(t.dbm.sample(30000, 100, 3), t.ex, 0.01,
+                               std::to_string(sizes.size() - 1) + " layers, ");
   }
 }
 
@@ -270,7 +161,7 @@ void clusters_with_labels(HostTensor& data, std::vector<int32_t>& labels) {
 
 double exact_mean_log_pvy(const DbmParams& p, const HostTensor& data,
                           const std::vector<int32_t>& labels) {
-  const LabelledBrute ex = brute(p);
+  const DbmBrute ex = brute_force_dbm(p);
   double s = 0;
   for (int64_t r = 0; r < data.rows(); ++r) {
     int code = 0;
@@ -287,22 +178,13 @@ TEST(DbmLabelTrain, JointTrainingRaisesLabelledLikelihoodAndClassifies) {
   clusters_with_labels(data, labels);
   Dbm dbm(*be, 9, {6, 4}, 3);
   Matrix dm = Matrix::from_host(*be, data);
-  std::vector<TrainConfig> pre(2);
-  for (TrainConfig& c : pre) {
-    c.epochs = 40;
-    c.batch_size = 20;
-    c.learning_rate = 0.1f;
-  }
+  const std::vector<TrainConfig> pre(2, sgd_config<TrainConfig>(20, 0.1f, 40));
   dbm.pretrain(dm, pre);
   // Pretraining leaves the label group at zero: q(y) is uniform (argmax: class 0, right for
   // a third of the rows).
   EXPECT_NEAR(dbm.error_rate(dm, labels), 2.0 / 3.0, 1e-9);
   const double pretrained = exact_mean_log_pvy(dbm.to_host(), data, labels);
-  DbmTrainConfig jc;
-  jc.epochs = 60;
-  jc.batch_size = 20;
-  jc.learning_rate = 0.02f;
-  jc.chains = 50;
+  DbmTrainConfig jc = dbm_config(20, 50, 0.02f, 60);
   jc.resample_binarization = false;
   DbmTrainer trainer(dbm, jc);
   DbmEpochStats last;
@@ -319,7 +201,7 @@ TEST(DbmLabelTrain, JointTrainingRaisesLabelledLikelihoodAndClassifies) {
   EXPECT_GE(last.label_error, 0.0);
   EXPECT_LT(last.label_error, 0.2);
   // The bound with the exact log Z stays below the exact log p(v).
-  const LabelledBrute ex = brute(dbm.to_host());
+  const DbmBrute ex = brute_force_dbm(dbm.to_host());
   const std::vector<double> bound = dbm.lower_bound(dm, ex.log_z, 30);
   for (int64_t r = 0; r < data.rows(); ++r) {
     int code = 0;
@@ -360,7 +242,7 @@ TEST(DbmLabelTrain, TrainerChecksTheLabels) {
 
 TEST(DbmLabelIo, CheckpointRoundTripAndShapeErrors) {
   auto be = make_cpu_backend(1);
-  const DbmParams p = random_labelled_dbm({4, 3, 2}, 5, 1.0, 71);
+  const DbmParams p = random_dbm({4, 3, 2}, 1.0, 71, 5);
   Dbm dbm(*be, p);
   const std::string path = std::string(CRBM_BINARY_DIR) + "/dbm_label_roundtrip.safetensors";
   save_dbm(path, dbm.to_host());

@@ -6,27 +6,22 @@
 // epoch does once, shuffling and its statistics, is the same for both).
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <vector>
 
 #include "crbm/backend.hpp"
 #include "crbm/dbm.hpp"
+#include "support/train_configs.hpp"
 
 namespace crbm {
 namespace {
+
+using testing::quick_dbm_config;
 
 HostTensor binary_rows(int64_t rows, int64_t cols) {
   HostTensor t({rows, cols});
   for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = float((i * 7 + i / 5) % 3 == 0);
   return t;
-}
-
-DbmTrainConfig small_config() {
-  DbmTrainConfig c;
-  c.batch_size = 10;
-  c.chains = 6;
-  c.mean_field_sweeps = 3;
-  c.gibbs_steps = 2;
-  return c;
 }
 
 void expect_update_counts_nothing(DbmTrainConfig c) {
@@ -42,11 +37,11 @@ void expect_update_counts_nothing(DbmTrainConfig c) {
 }
 
 TEST(DbmSync, JointUpdateAllocatesAndWaitsForNothing) {
-  expect_update_counts_nothing(small_config());
+  expect_update_counts_nothing(quick_dbm_config());
 }
 
 TEST(DbmSync, JointUpdateWithSparsityAllocatesAndWaitsForNothing) {
-  DbmTrainConfig c = small_config();
+  DbmTrainConfig c = quick_dbm_config();
   c.sparsity_target = 0.1f;
   expect_update_counts_nothing(c);
   c.sparsity_target = 0.0f;
@@ -56,7 +51,7 @@ TEST(DbmSync, JointUpdateWithSparsityAllocatesAndWaitsForNothing) {
 }
 
 TEST(DbmSync, JointUpdateWithoutResamplingAllocatesAndWaitsForNothing) {
-  DbmTrainConfig c = small_config();
+  DbmTrainConfig c = quick_dbm_config();
   c.resample_binarization = false;
   expect_update_counts_nothing(c);
 }
@@ -71,7 +66,7 @@ TEST(DbmSync, LabelledJointUpdateAllocatesAndWaitsForNothing) {
     HostTensor y({10, 3}, 0.0f);
     for (int64_t r = 0; r < 10; ++r) y.data[r * 3 + r % 3] = 1.0f;
     const Matrix labels = Matrix::from_host(*be, y);
-    DbmTrainer trainer(dbm, small_config());
+    DbmTrainer trainer(dbm, quick_dbm_config());
     trainer.update(x, labels);  // warm-up: buffers, chains
     be->reset_counters();
     trainer.update(x, labels);
@@ -81,22 +76,30 @@ TEST(DbmSync, LabelledJointUpdateAllocatesAndWaitsForNothing) {
   }
 }
 
+// What `on_large` (3n rows) counts on `be` equals what `on_small` (n rows) counts, each run from
+// reset counters.
+void expect_same_counts(Backend& be, const std::function<void()>& on_small,
+                        const std::function<void()>& on_large) {
+  be.reset_counters();
+  on_small();
+  const BackendCounters per_small = be.counters();
+  be.reset_counters();
+  on_large();
+  EXPECT_EQ(be.counters(), per_small)
+      << "3n rows: " << be.counters().to_string() << "\nn rows: " << per_small.to_string();
+}
+
 // A joint epoch of 3n rows counts what an epoch of n rows does: updates add nothing.
 TEST(DbmSync, JointEpochCostDoesNotGrowWithItsUpdates) {
   auto be = make_cpu_backend(1);
   Dbm dbm(*be, 8, {5, 4});
   const Matrix small = Matrix::from_host(*be, binary_rows(20, 8));
   const Matrix large = Matrix::from_host(*be, binary_rows(60, 8));
-  DbmTrainer a(dbm, small_config()), b(dbm, small_config());
+  DbmTrainer a(dbm, quick_dbm_config()), b(dbm, quick_dbm_config());
   a.train_epoch(small);  // warm-up of each trainer
   b.train_epoch(large);
-  be->reset_counters();
-  a.train_epoch(small);
-  const BackendCounters per_small = be->counters();
-  be->reset_counters();
-  b.train_epoch(large);
-  EXPECT_EQ(be->counters(), per_small)
-      << "3n rows: " << be->counters().to_string() << "\nn rows: " << per_small.to_string();
+  expect_same_counts(
+      *be, [&] { a.train_epoch(small); }, [&] { b.train_epoch(large); });
 }
 
 // The same for a labelled DBM's epoch (its labels gathered once per epoch).
@@ -108,16 +111,11 @@ TEST(DbmSync, LabelledJointEpochCostDoesNotGrowWithItsUpdates) {
   std::vector<int32_t> ys(20), yl(60);
   for (size_t i = 0; i < yl.size(); ++i) yl[i] = int32_t(i % 2);
   for (size_t i = 0; i < ys.size(); ++i) ys[i] = yl[i];
-  DbmTrainer a(dbm, small_config()), b(dbm, small_config());
+  DbmTrainer a(dbm, quick_dbm_config()), b(dbm, quick_dbm_config());
   a.train_epoch(small, ys);
   b.train_epoch(large, yl);
-  be->reset_counters();
-  a.train_epoch(small, ys);
-  const BackendCounters per_small = be->counters();
-  be->reset_counters();
-  b.train_epoch(large, yl);
-  EXPECT_EQ(be->counters(), per_small)
-      << "3n rows: " << be->counters().to_string() << "\nn rows: " << per_small.to_string();
+  expect_same_counts(
+      *be, [&] { a.train_epoch(small, ys); }, [&] { b.train_epoch(large, yl); });
 }
 
 // Pretraining: one epoch per layer; the 3n-row run counts what the n-row run counts.
@@ -133,13 +131,8 @@ TEST(DbmSync, PretrainingEpochCostDoesNotGrowWithItsUpdates) {
   }
   layers[0].resample_binarization = true;
   Dbm a(*be, 8, {5, 4}), b(*be, 8, {5, 4});
-  be->reset_counters();
-  a.pretrain(small, layers);
-  const BackendCounters per_small = be->counters();
-  be->reset_counters();
-  b.pretrain(large, layers);
-  EXPECT_EQ(be->counters(), per_small)
-      << "3n rows: " << be->counters().to_string() << "\nn rows: " << per_small.to_string();
+  expect_same_counts(
+      *be, [&] { a.pretrain(small, layers); }, [&] { b.pretrain(large, layers); });
 }
 
 }  // namespace

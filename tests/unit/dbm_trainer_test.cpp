@@ -13,6 +13,7 @@
 #include "crbm/dbm.hpp"
 #include "crbm/dbn.hpp"  // one_hot
 #include "crbm/train.hpp"
+#include "support/train_configs.hpp"
 
 namespace crbm {
 namespace {
@@ -34,6 +35,20 @@ bool any_contains(const std::vector<std::string>& messages, const std::string& p
   return false;
 }
 
+// The warnings for `now` after `previous` (nullptr: the first epoch) with the lowest
+// reconstruction error so far `lowest`, expected to be `count` messages among which each of
+// `parts` is found.
+std::vector<std::string> expect_warnings(const DbmEpochStats& now, const DbmEpochStats* previous,
+                                         double lowest, size_t count,
+                                         const std::vector<std::string>& parts) {
+  const std::vector<std::string> w = dbm_health_warnings(now, previous, lowest);
+  EXPECT_EQ(w.size(), count) << "epoch " << now.epoch;
+  for (const std::string& part : parts) {
+    EXPECT_TRUE(any_contains(w, part)) << "epoch " << now.epoch << ": no \"" << part << "\"";
+  }
+  return w;
+}
+
 TEST(DbmHealth, HealthyEpochsGiveNoWarning) {
   const DbmEpochStats first = stats(1, 5.13, {0.49, 0.31});
   EXPECT_TRUE(dbm_health_warnings(first, nullptr, 0).empty());
@@ -49,10 +64,8 @@ TEST(DbmHealth, ActivityJumpIsReportedWithTheLayerAndTheCause) {
   // The MNIST failure of docs/results/deep-mnist.md: layer 1 fell from 0.487 to 0.363.
   const DbmEpochStats before = stats(5, 4.6, {0.487, 0.30});
   const DbmEpochStats after = stats(6, 4.7, {0.363, 0.30});
-  const std::vector<std::string> w = dbm_health_warnings(after, &before, 4.6);
-  ASSERT_EQ(w.size(), 1u);
-  EXPECT_TRUE(any_contains(w, "hidden layer 1 mean activity fell"));
-  EXPECT_TRUE(any_contains(w, "learning rate or momentum"));
+  expect_warnings(after, &before, 4.6, 1,
+                  {"hidden layer 1 mean activity fell", "learning rate or momentum"});
   // A rise is reported as such.
   const std::vector<std::string> up = dbm_health_warnings(before, &after, 4.6);
   EXPECT_TRUE(any_contains(up, "rose"));
@@ -61,9 +74,7 @@ TEST(DbmHealth, ActivityJumpIsReportedWithTheLayerAndTheCause) {
 TEST(DbmHealth, ReconstructionClimbIsReported) {
   const DbmEpochStats before = stats(5, 4.6, {0.48, 0.30});
   const DbmEpochStats after = stats(6, 6.8, {0.48, 0.30});
-  const std::vector<std::string> w = dbm_health_warnings(after, &before, 4.6);
-  ASSERT_EQ(w.size(), 1u);
-  EXPECT_TRUE(any_contains(w, "reconstruction error"));
+  expect_warnings(after, &before, 4.6, 1, {"reconstruction error"});
   // Within 1.3x of the lowest: quiet.
   const DbmEpochStats mild = stats(6, 5.9, {0.48, 0.30});
   EXPECT_TRUE(dbm_health_warnings(mild, &before, 4.6).empty());
@@ -72,20 +83,14 @@ TEST(DbmHealth, ReconstructionClimbIsReported) {
 }
 
 TEST(DbmHealth, DeadAndSaturatedLayersAreReported) {
-  const std::vector<std::string> dead =
-      dbm_health_warnings(stats(1, 5.0, {0.48, 0.001}), nullptr, 0);
-  ASSERT_EQ(dead.size(), 1u);
-  EXPECT_TRUE(any_contains(dead, "hidden layer 2 is nearly dead"));
-  const std::vector<std::string> sat = dbm_health_warnings(stats(1, 5.0, {0.999, 0.3}), nullptr, 0);
-  ASSERT_EQ(sat.size(), 1u);
-  EXPECT_TRUE(any_contains(sat, "hidden layer 1 is saturated"));
+  expect_warnings(stats(1, 5.0, {0.48, 0.001}), nullptr, 0, 1, {"hidden layer 2 is nearly dead"});
+  expect_warnings(stats(1, 5.0, {0.999, 0.3}), nullptr, 0, 1, {"hidden layer 1 is saturated"});
 }
 
 TEST(DbmHealth, SeveralSignsGiveSeveralMessagesAndOneHint) {
   const DbmEpochStats before = stats(5, 4.6, {0.487, 0.30});
   const DbmEpochStats after = stats(6, 6.8, {0.363, 0.001});
-  const std::vector<std::string> w = dbm_health_warnings(after, &before, 4.6);
-  ASSERT_EQ(w.size(), 3u);
+  const std::vector<std::string> w = expect_warnings(after, &before, 4.6, 3, {});
   int hints = 0;
   for (const std::string& m : w) hints += m.find("momentum may be too large") != std::string::npos;
   EXPECT_EQ(hints, 1);
@@ -99,10 +104,7 @@ TEST(DbmTrainerResume, ScheduleContinuesFromTheSavedEpoch) {
   HostTensor data({40, 6});
   for (size_t i = 0; i < data.data.size(); ++i) data.data[i] = float((i * 7) % 3 == 0);
   const Matrix x = Matrix::from_host(*be, data);
-  DbmTrainConfig c;
-  c.batch_size = 10;
-  c.chains = 5;
-  c.learning_rate = 0.01f;
+  DbmTrainConfig c = testing::dbm_config(10, 5, 0.01f);
   c.lr_decay = 0.5f;
   c.momentum = 0.3f;
   c.final_momentum = 0.6f;
@@ -153,11 +155,7 @@ DbmEpochStats train_joint(const DbmTrainConfig& c, DbmParams* out = nullptr) {
 }
 
 DbmTrainConfig sparsity_config() {
-  DbmTrainConfig c;
-  c.epochs = 6;
-  c.batch_size = 10;
-  c.chains = 10;
-  c.learning_rate = 0.05f;
+  DbmTrainConfig c = testing::dbm_config(10, 10, 0.05f, 6);
   c.sparsity_cost = 0.5f;
   return c;
 }
@@ -180,11 +178,7 @@ TEST(DbmTrainerLabels, EpochShufflesTheLabelsWithTheRows) {
     labels[r] = static_cast<int32_t>((r * 7) % classes);
     for (int64_t i = 0; i < nv; ++i) x.data[r * nv + i] = float((i + labels[r]) % 3 == 0);
   }
-  DbmTrainConfig c;
-  c.batch_size = 10;
-  c.chains = 6;
-  c.mean_field_sweeps = 3;
-  c.gibbs_steps = 2;
+  DbmTrainConfig c = testing::quick_dbm_config();
   c.learning_rate = 0.05f;
   Dbm a(*be, nv, {5, 4}, classes), b(*be, nv, {5, 4}, classes);
   const Matrix data = Matrix::from_host(*be, x);

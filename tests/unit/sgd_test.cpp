@@ -16,6 +16,7 @@
 #include "crbm/logreg.hpp"
 #include "crbm/train.hpp"
 #include "support/random_data.hpp"
+#include "support/train_configs.hpp"
 
 namespace crbm {
 namespace {
@@ -254,11 +255,7 @@ TEST(SgdTrainers, DbmJointTrainingAppliesTheSparsityTermToEveryHiddenLayer) {
       for (float& x : w.data) x = nd(gen);
     }
     dbm.load(p);
-    DbmTrainConfig c;
-    c.epochs = 1;
-    c.batch_size = 10;
-    c.chains = 10;
-    c.learning_rate = 0.05f;
+    DbmTrainConfig c = testing::dbm_config(10, 10, 0.05f, 1);
     c.sparsity_target = target;
     c.sparsity_cost = 5.0f;
     DbmTrainer trainer(dbm, c);
