@@ -27,8 +27,11 @@ using detail::dbm_layer_logits;
 
 // CD-k on an RBM whose hidden input is scaled by `up` and visible input by `down`:
 //   P(h|v) = sigm(up v W + c),  P(v|h) = sigm(down h W' + b).
+// Not copyable or movable: its GibbsModel's callbacks hold `this`.
 class ScaledCdTrainer {
  public:
+  ScaledCdTrainer(const ScaledCdTrainer&) = delete;
+  ScaledCdTrainer& operator=(const ScaledCdTrainer&) = delete;
   ScaledCdTrainer(Rbm& rbm, const TrainConfig& cfg, float up, float down)
       : rbm_(rbm), be_(rbm.backend()), cfg_(cfg), up_(up), down_(down) {
     cfg_.validate();
