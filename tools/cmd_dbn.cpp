@@ -347,6 +347,7 @@ struct DbmTrainOptions {
   bool labels = false;                // --labels: the label group on the top layer
   bool recipe_labels = false;         // the recipe asks for it (data without labels: none)
   CLI::Option* labels_opt = nullptr;  // --labels / --no-labels given
+  std::string shared_bias = "mean";   // --pretrain-shared-bias: Dbm::pretrain's SharedBias
   int pretrain_epochs = 10;
   float pretrain_lr = 0.05f;
   DbmTrainConfig train;  // joint training (seed: --seed); --batch also for pretraining
@@ -474,21 +475,25 @@ void run_dbm_train(const DbmTrainOptions& o) {
   nlohmann::json log = nlohmann::json::array();
   MetricsFile metrics(o.metrics);
   if (!start_params) {
-    dbm.pretrain(x, pre, o.init_stddev, [&](size_t layer, const EpochStats& s) {
-      const nlohmann::json j = {{"phase", "pretrain"},
-                                {"layer", layer},
-                                {"epoch", s.epoch},
-                                {"reconstruction_error", s.reconstruction_error},
-                                {"mean_hidden_activation", s.mean_hidden_activation},
-                                {"seconds", s.seconds}};
-      log.push_back(j);
-      metrics.write(j);
-      if (!o.common.quiet) {
-        fmt::print("  pretrain layer {} epoch {:3d}  recon {:8.3f}  act {:.3f}  {:.1f}s\n", layer,
-                   s.epoch, s.reconstruction_error, s.mean_hidden_activation, s.seconds);
-        std::fflush(stdout);
-      }
-    });
+    const SharedBias shared_bias = parse_shared_bias(o.shared_bias);
+    dbm.pretrain(
+        x, pre, o.init_stddev,
+        [&](size_t layer, const EpochStats& s) {
+          const nlohmann::json j = {{"phase", "pretrain"},
+                                    {"layer", layer},
+                                    {"epoch", s.epoch},
+                                    {"reconstruction_error", s.reconstruction_error},
+                                    {"mean_hidden_activation", s.mean_hidden_activation},
+                                    {"seconds", s.seconds}};
+          log.push_back(j);
+          metrics.write(j);
+          if (!o.common.quiet) {
+            fmt::print("  pretrain layer {} epoch {:3d}  recon {:8.3f}  act {:.3f}  {:.1f}s\n",
+                       layer, s.epoch, s.reconstruction_error, s.mean_hidden_activation, s.seconds);
+            std::fflush(stdout);
+          }
+        },
+        shared_bias);
   }
   const double pretrain_seconds = seconds_since(start);
   DbmTrainConfig jc = o.train;
@@ -504,12 +509,13 @@ void run_dbm_train(const DbmTrainOptions& o) {
   if (start_params) {
     m["resumed_from"] = fmt::format("{} after joint epoch {}", o.resume, epochs_done);
     // A resumed checkpoint keeps the record of how its pretraining was done.
-    for (const char* key : {"pretrain_epochs", "pretrain_lr"}) {
+    for (const char* key : {"pretrain_epochs", "pretrain_lr", "pretrain_shared_bias"}) {
       if (resumed.count(key) != 0) m[key] = resumed.at(key);
     }
   } else {
     m["pretrain_epochs"] = std::to_string(pre.front().epochs);
     m["pretrain_lr"] = fmt::format("{}", pre.front().learning_rate);
+    m["pretrain_shared_bias"] = o.shared_bias;
   }
   auto save = [&](int joint_epochs) {
     m[meta::kEpochs] = std::to_string(joint_epochs);
@@ -593,6 +599,7 @@ void start_dbm_train(CLI::App* cmd, DbmTrainOptions& o) {
     o.pretrain_lr = plan.pretrain.front().learning_rate;
     o.train = plan.joint;
     o.recipe_labels = plan.labels;
+    o.shared_bias = to_string(plan.shared_bias);
     o.common.binarize = plan.joint.resample_binarization ? "stochastic" : to_string(plan.binarize);
   });
   run_dbm_train(o);
@@ -839,6 +846,12 @@ void register_deep(CLI::App& app) {
         cmd->add_option("--pretrain-lr", o->pretrain_lr, "Pretraining learning rate")
             ->capture_default_str()
             ->group(kGroupTraining);
+    cmd->add_option("--pretrain-shared-bias", o->shared_bias,
+                    "A layer two pretrained RBMs share gets the mean or the sum of their biases "
+                    "for it (sh09-dbm: sum, as dbm_mf.m)")
+        ->check(CLI::IsMember({"mean", "sum"}))
+        ->capture_default_str()
+        ->group(kGroupTraining);
     const SgdOptions sgd =
         add_sgd_options(cmd, o->train, kSgdMomentum | kSgdSparsity | kSgdSparsityTarget);
     sgd.epochs->description("Joint-training epochs (the total, with --resume)");

@@ -167,13 +167,27 @@ TEST_F(RecipeCliTest, DbmTrainRecipeSetsPretrainingAndJointTraining) {
                               "--data builtin:bars --limit 20 --hidden 8,6 --pretrain-epochs 1 "
                               "--epochs 1 --gibbs-steps 2 -q --json j.json",
                               "m.safetensors");
-  EXPECT_EQ(m.at("pretrain_epochs"), "1");  // the flag
-  EXPECT_EQ(m.at("pretrain_lr"), "0.05");   // the recipe
+  EXPECT_EQ(m.at("pretrain_epochs"), "1");         // the flag
+  EXPECT_EQ(m.at("pretrain_lr"), "0.05");          // the recipe
+  EXPECT_EQ(m.at("pretrain_shared_bias"), "sum");  // the recipe (dbm_mf.m), not the mean
   const auto joint = nlohmann::json::parse(m.at("dbm_train_config"));
   EXPECT_FLOAT_EQ(joint["learning_rate"].get<float>(), 0.001f);  // the recipe, not 0.005
   EXPECT_EQ(joint["gibbs_steps"], 2);                            // the flag
   EXPECT_EQ(joint["epochs"], 1);
   EXPECT_EQ(nlohmann::json::parse(text("j.json"))["recipe"], "sh09-dbm");
+}
+
+TEST_F(RecipeCliTest, DbmTrainSharedBiasFlagOverridesTheRecipeAndIsChecked) {
+  const auto m = trained_with("dbm-train", "sh09-dbm",
+                              "--data builtin:bars --limit 20 --hidden 8,6 --pretrain-epochs 1 "
+                              "--epochs 1 --pretrain-shared-bias mean -q",
+                              "mean.safetensors");
+  EXPECT_EQ(m.at("pretrain_shared_bias"), "mean");
+  const Result bad =
+      run("dbm-train --data builtin:bars --limit 20 --hidden 8,6 --pretrain-shared-bias median "
+          "--out bad.safetensors");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("--pretrain-shared-bias"), std::string::npos) << bad.err;
 }
 
 TEST_F(RecipeCliTest, ConvTrainRecipeSetsEveryLayerAndFlagsOverride) {

@@ -175,5 +175,35 @@ TEST(DbmTrain, PretrainingAndJointTrainingRaiseExactLikelihood) {
   std::remove(path.c_str());
 }
 
+// SharedBias::sum (the sh09-dbm recipe, as dbm_mf.m) differs from the default mean only in
+// the biases of the layers two pretrained RBMs share: there it is exactly twice the mean
+// (the same two pretraining runs, the same seeds), everywhere else the parameters agree
+// bit for bit. Three hidden layers: h1 and h2 are shared.
+TEST(DbmTrain, SharedBiasSumIsTwiceTheMeanOnSharedLayersOnly) {
+  auto be = make_cpu_backend(1);
+  HostTensor data({60, 8});
+  for (size_t i = 0; i < data.data.size(); ++i) data.data[i] = float((i * 7 + i / 8) % 3 == 0);
+  Matrix dm = Matrix::from_host(*be, data);
+  const std::vector<TrainConfig> pre(3, sgd_config<TrainConfig>(10, 0.1f, 3));
+  Dbm mean_dbm(*be, 8, {5, 4, 3}), sum_dbm(*be, 8, {5, 4, 3});
+  mean_dbm.pretrain(dm, pre);  // SharedBias::mean, the default
+  sum_dbm.pretrain(dm, pre, 0.01f, nullptr, SharedBias::sum);
+  const DbmParams a = mean_dbm.to_host(), b = sum_dbm.to_host();
+  for (size_t l = 0; l < a.weights.size(); ++l) EXPECT_EQ(a.weights[l].data, b.weights[l].data);
+  EXPECT_EQ(a.biases[0].data, b.biases[0].data);  // v: the first RBM's visible bias
+  EXPECT_EQ(a.biases[3].data, b.biases[3].data);  // the top: the last RBM's hidden bias
+  for (size_t l : {size_t{1}, size_t{2}}) {
+    bool any_nonzero = false;
+    for (int64_t i = 0; i < a.biases[l].numel(); ++i) {
+      EXPECT_EQ(b.biases[l].data[i], 2.0f * a.biases[l].data[i]) << "layer " << l << " unit " << i;
+      any_nonzero = any_nonzero || a.biases[l].data[i] != 0.0f;
+    }
+    EXPECT_TRUE(any_nonzero) << "layer " << l << ": pretraining left the shared biases at 0";
+  }
+  EXPECT_EQ(parse_shared_bias("sum"), SharedBias::sum);
+  EXPECT_STREQ(to_string(SharedBias::mean), "mean");
+  EXPECT_THROW(parse_shared_bias("median"), Error);
+}
+
 }  // namespace
 }  // namespace crbm

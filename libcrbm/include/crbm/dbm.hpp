@@ -32,6 +32,13 @@
 
 namespace crbm {
 
+// How greedy pretraining sets the bias of a layer two pretrained RBMs share (the hidden
+// layer of the one below, the visible layer of the one above): their mean (the library's
+// default), or their sum as the authors' dbm_mf.m composes its layer-1 bias.
+enum class SharedBias { mean, sum };
+SharedBias parse_shared_bias(const std::string& name);  // "mean" | "sum"
+const char* to_string(SharedBias b);
+
 // Joint training: mean-field data term, persistent Gibbs chains for the model term.
 // SgdConfig with the DBM defaults: lr 0.005, momentum 0.5 throughout, L2 2e-4.
 struct DbmTrainConfig : SgdConfig {
@@ -130,12 +137,13 @@ class Dbm {
   // P(h1|v) = sigm(2 v W + c) (bottom-up input doubled), the top one with
   // P(h_{L-1}|h_L) = sigm(2 W h_L + b) (top-down input doubled), middle ones plainly and
   // their weights halved when composed. Each layer trains on sigm(up * x W + c) of the one
-  // below. A shared layer's bias is the mean of the two RBMs' biases for it. The label group
+  // below. A shared layer's bias is the mean (or, shared_bias = sum, the sum) of the two
+  // RBMs' biases for it. The label group
   // is not pretrained: U and c stay as they are (0 from the constructor) and joint training
   // learns them.
   using EpochCallback = std::function<void(size_t layer, const EpochStats&)>;
   void pretrain(CMatRef data, const std::vector<TrainConfig>& layers, float init_stddev = 0.01f,
-                const EpochCallback& on_epoch = nullptr);
+                const EpochCallback& on_epoch = nullptr, SharedBias shared_bias = SharedBias::mean);
 
   // Mean-field posterior for v [B x V]: mu[l-1] and logits[l-1] ([B x n_l]) for l = 1..L,
   // initialised by a bottom-up pass with doubled weights (all but the top layer), then

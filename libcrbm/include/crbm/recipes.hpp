@@ -96,6 +96,7 @@ struct DbmPlan {
   std::vector<TrainConfig> pretrain;  // [hidden.size()]
   DbmTrainConfig joint;
   bool labels = false;  // the label group on the top layer (when the data has class labels)
+  SharedBias shared_bias = SharedBias::mean;  // Dbm::pretrain's composition of shared biases
 };
 
 // crbm dbn train, then fine-tuning of the MLP it initialises.

@@ -11,6 +11,7 @@
 
 #include "crbm/dbm.hpp"
 #include "crbm/dbn.hpp"  // one_hot
+#include "crbm/enum_names.hpp"
 #include "crbm/gibbs.hpp"
 #include "crbm/mathutil.hpp"
 #include "models/dbm_internal.hpp"
@@ -158,8 +159,15 @@ std::string DbmTrainConfig::to_json() const {
 
 // ---- pretraining ----
 
+namespace {
+constexpr EnumName<SharedBias> kSharedBiasNames[] = {{SharedBias::mean, "mean"},
+                                                     {SharedBias::sum, "sum"}};
+}  // namespace
+
+CRBM_ENUM_NAME_FUNCTIONS(SharedBias, kSharedBiasNames, parse_shared_bias, "shared bias")
+
 void Dbm::pretrain(CMatRef data, const std::vector<TrainConfig>& configs, float init_stddev,
-                   const EpochCallback& on_epoch) {
+                   const EpochCallback& on_epoch, SharedBias shared_bias) {
   const size_t L = depth();
   if (configs.size() != L) {
     CRBM_FAIL("DBM pretraining needs one TrainConfig per layer (", configs.size(), " for ", L,
@@ -203,13 +211,14 @@ void Dbm::pretrain(CMatRef data, const std::vector<TrainConfig>& configs, float 
       input = current;
     }
   }
-  // Biases: v from layer 0; a shared layer gets the mean of its two RBMs' biases.
+  // Biases: v from layer 0; a shared layer gets the mean (or sum) of its two RBMs' biases.
+  const float share = shared_bias == SharedBias::sum ? 1.0f : 0.5f;
   biases_[0].upload(upper_visible_bias[0]);
   for (size_t l = 1; l <= L; ++l) {
     HostTensor b = lower_hidden_bias[l];
     if (l < L) {
       for (int64_t i = 0; i < b.numel(); ++i) {
-        b.data[i] = 0.5f * (b.data[i] + upper_visible_bias[l].data[i]);
+        b.data[i] = share * (b.data[i] + upper_visible_bias[l].data[i]);
       }
     }
     biases_[l].upload(b);

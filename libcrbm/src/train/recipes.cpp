@@ -132,6 +132,9 @@ void fill_sh09(DbmPlan& plan, Filler& f) {
   f.set(plan.labels, true, "labels",
         "dbm_mf.m: ten softmax label units on the top layer, clamped to the label in the "
         "positive phase, sampled in the negative (data without class labels: none)");
+  f.set(plan.shared_bias, SharedBias::sum, "shared_bias",
+        "dbm_mf.m: the joint model's layer-1 bias is the sum of the two pretrained RBMs' "
+        "biases for it (rbm.m's hidden, rbm_l2.m's visible)");
   plan.pretrain.assign(2, TrainConfig{});
 
   TrainConfig& l1 = plan.pretrain[0];
@@ -369,9 +372,7 @@ std::vector<Entry> build_entries() {
       {"k = ceil(epoch/20) Gibbs steps with lr / ceil(epoch/20) in layer-2 pretraining", "rbm_l2.m",
        "CD-1 with lr / (1 + 0.05 epoch)"},
       {"initial weights N(0, 0.001^2) for layer 1 (0.01^2 for layer 2)", "rbm.m (DBM code)",
-       "N(0, 0.01^2) for both"},
-      {"the joint model's layer-1 bias as the sum of the two pretrained RBMs' biases for it",
-       "dbm_mf.m", "the library takes their mean"}};
+       "N(0, 0.01^2) for both"}};
   dbm.recipe.unverified = {
       "AIS with 20,000 intermediate distributions for the DBM (issue 13, from S&H 2009; the "
       "PDF was not readable through the project's search)"};
